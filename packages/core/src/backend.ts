@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+export interface BackendChoice {
+  /** The backend now active. */
+  backend: BackendName;
+  /** Faster backends that were tried first, and why each was not used. */
+  skipped: { backend: BackendName; reason: string }[];
+}
+
+export interface SelectBackendOptions {
+  /** Force one backend (also `EPOCHCAST_BACKEND`); its failure is then an error, not a fallback. */
+  prefer?: BackendName;
+  /** Where to print the one-line report; `false` for silence. Default: stderr. */
+  log?: ((line: string) => void) | false;
+}
+
+const ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+// The package names are held in variables so bundlers and tsc do not try to resolve optional ones.
+const LOADERS: Record<BackendName, () => Promise<unknown>> = {
+  tensorflow: () => import(/* @vite-ignore */ ['@tensorflow', 'tfjs-node'].join('/')),
+  wasm: () => import(/* @vite-ignore */ ['@tensorflow', 'tfjs-backend-wasm'].join('/')),
+  cpu: async () => undefined,
+};
+
+/**
+ * Activates the fastest tfjs backend that works here: `@tensorflow/tfjs-node` when it can be
+ * loaded (it is an optional peer: its install downloads libtensorflow), else the WebAssembly
+ * backend (shipped with epochcast), else the pure-JS `cpu` backend. Prints one line saying which.
+ */
+export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendChoice> {
+  const fromEnv = process.env.EPOCHCAST_BACKEND as BackendName | undefined;
+  const prefer = options.prefer ?? (fromEnv || undefined);
+  if (prefer !== undefined && !ORDER.includes(prefer))
+    throw new Error(
+      `selectBackend: unknown backend ${JSON.stringify(prefer)} (from ${options.prefer ? 'options.prefer' : 'EPOCHCAST_BACKEND'}); use one of ${ORDER.join(', ')}.`,
+    );
+  const candidates = prefer ? [prefer] : ORDER;
+  const skipped: BackendChoice['skipped'] = [];
+  for (const backend of candidates) {
+    const reason = await tryBackend(backend);
+    if (reason === undefined) {
+      const choice = { backend, skipped };
+      const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+      if (log) log(describeChoice(choice));
+      return choice;
+    }
+    if (prefer) throw new Error(`selectBackend: the ${backend} backend cannot be used here: ${reason}`);
+    skipped.push({ backend, reason });
+  }
+  throw new Error(`selectBackend: no tfjs backend could be initialised (${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}).`);
+}
+
+export function describeChoice({ backend, skipped }: BackendChoice): string {
+  const why = skipped.length ? ` (${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : '';
+  return `epochcast: tfjs backend ${backend}${why}`;
+}
+
+async function tryBackend(backend: BackendName): Promise<string | undefined> {
+  try {
+    await LOADERS[backend]();
+    if (!(await tf.setBackend(backend))) return 'failed to initialise';
+    await tf.ready();
+    return undefined;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/Cannot find (module|package)/.test(message)) return 'not installed';
+    return message.split('\n')[0] ?? message;
+  }
+}

@@ -1,0 +1,29 @@
+// The public API of @epochcast/core, and nothing else.
+
+export { type BackendChoice, type BackendName, type SelectBackendOptions, selectBackend } from './backend.js';
+export { Callback, EVENTS, type EventName, type Hook } from './callback.js';
+export { type Batch, DataLoader, DataLoaders, type DataLoadersOptions } from './data.js';
+export { CallbackError, CancelBatchError, CancelEpochError, CancelFitError, ConfigError } from './errors.js';
+export { formatStatsTable, formatTime } from './format.js';
+// Training
+export { type FitOneCycleOptions, type FitOptions, Learner, type LearnerOptions, type ValidationResult } from './learner.js';
+
+// Losses, metrics, optimizers
+export { LOSS_NAMES, type LossFn, type LossName } from './losses.js';
+export { accuracy, errorRate, type Metric, mae, mse } from './metrics.js';
+export { type HyperParams, hyperParams, OPTIMIZER_NAMES, type OptimizerFactory, type OptimizerName } from './optimizers.js';
+export { Plot } from './plot.js';
+// Recorder, schedules, plots
+export { type LrFindResult, Recorder } from './recorder.js';
+export {
+  annealCos,
+  annealExp,
+  type LrFindOptions,
+  type OneCycleOptions,
+  oneCycleSchedule,
+  ParamScheduler,
+  type ScheduledValues,
+  suggestLr,
+} from './schedules.js';
+export { SmoothenValue } from './smoothing.js';
+export type { EpochStats, FitMode, TrainingState, TrainStatus } from './state.js';

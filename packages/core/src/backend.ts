@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -18,11 +19,10 @@ export interface SelectBackendOptions {
 
 const ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
-// The package names are held in variables so bundlers and tsc do not try to resolve optional ones.
-const LOADERS: Record<BackendName, () => Promise<unknown>> = {
-  tensorflow: () => import(/* @vite-ignore */ ['@tensorflow', 'tfjs-node'].join('/')),
-  wasm: () => import(/* @vite-ignore */ ['@tensorflow', 'tfjs-backend-wasm'].join('/')),
-  cpu: async () => undefined,
+const PACKAGES: Record<BackendName, string | undefined> = {
+  tensorflow: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: undefined,
 };
 
 /**
@@ -59,14 +59,22 @@ export function describeChoice({ backend, skipped }: BackendChoice): string {
 }
 
 async function tryBackend(backend: BackendName): Promise<string | undefined> {
+  const pkg = PACKAGES[backend];
+  if (pkg) {
+    try {
+      createRequire(import.meta.url).resolve(pkg);
+    } catch {
+      return 'not installed';
+    }
+  }
   try {
-    await LOADERS[backend]();
+    // A variable specifier: tsc and bundlers must not try to resolve the optional package.
+    if (pkg) await import(/* @vite-ignore */ pkg);
     if (!(await tf.setBackend(backend))) return 'failed to initialise';
     await tf.ready();
     return undefined;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    if (/Cannot find (module|package)/.test(message)) return 'not installed';
     return message.split('\n')[0] ?? message;
   }
 }

@@ -5,16 +5,15 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { selectBackend } from '@epochcast/core';
-import { trainMnist } from './train.js';
+import { DEMO_CONFIG, trainMnist } from './train.js';
 
 export { loadMnist } from './data.js';
-export { type MnistRun, mnistModel, type TrainMnistOptions, trainMnist } from './train.js';
+export { DEMO_CONFIG, type MnistRun, mnistModel, type TrainMnistOptions, trainMnist } from './train.js';
 
 async function main(): Promise<void> {
   await selectBackend();
-  const epochs = 3;
-  const lrMax = 1e-2;
-  const run = await trainMnist({ epochs, lrMax });
+  const { epochs, lrMax } = DEMO_CONFIG;
+  const run = await trainMnist(DEMO_CONFIG);
   try {
     const { learn } = run;
     console.log(

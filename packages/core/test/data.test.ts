@@ -83,17 +83,49 @@ describe('DataLoaders.fromTensors', () => {
   });
 
   const bad: [string, () => unknown, RegExp][] = [
-    ['mismatched lengths', () => DataLoaders.fromTensors(tf.zeros([10, 2]), tf.zeros([9, 1])), /x and y must have the same number of samples; received 10 and 9/],
+    [
+      'mismatched lengths',
+      () => DataLoaders.fromTensors(tf.zeros([10, 2]), tf.zeros([9, 1])),
+      /x and y must have the same number of samples; received 10 and 9/,
+    ],
     ['empty data', () => DataLoaders.fromTensors(tf.zeros([0, 2]), tf.zeros([0, 1])), /x and y are empty \(0 samples\)/],
-    ['batchSize 0', () => DataLoaders.fromTensors(tf.zeros([10, 2]), tf.zeros([10, 1]), { batchSize: 0 }), /batchSize must be an integer >= 1; received 0/],
+    [
+      'batchSize 0',
+      () => DataLoaders.fromTensors(tf.zeros([10, 2]), tf.zeros([10, 1]), { batchSize: 0 }),
+      /batchSize must be an integer >= 1; received 0/,
+    ],
     ['batchSize 2.5', () => DataLoaders.fromTensors(tf.zeros([10, 2]), tf.zeros([10, 1]), { batchSize: 2.5 }), /batchSize .* received 2.5/],
-    ['validPct 0', () => DataLoaders.fromTensors(tf.zeros([10, 2]), tf.zeros([10, 1]), { validPct: 0 }), /validPct must be a number between 0 and 1 \(exclusive\); received 0/],
+    [
+      'validPct 0',
+      () => DataLoaders.fromTensors(tf.zeros([10, 2]), tf.zeros([10, 1]), { validPct: 0 }),
+      /validPct must be a number between 0 and 1 \(exclusive\); received 0/,
+    ],
     ['validPct 1.5', () => DataLoaders.fromTensors(tf.zeros([10, 2]), tf.zeros([10, 1]), { validPct: 1.5 }), /validPct .* received 1.5/],
-    ['validPct "0.2"', () => DataLoaders.fromTensors(tf.zeros([10, 2]), tf.zeros([10, 1]), { validPct: '0.2' as never }), /validPct .* received "0.2"/],
-    ['validPct leaving nothing', () => DataLoaders.fromTensors(tf.zeros([2, 2]), tf.zeros([2, 1]), { validPct: 0.1 }), /leaves 0 for validation/],
-    ['x not a tensor', () => DataLoaders.fromTensors([[1, 2]] as never, tf.zeros([1, 1])), /x must be a tf.Tensor; received an array of length 1/],
-    ['valid and validPct', () => DataLoaders.fromTensors(tf.zeros([4, 2]), tf.zeros([4, 1]), { validPct: 0.5, valid: [tf.zeros([2, 2]), tf.zeros([2, 1])] }), /either validPct or valid, not both/],
-    ['valid shape', () => DataLoaders.fromTensors(tf.zeros([4, 2]), tf.zeros([4, 1]), { valid: [tf.zeros([2, 3]), tf.zeros([2, 1])] }), /valid\[0\] must have the same per-sample shape as x/],
+    [
+      'validPct "0.2"',
+      () => DataLoaders.fromTensors(tf.zeros([10, 2]), tf.zeros([10, 1]), { validPct: '0.2' as never }),
+      /validPct .* received "0.2"/,
+    ],
+    [
+      'validPct leaving nothing',
+      () => DataLoaders.fromTensors(tf.zeros([2, 2]), tf.zeros([2, 1]), { validPct: 0.1 }),
+      /leaves 0 for validation/,
+    ],
+    [
+      'x not a tensor',
+      () => DataLoaders.fromTensors([[1, 2]] as never, tf.zeros([1, 1])),
+      /x must be a tf.Tensor; received an array of length 1/,
+    ],
+    [
+      'valid and validPct',
+      () => DataLoaders.fromTensors(tf.zeros([4, 2]), tf.zeros([4, 1]), { validPct: 0.5, valid: [tf.zeros([2, 2]), tf.zeros([2, 1])] }),
+      /either validPct or valid, not both/,
+    ],
+    [
+      'valid shape',
+      () => DataLoaders.fromTensors(tf.zeros([4, 2]), tf.zeros([4, 1]), { valid: [tf.zeros([2, 3]), tf.zeros([2, 1])] }),
+      /valid\[0\] must have the same per-sample shape as x/,
+    ],
   ];
   test.each(bad)('%s → a ConfigError naming the argument and the value', (_name, call, message) => {
     expect(call).toThrow(ConfigError);

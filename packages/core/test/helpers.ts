@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Callback, DataLoaders, type EventName, EVENTS, type TrainingState } from '../src/index.js';
+import { Callback, DataLoaders, EVENTS, type EventName, type TrainingState } from '../src/index.js';
 
 /** A small, learnable 3-class problem: the class is which of the three inputs is largest. */
 export function toyData(n = 256, seed = 1): { x: tf.Tensor2D; y: tf.Tensor2D } {
@@ -21,7 +21,9 @@ export function toyData(n = 256, seed = 1): { x: tf.Tensor2D; y: tf.Tensor2D } {
 
 export function toyModel(seed = 7): tf.Sequential {
   const model = tf.sequential();
-  model.add(tf.layers.dense({ inputShape: [3], units: 16, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
+  model.add(
+    tf.layers.dense({ inputShape: [3], units: 16, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
+  );
   model.add(tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
   return model;
 }

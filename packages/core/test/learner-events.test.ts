@@ -33,7 +33,12 @@ describe('event order', () => {
     const validBatches = rec.events.filter((e) => e.event === 'onBatchBegin' && !e.training);
     expect(validBatches.map((e) => e.epoch)).toEqual([0, 1]);
     const trainBatches = rec.events.filter((e) => e.event === 'onStepEnd');
-    expect(trainBatches.map((e) => [e.epoch, e.batch])).toEqual([[0, 0], [0, 1], [1, 0], [1, 1]]);
+    expect(trainBatches.map((e) => [e.epoch, e.batch])).toEqual([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ]);
   });
 
   test('async hooks are awaited before the loop goes on', async () => {
@@ -54,7 +59,10 @@ describe('event order', () => {
   test('callbacks run by order, ties in the order they were added; the Recorder runs first', async () => {
     const seen: string[] = [];
     class Named extends Callback {
-      constructor(readonly label: string, order: number) {
+      constructor(
+        readonly label: string,
+        order: number,
+      ) {
         super();
         this.order = order;
       }

@@ -78,7 +78,7 @@ describe('momentum', () => {
     opt.dispose();
   });
 
-  test("Adam: momentum is beta1, read on every step", () => {
+  test('Adam: momentum is beta1, read on every step', () => {
     const opt = tf.train.adam(0.1, 0.9);
     const hp = hyperParams(opt);
     expect(hp.mom).toBe(0.9);

@@ -9,7 +9,12 @@ beforeAll(async () => {
 
 describe('training', () => {
   test('learns the toy task; metrics are named by function name and consistent', async () => {
-    const learn = new Learner({ model: toyModel(), data: toyLoaders(1024, 32), loss: 'categoricalCrossentropy', metrics: [accuracy, errorRate] });
+    const learn = new Learner({
+      model: toyModel(),
+      data: toyLoaders(1024, 32),
+      loss: 'categoricalCrossentropy',
+      metrics: [accuracy, errorRate],
+    });
     await learn.fitOneCycle(6, { lrMax: 3e-2 });
     const last = learn.recorder.history.at(-1);
     expect(last?.metrics.accuracy).toBeGreaterThan(0.9);
@@ -49,7 +54,13 @@ describe('training', () => {
         counts.push(tf.memory().numTensors);
       }
     }
-    const learn = new Learner({ model: toyModel(), data: toyLoaders(300, 32), loss: 'categoricalCrossentropy', metrics: [accuracy, errorRate], callbacks: [new Count()] });
+    const learn = new Learner({
+      model: toyModel(),
+      data: toyLoaders(300, 32),
+      loss: 'categoricalCrossentropy',
+      metrics: [accuracy, errorRate],
+      callbacks: [new Count()],
+    });
     await learn.fitOneCycle(5, { lrMax: 1e-2 });
     expect(counts).toHaveLength(5);
     expect(counts[4]).toBe(counts[0]);
@@ -101,7 +112,9 @@ describe('the fastai table', () => {
     expect(formatTime(0)).toBe('00:00');
     expect(formatTime(61_400)).toBe('01:01');
     expect(formatTime(3_725_000)).toBe('1:02:05');
-    const table = formatStatsTable([{ epoch: 0, totalEpochs: 1, trainLoss: 0.5, validLoss: Number.NaN, metrics: { accuracy: 0.91 }, lr: 1e-3, timeMs: 5_000 }]);
+    const table = formatStatsTable([
+      { epoch: 0, totalEpochs: 1, trainLoss: 0.5, validLoss: Number.NaN, metrics: { accuracy: 0.91 }, lr: 1e-3, timeMs: 5_000 },
+    ]);
     expect(table).toBe('epoch  train_loss  valid_loss  accuracy  time\n0      0.500000    #na#        0.910000  00:05');
   });
 });

@@ -81,7 +81,7 @@ export class Recorder extends Callback {
   }
 
   /** Smoothed training loss per batch, and validation loss at each epoch's end. */
-  async plotLosses(): Promise<Plot> {
+  plotLosses(): Plot {
     return renderLossPlot({
       losses: this.losses,
       validLosses: this.history.map((s, i) => ({ step: this.epochEndSteps[i] ?? 0, loss: s.validLoss })),
@@ -89,17 +89,17 @@ export class Recorder extends Callback {
   }
 
   /** Learning rate (and momentum, when the optimizer has one) per training batch. */
-  async plotLr(): Promise<Plot> {
+  plotLr(): Plot {
     return renderLrPlot({ lrs: this.lrs, moms: this.moms });
   }
 
   /** Each validation metric per epoch. */
-  async plotMetrics(): Promise<Plot> {
+  plotMetrics(): Plot {
     return renderMetricsPlot({ history: this.history, metricNames: this.metricNames });
   }
 
   /** Smoothed loss against lr (log scale) from the latest `lrFind()`, with the suggestion marked. */
-  async plotLrFind(): Promise<Plot> {
+  plotLrFind(): Plot {
     const result = this.lrFindResult;
     if (!result) throw new Error('Recorder.plotLrFind: no LR finder sweep recorded yet; run `await learn.lrFind()` first.');
     return renderLrFindPlot(result);

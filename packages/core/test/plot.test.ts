@@ -12,6 +12,7 @@ import {
   renderLrPlot,
   renderMetricsPlot,
 } from '../src/plot.js';
+import { Recorder } from '../src/recorder.js';
 import type { EpochStats } from '../src/state.js';
 
 const OUT_DIR = fileURLToPath(new URL('../../../.test-output/plots/', import.meta.url));
@@ -160,8 +161,10 @@ const trainValid = (n: number, epochs: number) => ({
 
 describe('renderLossPlot', () => {
   it('labels the axes, titles the chart and has a train/valid legend', async () => {
-    const plot = await renderLossPlot(trainValid(1200, 4));
+    const plot = renderLossPlot(trainValid(1200, 4));
+    // Synchronous: a Plot, not a promise of one, whose svg is already a string.
     expect(plot).toBeInstanceOf(Plot);
+    expect(typeof plot.svg).toBe('string');
     expect(plot.title).toBe('Loss');
     for (const text of ['Loss', 'batches processed', '>loss<', '>train<', '>valid<']) expect(plot.svg).toContain(text);
     // The SVG names the font that png() loads, so text never falls back to a missing system font.
@@ -169,8 +172,26 @@ describe('renderLossPlot', () => {
     await save('loss', plot);
   });
 
+  it('is one standalone SVG document: no HTML wrapper, no stylesheet, no system font', () => {
+    const { svg } = renderLossPlot(trainValid(300, 3));
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg" width="800"')).toBe(true);
+    expect(svg.endsWith('</svg>')).toBe(true);
+    for (const bad of ['<figure', '<div', '<style', '<foreignObject', 'system-ui', 'class="plot-']) expect(svg).not.toContain(bad);
+  });
+
+  it('draws a single batch as a dot on a whole-number axis', async () => {
+    const plot = renderLossPlot({ losses: [0.5], validLosses: [] });
+    expect(plot.svg).toContain('<circle');
+    for (const tick of ['>0<', '>1<', '>2<']) expect(plot.svg).toContain(tick);
+    expect(plot.svg).not.toContain('>1.0<');
+    // Only the series that are drawn are in the legend.
+    expect(plot.svg).toContain('>train<');
+    expect(plot.svg).not.toContain('>valid<');
+    await save('loss-1-batch', plot);
+  });
+
   it('renders a PNG of about 800 px, or the width asked for', async () => {
-    const plot = await renderLossPlot(trainValid(300, 3));
+    const plot = renderLossPlot(trainValid(300, 3));
     const img = decodePng(await plot.png());
     expect(img.width).toBeGreaterThanOrEqual(780);
     expect(img.width).toBeLessThanOrEqual(820);
@@ -183,7 +204,7 @@ describe('renderLossPlot', () => {
   });
 
   it('draws the text with the shipped font (title pixels vanish when the text is removed)', async () => {
-    const plot = await renderLossPlot(trainValid(300, 3));
+    const plot = renderLossPlot(trainValid(300, 3));
     const titleBox = { x0: 0, y0: 0, x1: 200, y1: 40 };
     const withText = darkPixels(decodePng(await plot.png()), titleBox);
     const noText = new Plot(plot.svg.replace(/<text[^>]*>[^<]*<\/text>/g, ''), plot.title);
@@ -191,6 +212,8 @@ describe('renderLossPlot', () => {
     // "Loss" in bold 17 px is a few hundred dark pixels; without text that corner is blank.
     expect(withText).toBeGreaterThan(80);
     expect(withoutText).toBe(0);
+    // The y axis title, rotated along the left edge.
+    expect(darkPixels(decodePng(await plot.png()), { x0: 0, y0: 120, x1: 30, y1: 300 })).toBeGreaterThan(30);
     // Axis titles too: "batches processed" sits in the bottom band.
     const img = decodePng(await plot.png());
     expect(darkPixels(img, { x0: 200, y0: img.height - 30, x1: 600, y1: img.height })).toBeGreaterThan(100);
@@ -199,7 +222,7 @@ describe('renderLossPlot', () => {
   it('renders 100,000 batches quickly, into a small SVG and PNG', async () => {
     const data = trainValid(100_000, 20);
     const t0 = performance.now();
-    const plot = await renderLossPlot(data);
+    const plot = renderLossPlot(data);
     const svgMs = performance.now() - t0;
     const t1 = performance.now();
     const png = await plot.png();
@@ -220,14 +243,14 @@ describe('renderLossPlot', () => {
     losses[100] = Number.POSITIVE_INFINITY;
     losses[101] = Number.NEGATIVE_INFINITY;
     losses[499] = Number.NaN;
-    const plot = await renderLossPlot({ losses, validLosses: [...validLosses, { step: 600, loss: Number.NaN }] });
+    const plot = renderLossPlot({ losses, validLosses: [...validLosses, { step: 600, loss: Number.NaN }] });
     expect(badNumbers(plot.svg)).toEqual([]);
     expect(plot.svg).toContain('5 non-finite values (NaN or infinite) left out');
     await save('loss-nan', plot);
   });
 
   it('renders an all-NaN run as an empty chart', async () => {
-    const plot = await renderLossPlot({ losses: [Number.NaN, Number.NaN], validLosses: [] });
+    const plot = renderLossPlot({ losses: [Number.NaN, Number.NaN], validLosses: [] });
     expect(plot.title).toBe('Loss — no data yet');
     expect(plot.svg).toContain('no data yet');
   });
@@ -235,7 +258,7 @@ describe('renderLossPlot', () => {
 
 describe('renderLrPlot', () => {
   it('draws lr per batch and momentum in a second panel', async () => {
-    const plot = await renderLrPlot(oneCycle(1000, 3e-3));
+    const plot = renderLrPlot(oneCycle(1000, 3e-3));
     for (const text of ['Learning rate and momentum', 'learning rate', 'momentum', 'batches processed']) {
       expect(plot.svg).toContain(text);
     }
@@ -244,7 +267,7 @@ describe('renderLrPlot', () => {
 
   it('leaves out the momentum panel when there is no momentum', async () => {
     const { lrs } = oneCycle(200, 1e-2);
-    const plot = await renderLrPlot({ lrs, moms: lrs.map(() => 0) });
+    const plot = renderLrPlot({ lrs, moms: lrs.map(() => 0) });
     expect(plot.svg).toContain('learning rate');
     expect(plot.svg).not.toContain('>momentum<');
     await save('lr-no-mom', plot);
@@ -252,7 +275,7 @@ describe('renderLrPlot', () => {
 
   it('writes small lrs in exponent form', async () => {
     const { lrs, moms } = oneCycle(300, 1e-5);
-    const plot = await renderLrPlot({ lrs, moms });
+    const plot = renderLrPlot({ lrs, moms });
     expect(plot.svg).toContain('>1e-5<');
     await save('lr-small', plot);
   });
@@ -260,7 +283,7 @@ describe('renderLrPlot', () => {
 
 describe('renderMetricsPlot', () => {
   it('draws train/valid loss and one panel per metric against epochs', async () => {
-    const plot = await renderMetricsPlot({ history: history(8), metricNames: ['accuracy', 'error_rate'] });
+    const plot = renderMetricsPlot({ history: history(8), metricNames: ['accuracy', 'error_rate'] });
     for (const text of ['Metrics', '>epoch<', '>accuracy<', '>error_rate<', '>train<', '>valid<']) {
       expect(plot.svg).toContain(text);
     }
@@ -271,7 +294,7 @@ describe('renderMetricsPlot', () => {
     const h = history(1);
     const first = h[0] as EpochStats;
     first.validLoss = Number.NaN;
-    const plot = await renderMetricsPlot({ history: h, metricNames: ['accuracy', 'missing'] });
+    const plot = renderMetricsPlot({ history: h, metricNames: ['accuracy', 'missing'] });
     expect(badNumbers(plot.svg)).toEqual([]);
     expect(plot.svg).toContain('left out');
     expect(plot.svg).toContain('missing — no data yet');
@@ -281,7 +304,7 @@ describe('renderMetricsPlot', () => {
 
 describe('renderLrFindPlot', () => {
   it('uses a log lr axis with decade labels and marks the suggestion', async () => {
-    const plot = await renderLrFindPlot(lrFindSweep());
+    const plot = renderLrFindPlot(lrFindSweep());
     for (const text of ['Learning rate finder', 'learning rate (log scale)', '>loss<', 'suggested 3.0e-3']) {
       expect(plot.svg).toContain(text);
     }
@@ -293,20 +316,42 @@ describe('renderLrFindPlot', () => {
     const sweep = lrFindSweep();
     sweep.lrs[0] = 0;
     sweep.losses[50] = Number.NaN;
-    const plot = await renderLrFindPlot({ ...sweep, suggestedLr: Number.NaN });
+    const plot = renderLrFindPlot({ ...sweep, suggestedLr: Number.NaN });
     expect(plot.svg).toContain('no suggestion');
     expect(badNumbers(plot.svg)).toEqual([]);
   });
 });
 
+describe('Recorder plots', () => {
+  it('returns Plots synchronously', () => {
+    const r = new Recorder();
+    r.losses = lossCurve(50);
+    const { lrs, moms } = oneCycle(50, 1e-3);
+    r.lrs = lrs;
+    r.moms = moms;
+    r.history = history(2);
+    r.epochEndSteps = [25, 50];
+    r.metricNames = ['accuracy'];
+    r.lrFindResult = { ...lrFindSweep(), minLossLr: 1e-2 };
+    for (const plot of [r.plotLosses(), r.plotLr(), r.plotMetrics(), r.plotLrFind()]) {
+      expect(plot).toBeInstanceOf(Plot);
+      expect(plot.svg).toMatch(/^<svg xmlns=/);
+    }
+  });
+
+  it('throws synchronously when there is no LR finder sweep', () => {
+    expect(() => new Recorder().plotLrFind()).toThrow(/no LR finder sweep recorded yet/);
+  });
+});
+
 describe('empty input', () => {
   it('renders each chart with a "no data yet" title instead of throwing', async () => {
-    const plots = await Promise.all([
+    const plots = [
       renderLossPlot({ losses: [], validLosses: [] }),
       renderLrPlot({ lrs: [], moms: [] }),
       renderMetricsPlot({ history: [], metricNames: ['accuracy'] }),
       renderLrFindPlot({ lrs: [], losses: [], suggestedLr: Number.NaN }),
-    ]);
+    ];
     for (const plot of plots) {
       expect(plot.svg).toContain('no data yet');
       expect(decodePng(await plot.png()).width).toBeGreaterThan(700);

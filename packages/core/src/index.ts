@@ -26,4 +26,21 @@ export {
   suggestLr,
 } from './schedules.js';
 export { SmoothenValue } from './smoothing.js';
-export type { EpochStats, FitMode, TrainingState, TrainStatus } from './state.js';
+export type { EpochStats, FitMode, TrainingHost, TrainingState, TrainStatus } from './state.js';
+
+// Standard callbacks
+
+export { CSVLogger, type CSVLoggerOptions } from './callbacks/csv-logger.js';
+export { EarlyStopping, type EarlyStoppingOptions } from './callbacks/early-stopping.js';
+export type { MonitorMode, MonitorOptions } from './callbacks/monitor.js';
+export { ProgressCallback, type ProgressCallbackOptions } from './callbacks/progress.js';
+export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './callbacks/reduce-lr-on-plateau.js';
+export { loadModelFrom, SaveModel, type SaveModelOptions, saveModelTo } from './callbacks/save-model.js';
+export { TerminateOnNaN } from './callbacks/terminate-on-nan.js';
+export {
+  fitDatasetWithCallbacks,
+  fitWithCallbacks,
+  TfjsCallbackAdapter,
+  type TfjsCallbackOptions,
+  tfjsCallback,
+} from './tfjs-callback.js';

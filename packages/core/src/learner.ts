@@ -294,13 +294,19 @@ export class Learner {
     try {
       setUp();
       await this.withEvents('onTrainBegin', undefined, null, async () => {
-        for (this.s.epoch = 0; this.s.epoch < epochs; this.s.epoch++) await this.oneEpoch();
+        for (let epoch = 0; epoch < epochs; epoch++) await this.oneEpoch(epoch);
       });
       this.s.status = 'completed';
     } catch (error) {
       if (error instanceof CancelFitError) {
         this.s.status = error.status;
         this.s.stopReason = error.reason;
+      } else if (error instanceof CancelEpochError || error instanceof CancelBatchError) {
+        // Thrown from an end hook (onEpochEnd, say) there is no scope of that kind left to cancel.
+        this.s.status = 'failed';
+        this.s.error = new ConfigError(
+          `${error.name} was thrown where there is no ${error instanceof CancelEpochError ? 'epoch' : 'batch'} left to cancel (from an end hook such as onEpochEnd); throw CancelFitError to end the fit.`,
+        );
       } else {
         this.s.status = 'failed';
         this.s.error = error instanceof Error ? error : new Error(String(error));
@@ -310,16 +316,17 @@ export class Learner {
     }
   }
 
-  private async oneEpoch(): Promise<void> {
+  private async oneEpoch(epoch: number): Promise<void> {
     this.epochStart = performance.now();
+    this.enterPhase(true, epoch);
     await this.withEvents(
       'onEpochBegin',
       'onEpochEnd',
       CancelEpochError,
       async () => {
-        await this.allBatches(this.data.train, true);
-        if (this.s.mode === 'fit')
-          await this.withEvents('onValidateBegin', 'onValidateEnd', null, () => this.allBatches(this.data.valid, false));
+        await this.allBatches(this.data.train);
+        this.enterPhase(false);
+        if (this.s.mode === 'fit') await this.withEvents('onValidateBegin', 'onValidateEnd', null, () => this.allBatches(this.data.valid));
       },
       () => this.finishEpoch(),
     );
@@ -330,9 +337,16 @@ export class Learner {
     if (this.stopRequest) throw new CancelFitError(this.stopRequest.reason, this.stopRequest.status);
   }
 
-  private async allBatches(loader: DataLoaders['train'], training: boolean): Promise<void> {
+  /** Sets what hooks see at the start of the training or the validation phase of an epoch. */
+  private enterPhase(training: boolean, epoch = this.s.epoch): void {
+    this.s.epoch = epoch;
     this.s.training = training;
+    this.s.batch = 0;
     this.validation = training ? undefined : new ValidationSums(this.metricNames);
+  }
+
+  private async allBatches(loader: DataLoaders['train']): Promise<void> {
+    const training = this.s.training;
     let index = 0;
     for (const batch of loader.batches()) {
       this.s.batch = index++;

@@ -1,5 +1,14 @@
 import type { Learner } from './learner.js';
 
+/**
+ * What hooks may use of `state.learner`: the Learner, or — when callbacks run under a plain
+ * tfjs `model.fit` through `tfjsCallback` — a stand-in offering just these members.
+ */
+export type TrainingHost = Pick<
+  Learner,
+  'model' | 'recorder' | 'metricNames' | 'lr' | 'mom' | 'hyperParams' | 'optimizer' | 'state' | 'callbacks' | 'setLr' | 'setMom' | 'stop'
+>;
+
 /** How a fit ended, as seen by `onTrainEnd`; `running` until then. */
 export type TrainStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'interrupted';
 
@@ -28,7 +37,7 @@ export type FitMode = 'fit' | 'lrFind';
  * the loss is read once per batch by the loop.
  */
 export interface TrainingState {
-  readonly learner: Learner;
+  readonly learner: TrainingHost;
   readonly mode: FitMode;
   /** 0-based epoch index. */
   readonly epoch: number;

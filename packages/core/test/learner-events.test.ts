@@ -81,6 +81,23 @@ describe('event order', () => {
   });
 });
 
+describe('what hooks see', () => {
+  test('each phase starts with its own training flag and batch 0; the last epoch index stays at train end', async () => {
+    const rec = new EventRecorder();
+    await learnerWith(rec).fit(2);
+    const at = (event: string) => rec.events.filter((e) => e.event === event);
+    expect(at('onEpochBegin')).toEqual([
+      { event: 'onEpochBegin', epoch: 0, batch: 0, training: true },
+      { event: 'onEpochBegin', epoch: 1, batch: 0, training: true },
+    ]);
+    expect(at('onValidateBegin').map((e) => [e.epoch, e.batch, e.training])).toEqual([
+      [0, 0, false],
+      [1, 0, false],
+    ]);
+    expect(at('onTrainEnd')[0]?.epoch).toBe(1);
+  });
+});
+
 describe('cancellation', () => {
   test('CancelBatchError in onBackwardBegin skips that optimizer step and goes to onBatchEnd', async () => {
     class SkipFirstStep extends Callback {
@@ -137,6 +154,17 @@ describe('cancellation', () => {
     expect(rec.names().filter((e) => e === 'onEpochEnd')).toHaveLength(1);
     expect(rec.states.at(-1)).toMatchObject({ event: 'onTrainEnd', status: 'stopped', stopReason: 'enough' });
     expect(learn.recorder.history).toHaveLength(1);
+  });
+
+  test('a CancelEpochError from onEpochEnd has nothing left to cancel: the run fails saying what to throw instead', async () => {
+    class Misplaced extends Callback {
+      override onEpochEnd() {
+        throw new CancelEpochError();
+      }
+    }
+    await expect(learnerWith(new Misplaced()).fit(2)).rejects.toThrow(
+      'CancelEpochError was thrown where there is no epoch left to cancel (from an end hook such as onEpochEnd); throw CancelFitError to end the fit.',
+    );
   });
 
   test('learn.stop() from outside stops at the end of the current batch', async () => {

@@ -1,0 +1,79 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Callback } from '../callback.js';
+import { ConfigError, describeValue } from '../errors.js';
+import type { EpochStats, TrainingState } from '../state.js';
+import { checkBoolean, checkOptions } from './monitor.js';
+
+export interface CSVLoggerOptions {
+  /** Add to an existing file instead of replacing it; the header is written only if the file is empty. Default false. */
+  append?: boolean;
+}
+
+/**
+ * Writes the epoch table to a CSV file: `epoch,train_loss,valid_loss,<metrics>,time`, one row per
+ * epoch as soon as it ends. Each row is written and fsync'ed on an open file descriptor, so a
+ * crash (even a killed process) loses no finished epoch. `epoch` is 0-based, losses and metrics
+ * are written in full precision (`NaN` when missing), `time` is the epoch's wall time in seconds.
+ * The parent directory is created if needed. Runs after the Recorder, at order 60.
+ */
+export class CSVLogger extends Callback {
+  override order = 60;
+  readonly path: string;
+  readonly append: boolean;
+  private fd: number | undefined;
+  private metricNames: readonly string[] = [];
+
+  constructor(file: string, options?: CSVLoggerOptions) {
+    super();
+    if (typeof file !== 'string' || file.length === 0)
+      throw new ConfigError(`CSVLogger: path must be a non-empty file path such as './logs/history.csv'; received ${describeValue(file)}.`);
+    const o = checkOptions('CSVLogger', options, '{ append: true }');
+    this.path = file;
+    this.append = checkBoolean('CSVLogger', 'append', o.append ?? false);
+  }
+
+  override onTrainBegin(state: TrainingState): void {
+    if (state.mode === 'lrFind') return;
+    this.close();
+    fs.mkdirSync(path.dirname(path.resolve(this.path)), { recursive: true });
+    const hasRows = this.append && fs.existsSync(this.path) && fs.statSync(this.path).size > 0;
+    this.fd = fs.openSync(this.path, this.append ? 'a' : 'w');
+    this.metricNames = [...state.learner.metricNames];
+    if (!hasRows) this.writeLine(['epoch', 'train_loss', 'valid_loss', ...this.metricNames, 'time']);
+  }
+
+  override onEpochEnd(state: TrainingState): void {
+    if (state.mode === 'lrFind' || this.fd === undefined || !state.stats) return;
+    const s: EpochStats = state.stats;
+    const num = (v: number | undefined) => (v === undefined ? 'NaN' : String(v));
+    this.writeLine([
+      String(s.epoch),
+      num(s.trainLoss),
+      num(s.validLoss),
+      ...this.metricNames.map((n) => num(s.metrics[n])),
+      (s.timeMs / 1000).toFixed(3),
+    ]);
+  }
+
+  override onTrainEnd(): void {
+    this.close();
+  }
+
+  private writeLine(cells: readonly string[]): void {
+    if (this.fd === undefined) return;
+    fs.writeSync(this.fd, `${cells.map(csvCell).join(',')}\n`);
+    fs.fsyncSync(this.fd);
+  }
+
+  private close(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    this.fd = undefined;
+    fs.closeSync(fd);
+  }
+}
+
+function csvCell(cell: string): string {
+  return /[",\n\r]/.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell;
+}

@@ -1,0 +1,111 @@
+import { ConfigError, describeValue } from '../errors.js';
+import type { EpochStats } from '../state.js';
+
+/** Whether the monitored value should go down (`min`), up (`max`), or be guessed from its name (`auto`). */
+export type MonitorMode = 'auto' | 'min' | 'max';
+
+/** Options shared by the trackers (EarlyStopping, SaveModel, ReduceLROnPlateau). */
+export interface MonitorOptions {
+  /**
+   * The epoch value to watch: `validLoss`, `trainLoss` or a metric name (e.g. `accuracy`; under
+   * `tfjsCallback`, tfjs's names such as `acc`). fastai/Keras spellings (`valid_loss`, `val_loss`,
+   * `train_loss`, `loss`, `val_<metric>`) are accepted. Default `validLoss`.
+   */
+  monitor?: string;
+  /** `min`, `max`, or `auto`: `min` when the name looks like a loss or an error (loss, error, mse, mae, …), else `max`. Default `auto`. */
+  mode?: MonitorMode;
+  /** Smallest change that counts as an improvement (Keras semantics), >= 0. */
+  minDelta?: number;
+}
+
+const LOWER_IS_BETTER = /loss|error|mse|mae|mape|msle|entropy|hinge|divergence|perplexity/i;
+const ALIASES: Record<string, string> = {
+  valid_loss: 'validLoss',
+  val_loss: 'validLoss',
+  train_loss: 'trainLoss',
+  loss: 'trainLoss',
+};
+
+/** Resolves a monitored value from EpochStats and decides what counts as an improvement. */
+export class Monitor {
+  readonly name: string;
+  readonly mode: 'min' | 'max';
+  readonly minDelta: number;
+
+  constructor(
+    private readonly where: string,
+    options: MonitorOptions,
+    defaultMinDelta: number,
+  ) {
+    const { monitor = 'validLoss', mode = 'auto', minDelta = defaultMinDelta } = options;
+    if (typeof monitor !== 'string' || monitor.length === 0)
+      throw new ConfigError(
+        `${where}: monitor must be a non-empty string such as 'validLoss', 'trainLoss' or a metric name; received ${describeValue(monitor)}.`,
+      );
+    if (mode !== 'auto' && mode !== 'min' && mode !== 'max')
+      throw new ConfigError(`${where}: mode must be 'auto', 'min' or 'max'; received ${describeValue(mode)}.`);
+    checkNonNegative(where, 'minDelta', minDelta);
+    this.name = ALIASES[monitor] ?? monitor;
+    this.mode =
+      mode !== 'auto' ? mode : this.name === 'validLoss' || this.name === 'trainLoss' || LOWER_IS_BETTER.test(this.name) ? 'min' : 'max';
+    this.minDelta = minDelta;
+  }
+
+  /** The value that anything beats: +Infinity when minimising, −Infinity when maximising. */
+  get worst(): number {
+    return this.mode === 'min' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+  }
+
+  /** The monitored value in these stats; a ConfigError listing the available names if there is none. */
+  value(stats: EpochStats): number {
+    if (this.name === 'validLoss') return stats.validLoss;
+    if (this.name === 'trainLoss') return stats.trainLoss;
+    const metrics = stats.metrics;
+    if (Object.hasOwn(metrics, this.name)) return metrics[this.name] as number;
+    const unprefixed = this.name.startsWith('val_') ? this.name.slice(4) : undefined;
+    if (unprefixed && Object.hasOwn(metrics, unprefixed)) return metrics[unprefixed] as number;
+    const available = ['validLoss', 'trainLoss', ...Object.keys(metrics)].join(', ');
+    throw new ConfigError(
+      `${this.where}: monitor ${describeValue(this.name)} is not in the epoch stats; available: ${available}. Pass one of these as monitor.`,
+    );
+  }
+
+  /** Keras's test: `current` beats `reference` by more than minDelta (NaN never improves). */
+  improved(current: number, reference: number): boolean {
+    return this.mode === 'min' ? current < reference - this.minDelta : current > reference + this.minDelta;
+  }
+
+  /** e.g. `validLoss 0.3121`. */
+  describe(value: number): string {
+    return `${this.name} ${formatValue(value)}`;
+  }
+}
+
+export function formatValue(value: number): string {
+  return Number.isFinite(value) ? String(Number(value.toPrecision(6))) : String(value);
+}
+
+export function checkNonNegative(where: string, name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+    throw new ConfigError(`${where}: ${name} must be a finite number >= 0; received ${describeValue(value)}.`);
+  return value;
+}
+
+export function checkCount(where: string, name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
+    throw new ConfigError(`${where}: ${name} must be an integer >= 0 (a number of epochs); received ${describeValue(value)}.`);
+  return value;
+}
+
+export function checkBoolean(where: string, name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw new ConfigError(`${where}: ${name} must be true or false; received ${describeValue(value)}.`);
+  return value;
+}
+
+/** Options must be a plain object (or omitted): catches `new EarlyStopping('validLoss')`-style mistakes. */
+export function checkOptions<T extends object>(where: string, options: T | undefined, example: string): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== 'object' || options === null || Array.isArray(options))
+    throw new ConfigError(`${where}: options must be an object such as ${example}; received ${describeValue(options)}.`);
+  return options;
+}

@@ -54,3 +54,8 @@ export abstract class Callback {
   /** Always runs: on completion, stop, cancellation, interruption and failure (see `state.status`). */
   onTrainEnd?(state: TrainingState): void | Promise<void>;
 }
+
+/** Callbacks sorted by `order`; a stable sort, so ties keep the order they were added. */
+export function sortByOrder(callbacks: readonly Callback[]): Callback[] {
+  return [...callbacks].sort((a, b) => a.order - b.order);
+}

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { Callback, EVENTS, type EventName } from './callback.js';
+import { Callback, type EventName, sortByOrder } from './callback.js';
 import { type Batch, DataLoaders } from './data.js';
-import { CallbackError, CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue } from './errors.js';
+import { HookDispatcher } from './dispatch.js';
+import { CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue } from './errors.js';
 import { type LossFn, type LossName, resolveLoss } from './losses.js';
 import { type Metric, metricName } from './metrics.js';
 import { checkLr, type HyperParams, hyperParams, type OptimizerFactory, type OptimizerName, resolveOptimizer } from './optimizers.js';
@@ -109,7 +110,7 @@ export class Learner {
   private readonly optimizerFactory: OptimizerFactory;
   private readonly yieldEveryMs: number;
   private callbackList: Callback[] = [];
-  private handlers = new Map<EventName, Callback[]>();
+  private hooks = new HookDispatcher([]);
   private opt: tf.Optimizer | undefined;
   private hp: HyperParams | undefined;
   private readonly s = new LoopState(this);
@@ -439,43 +440,22 @@ export class Learner {
     if (end) await this.emit(end);
   }
 
-  private async emit(event: EventName): Promise<void> {
-    const callbacks = this.handlers.get(event);
-    if (!callbacks) return;
-    for (const cb of callbacks) {
-      try {
-        const pending = cb[event]?.(this.s);
-        if (pending) await pending;
-      } catch (error) {
-        if (error instanceof CancelFitError || error instanceof CancelEpochError || error instanceof CancelBatchError) throw error;
-        throw new CallbackError(cb.name, event, error);
-      }
-    }
+  private emit(event: EventName): Promise<void> {
+    return this.hooks.emit(event, this.s);
   }
 
-  /** Runs every onTrainEnd hook even if one throws; the run's own error wins over theirs. */
+  /** Every onTrainEnd hook runs even if one throws; the run's own error wins over theirs. */
   private async trainEnd(): Promise<void> {
-    const s = this.s;
-    let hookError: CallbackError | undefined;
-    for (const cb of this.handlers.get('onTrainEnd') ?? []) {
-      try {
-        await cb.onTrainEnd?.(s);
-      } catch (error) {
-        hookError ??= new CallbackError(cb.name, 'onTrainEnd', error);
-      }
-    }
+    const hookError = await this.hooks.trainEnd(this.s);
     this.running = false;
     this.stopRequest = undefined;
-    if (s.error) throw s.error;
+    if (this.s.error) throw this.s.error;
     if (hookError) throw hookError;
   }
 
   private prepare(mode: FitMode, epochs: number, schedule: string, extra: readonly Callback[]): void {
     const s = this.s;
-    const active = sortByOrder([...this.callbackList, ...extra]).filter((cb) => mode === 'fit' || cb.runDuringLrFind);
-    this.handlers = new Map(
-      EVENTS.map((event) => [event, active.filter((cb) => typeof cb[event] === 'function')] as const).filter(([, cbs]) => cbs.length > 0),
-    );
+    this.hooks = new HookDispatcher([...this.callbackList, ...extra].filter((cb) => mode === 'fit' || cb.runDuringLrFind));
     this.stopRequest = undefined;
     this.smoother.reset();
     this.ensureOptimizer(1e-3);
@@ -520,10 +500,6 @@ export class Learner {
     }
     return this.opt;
   }
-}
-
-function sortByOrder(callbacks: readonly Callback[]): Callback[] {
-  return [...callbacks].sort((a, b) => a.order - b.order);
 }
 
 function checkEpochs(where: string, epochs: number): void {

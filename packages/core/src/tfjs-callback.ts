@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { Callback, EVENTS, type EventName } from './callback.js';
-import { CallbackError, CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue } from './errors.js';
+import { Callback, type EventName } from './callback.js';
+import { HookDispatcher } from './dispatch.js';
+import { CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue } from './errors.js';
 import { checkLr, type HyperParams, hyperParams } from './optimizers.js';
 import { Recorder } from './recorder.js';
 import { SmoothenValue } from './smoothing.js';
@@ -77,7 +78,7 @@ export class TfjsCallbackAdapter extends tf.Callback {
   readonly host: TrainingHost;
   readonly yieldEveryMs: number;
   private readonly s: AdapterState;
-  private handlers = new Map<EventName, Callback[]>();
+  private hooks = new HookDispatcher([]);
   private hp: HyperParams | undefined;
   private readonly smoother = new SmoothenValue(0.98);
   private names: string[] = [];
@@ -275,10 +276,7 @@ export class TfjsCallbackAdapter extends tf.Callback {
       error: undefined,
       startedAt: Date.now(),
     } satisfies Partial<AdapterState>);
-    const active = [this.recorder, ...this.callbacks].sort((a, b) => a.order - b.order);
-    this.handlers = new Map(
-      EVENTS.map((event) => [event, active.filter((cb) => typeof cb[event] === 'function')] as const).filter(([, cbs]) => cbs.length > 0),
-    );
+    this.hooks = new HookDispatcher([this.recorder, ...this.callbacks]);
     this.smoother.reset();
     this.begun = true;
     this.ended = false;
@@ -289,15 +287,8 @@ export class TfjsCallbackAdapter extends tf.Callback {
     this.lastYield = performance.now();
   }
 
-  private async emit(event: EventName): Promise<void> {
-    for (const cb of this.handlers.get(event) ?? []) {
-      try {
-        await cb[event]?.(this.s);
-      } catch (error) {
-        if (error instanceof CancelFitError || error instanceof CancelEpochError || error instanceof CancelBatchError) throw error;
-        throw new CallbackError(cb.name, event, error);
-      }
-    }
+  private emit(event: EventName): Promise<void> {
+    return this.hooks.emit(event, this.s);
   }
 
   /** Runs hooks; turns cancellations into tfjs's stop flag, and failures into onTrainEnd + rethrow. */
@@ -335,14 +326,7 @@ export class TfjsCallbackAdapter extends tf.Callback {
     s.stopReason = outcome?.reason;
     s.error = outcome?.error;
     this.ended = true;
-    let hookError: CallbackError | undefined;
-    for (const cb of this.handlers.get('onTrainEnd') ?? []) {
-      try {
-        await cb.onTrainEnd?.(s);
-      } catch (error) {
-        hookError ??= new CallbackError(cb.name, 'onTrainEnd', error);
-      }
-    }
+    const hookError = await this.hooks.trainEnd(s);
     this.begun = false;
     if (throwHookError && hookError) throw hookError;
   }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Callback, DataLoaders, EVENTS, type EventName, type TrainingState } from '../src/index.js';
+import { accuracy, Callback, DataLoaders, EVENTS, type EventName, Learner, type Metric, type TrainingState } from '../src/index.js';
 
 /** A small, learnable 3-class problem: the class is which of the three inputs is largest. */
 export function toyData(n = 256, seed = 1): { x: tf.Tensor2D; y: tf.Tensor2D } {
@@ -59,3 +59,38 @@ export class EventRecorder extends Callback {
     return this.events.map((e) => e.event);
   }
 }
+
+/**
+ * A learner on the toy task whose validation metric `score` takes `values[e]` at epoch e, so
+ * trackers see a scripted sequence; `snapshots[e]` holds the model's weights at the end of epoch e
+ * (taken after the Recorder, before the trackers at order 70). Also reports `accuracy`.
+ */
+export function scriptedLearner(values: number[], callbacks: Callback[]) {
+  let epoch = 0;
+  const score: Metric = () => tf.scalar(values[epoch] ?? Number.NaN);
+  Object.defineProperty(score, 'name', { value: 'score' });
+  const snapshots: Float32Array[][] = [];
+  class Script extends Callback {
+    override order = -20;
+    override onEpochBegin(s: TrainingState) {
+      epoch = s.epoch;
+    }
+  }
+  class Snapshot extends Callback {
+    override order = 65;
+    override onEpochEnd(s: TrainingState) {
+      snapshots[s.epoch] = weightsOf(s.learner.model);
+    }
+  }
+  const model = toyModel();
+  const learn = new Learner({
+    model,
+    data: toyLoaders(256, 32),
+    loss: 'categoricalCrossentropy',
+    metrics: [score, accuracy],
+    callbacks: [new Script(), new Snapshot(), ...callbacks],
+  });
+  return { learn, model, snapshots, weights: () => weightsOf(model) };
+}
+
+export const weightsOf = (model: tf.LayersModel) => model.getWeights().map((w) => w.dataSync() as Float32Array);

@@ -1,52 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { accuracy, Callback, EarlyStopping, Learner, type Metric, type TrainingState } from '../../src/index.js';
-import { toyLoaders, toyModel } from '../helpers.js';
+import { Callback, EarlyStopping, type TrainingState } from '../../src/index.js';
+import { scriptedLearner } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-/**
- * A learner whose validation metric `score` takes the given value at each epoch, so trackers see a
- * scripted sequence; `snapshots[e]` holds the model's weights at the end of epoch e.
- */
-function scripted(values: number[], callbacks: Callback[]) {
-  let epoch = 0;
-  const score: Metric = () => tf.scalar(values[epoch] ?? Number.NaN);
-  Object.defineProperty(score, 'name', { value: 'score' });
-  const snapshots: Float32Array[][] = [];
-  class Script extends Callback {
-    override order = -20;
-    override onEpochBegin(s: TrainingState) {
-      epoch = s.epoch;
-    }
-  }
-  // Runs after the Recorder and before the trackers (order 70), so it sees every epoch end.
-  class Snapshot extends Callback {
-    override order = 65;
-    override onEpochEnd(s: TrainingState) {
-      snapshots[s.epoch] = s.learner.model.getWeights().map((w) => w.dataSync() as Float32Array);
-    }
-  }
-  const model = toyModel();
-  const learn = new Learner({
-    model,
-    data: toyLoaders(256, 32),
-    loss: 'categoricalCrossentropy',
-    metrics: [score, accuracy],
-    callbacks: [new Script(), new Snapshot(), ...callbacks],
-  });
-  const weights = () => model.getWeights().map((w) => w.dataSync() as Float32Array);
-  return { learn, snapshots, weights };
-}
 
 const f32 = (x: number) => Math.fround(x);
 
 describe('EarlyStopping', () => {
   test('stops once the monitored value has not improved for `patience` epochs, saying why', async () => {
     const stop = new EarlyStopping({ monitor: 'score', mode: 'min', patience: 2 });
-    const { learn } = scripted([1, 0.9, 0.95, 0.92, 0.5, 0.4], [stop]);
+    const { learn } = scriptedLearner([1, 0.9, 0.95, 0.92, 0.5, 0.4], [stop]);
     await learn.fit(6, { lr: 1e-2 });
     expect(learn.recorder.history).toHaveLength(4);
     expect(learn.state.status).toBe('stopped');
@@ -56,28 +22,28 @@ describe('EarlyStopping', () => {
   });
 
   test('the default patience stops at the first epoch that does not improve; an improving run completes', async () => {
-    const { learn } = scripted([1, 0.9, 0.95, 0.8], [new EarlyStopping({ monitor: 'score', mode: 'min' })]);
+    const { learn } = scriptedLearner([1, 0.9, 0.95, 0.8], [new EarlyStopping({ monitor: 'score', mode: 'min' })]);
     await learn.fit(4, { lr: 1e-2 });
     expect(learn.recorder.history).toHaveLength(3);
 
-    const improving = scripted([1, 0.9, 0.8, 0.7], [new EarlyStopping({ monitor: 'score', mode: 'min' })]);
+    const improving = scriptedLearner([1, 0.9, 0.8, 0.7], [new EarlyStopping({ monitor: 'score', mode: 'min' })]);
     await improving.learn.fit(4, { lr: 1e-2 });
     expect(improving.learn.state.status).toBe('completed');
     expect(improving.learn.recorder.history).toHaveLength(4);
   });
 
   test('minDelta: a smaller change is not an improvement', async () => {
-    const strict = scripted([1, 0.95, 0.9, 0.85], [new EarlyStopping({ monitor: 'score', mode: 'min', minDelta: 0.1 })]);
+    const strict = scriptedLearner([1, 0.95, 0.9, 0.85], [new EarlyStopping({ monitor: 'score', mode: 'min', minDelta: 0.1 })]);
     await strict.learn.fit(4, { lr: 1e-2 });
     expect(strict.learn.recorder.history).toHaveLength(2);
 
-    const lenient = scripted([1, 0.95, 0.9, 0.85], [new EarlyStopping({ monitor: 'score', mode: 'min', minDelta: 0.01 })]);
+    const lenient = scriptedLearner([1, 0.95, 0.9, 0.85], [new EarlyStopping({ monitor: 'score', mode: 'min', minDelta: 0.01 })]);
     await lenient.learn.fit(4, { lr: 1e-2 });
     expect(lenient.learn.recorder.history).toHaveLength(4);
   });
 
   test('mode max, and auto mode from the name', async () => {
-    const { learn } = scripted([0.5, 0.7, 0.6, 0.9], [new EarlyStopping({ monitor: 'score', mode: 'max' })]);
+    const { learn } = scriptedLearner([0.5, 0.7, 0.6, 0.9], [new EarlyStopping({ monitor: 'score', mode: 'max' })]);
     await learn.fit(4, { lr: 1e-2 });
     expect(learn.recorder.history).toHaveLength(3);
     expect(new EarlyStopping().monitor).toMatchObject({ name: 'validLoss', mode: 'min' });
@@ -89,17 +55,20 @@ describe('EarlyStopping', () => {
   });
 
   test('baseline: the patience counter only resets once the baseline is beaten', async () => {
-    const withBaseline = scripted([1, 0.9, 0.95, 0.4], [new EarlyStopping({ monitor: 'score', mode: 'min', patience: 2, baseline: 0.5 })]);
+    const withBaseline = scriptedLearner(
+      [1, 0.9, 0.95, 0.4],
+      [new EarlyStopping({ monitor: 'score', mode: 'min', patience: 2, baseline: 0.5 })],
+    );
     await withBaseline.learn.fit(4, { lr: 1e-2 });
     expect(withBaseline.learn.recorder.history).toHaveLength(3);
 
-    const without = scripted([1, 0.9, 0.95, 0.4], [new EarlyStopping({ monitor: 'score', mode: 'min', patience: 2 })]);
+    const without = scriptedLearner([1, 0.9, 0.95, 0.4], [new EarlyStopping({ monitor: 'score', mode: 'min', patience: 2 })]);
     await without.learn.fit(4, { lr: 1e-2 });
     expect(without.learn.recorder.history).toHaveLength(4);
   });
 
   test('restoreBest puts the best epoch’s weights back, and frees its copies', async () => {
-    const { learn, snapshots, weights } = scripted(
+    const { learn, snapshots, weights } = scriptedLearner(
       [1, 0.5, 0.7, 0.8, 0.9],
       [new EarlyStopping({ monitor: 'score', mode: 'min', patience: 3, restoreBest: true })],
     );
@@ -119,7 +88,7 @@ describe('EarlyStopping', () => {
     // At epoch 1's end it held a copy of epoch 0's weights; after the run it holds none.
     expect(tf.memory().numTensors).toBe(atEpoch1 - numWeights);
 
-    const plain = scripted([1, 0.5, 0.7, 0.8, 0.9], [new EarlyStopping({ monitor: 'score', mode: 'min', patience: 3 })]);
+    const plain = scriptedLearner([1, 0.5, 0.7, 0.8, 0.9], [new EarlyStopping({ monitor: 'score', mode: 'min', patience: 3 })]);
     await plain.learn.fit(5, { lr: 5e-2 });
     expect(plain.weights()).toEqual(plain.snapshots[4]);
   });
@@ -131,7 +100,7 @@ describe('EarlyStopping', () => {
       }
     }
     const stop = new EarlyStopping({ monitor: 'score', mode: 'min', patience: 5, restoreBest: true });
-    const { learn, snapshots, weights } = scripted([1, 0.5, 0.7, 0.8], [stop]);
+    const { learn, snapshots, weights } = scriptedLearner([1, 0.5, 0.7, 0.8], [stop]);
     await expect(learn.fit(4, { lr: 5e-2, callbacks: [new Crash()] })).rejects.toThrow(/crash/);
     expect(weights()).toEqual(snapshots[1]);
     const before = tf.memory().numTensors;
@@ -141,7 +110,7 @@ describe('EarlyStopping', () => {
   });
 
   test('an unknown monitor fails the run at the first epoch end, listing the available names', async () => {
-    const { learn } = scripted([1, 1], [new EarlyStopping({ monitor: 'acuracy' })]);
+    const { learn } = scriptedLearner([1, 1], [new EarlyStopping({ monitor: 'acuracy' })]);
     await expect(learn.fit(2)).rejects.toThrow(
       'callback EarlyStopping.onEpochEnd threw: EarlyStopping: monitor "acuracy" is not in the epoch stats; available: validLoss, trainLoss, score, accuracy. Pass one of these as monitor.',
     );
@@ -157,7 +126,7 @@ describe('EarlyStopping', () => {
       }
     }
     const stop = new EarlyStopping({ patience: 2 });
-    const { learn } = scripted([], [stop, new Probe()]);
+    const { learn } = scriptedLearner([], [stop, new Probe()]);
     await learn.fit(5, { lr: 1e-2 });
     const losses = learn.recorder.history.map((s) => s.validLoss);
     expect(stop.best).toBe(Math.min(...losses));
@@ -166,7 +135,7 @@ describe('EarlyStopping', () => {
 
   test('sits out lrFind', async () => {
     const stop = new EarlyStopping({ minDelta: 100 });
-    const { learn } = scripted([], [stop]);
+    const { learn } = scriptedLearner([], [stop]);
     await learn.lrFind({ numIt: 20 });
     expect(stop.bestEpoch).toBe(-1);
   });

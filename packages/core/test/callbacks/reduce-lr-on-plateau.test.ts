@@ -1,38 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { Callback, Learner, type Metric, ReduceLROnPlateau, type TrainingState } from '../../src/index.js';
-import { toyLoaders, toyModel } from '../helpers.js';
+import { Callback, ReduceLROnPlateau, type TrainingState } from '../../src/index.js';
+import { scriptedLearner } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
-
-/** A learner whose validation metric `score` follows `values` epoch by epoch (6 training batches per epoch). */
-function scripted(values: number[], callbacks: Callback[]): Learner {
-  let epoch = 0;
-  const score: Metric = () => tf.scalar(values[epoch] ?? Number.NaN);
-  Object.defineProperty(score, 'name', { value: 'score' });
-  class Script extends Callback {
-    override order = -20;
-    override onEpochBegin(s: TrainingState) {
-      epoch = s.epoch;
-    }
-  }
-  return new Learner({
-    model: toyModel(),
-    data: toyLoaders(256, 32),
-    loss: 'categoricalCrossentropy',
-    metrics: [score],
-    callbacks: [new Script(), ...callbacks],
-  });
-}
 
 const BATCHES = 6;
 
 describe('ReduceLROnPlateau', () => {
   test('multiplies the lr by factor after `patience` epochs without improvement; the next epochs train at it', async () => {
     const reduce = new ReduceLROnPlateau({ monitor: 'score', mode: 'min', patience: 2, factor: 0.5 });
-    const learn = scripted([1, 0.9, 0.95, 0.97, 0.85, 0.9, 0.91, 0.8], [reduce]);
+    const { learn } = scriptedLearner([1, 0.9, 0.95, 0.97, 0.85, 0.9, 0.91, 0.8], [reduce]);
     await learn.fit(8, { lr: 0.01 });
     expect(reduce.reductions).toEqual([
       { epoch: 3, lr: 0.005 },
@@ -48,11 +28,11 @@ describe('ReduceLROnPlateau', () => {
 
   test('cooldown waits before counting again; minLr is a floor', async () => {
     const cooling = new ReduceLROnPlateau({ monitor: 'score', mode: 'min', patience: 1, cooldown: 2, factor: 0.5 });
-    await scripted([1, 2, 3, 4, 5, 6], [cooling]).fit(6, { lr: 0.01 });
+    await scriptedLearner([1, 2, 3, 4, 5, 6], [cooling]).learn.fit(6, { lr: 0.01 });
     expect(cooling.reductions.map((r) => r.epoch)).toEqual([1, 3, 5]);
 
     const floored = new ReduceLROnPlateau({ monitor: 'score', mode: 'min', patience: 1, factor: 0.1, minLr: 5e-4 });
-    const learn = scripted([1, 2, 3, 4, 5], [floored]);
+    const { learn } = scriptedLearner([1, 2, 3, 4, 5], [floored]);
     await learn.fit(5, { lr: 1e-2 });
     expect(floored.reductions).toEqual([
       { epoch: 1, lr: 1e-2 * 0.1 },
@@ -66,15 +46,15 @@ describe('ReduceLROnPlateau', () => {
     expect(reduce).toMatchObject({ factor: 0.2, patience: 2, minLr: 0, cooldown: 0 });
     expect(reduce.monitor.minDelta).toBe(1e-4);
     const creeping = [1, 0.99995, 0.99993, 0.99991];
-    await scripted(creeping, [reduce]).fit(4, { lr: 1e-2 });
+    await scriptedLearner(creeping, [reduce]).learn.fit(4, { lr: 1e-2 });
     expect(reduce.reductions).toEqual([{ epoch: 2, lr: 1e-2 * 0.2 }]);
     const exact = new ReduceLROnPlateau({ monitor: 'score', mode: 'min', minDelta: 0 });
-    await scripted(creeping, [exact]).fit(4, { lr: 1e-2 });
+    await scriptedLearner(creeping, [exact]).learn.fit(4, { lr: 1e-2 });
     expect(exact.reductions).toEqual([]);
   });
 
   test('refuses to run under fitOneCycle, whose schedule would override it', async () => {
-    const learn = scripted([1, 1], [new ReduceLROnPlateau()]);
+    const { learn } = scriptedLearner([1, 1], [new ReduceLROnPlateau()]);
     await expect(learn.fitOneCycle(2)).rejects.toThrow(
       /ReduceLROnPlateau: this fit runs a schedule \(one-cycle lrMax=.*\) that sets the lr before every batch, so each reduction would be silently overridden\. Use learn\.fit\(epochs, \{ lr \}\)/,
     );
@@ -90,7 +70,7 @@ describe('ReduceLROnPlateau', () => {
       }
     }
     const reduce = new ReduceLROnPlateau({ patience: 0 });
-    const learn = scripted([], [reduce, new Probe()]);
+    const { learn } = scriptedLearner([], [reduce, new Probe()]);
     await learn.fit(4, { lr: 0.5 });
     expect(tf.memory().numTensors).toBe(atEpoch1);
     await learn.fit(1, { lr: 1e-3 });

@@ -3,45 +3,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { Callback, Learner, loadModelFrom, type Metric, SaveModel, saveModelTo, type TrainingState } from '../../src/index.js';
-import { toyData, toyLoaders, toyModel } from '../helpers.js';
+import { Callback, loadModelFrom, SaveModel, saveModelTo, type TrainingState } from '../../src/index.js';
+import { scriptedLearner, toyData, toyModel, weightsOf } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'epochcast-save-'));
-
-/** A learner whose validation metric `score` follows `values` epoch by epoch; `snapshots[e]` = weights at epoch e's end. */
-function scripted(values: number[], callbacks: Callback[]) {
-  let epoch = 0;
-  const score: Metric = () => tf.scalar(values[epoch] ?? Number.NaN);
-  Object.defineProperty(score, 'name', { value: 'score' });
-  const snapshots: Float32Array[][] = [];
-  class Script extends Callback {
-    override order = -20;
-    override onEpochBegin(s: TrainingState) {
-      epoch = s.epoch;
-    }
-  }
-  class Snapshot extends Callback {
-    override order = 65;
-    override onEpochEnd(s: TrainingState) {
-      snapshots[s.epoch] = s.learner.model.getWeights().map((w) => w.dataSync() as Float32Array);
-    }
-  }
-  const model = toyModel();
-  const learn = new Learner({
-    model,
-    data: toyLoaders(256, 32),
-    loss: 'categoricalCrossentropy',
-    metrics: [score],
-    callbacks: [new Script(), new Snapshot(), ...callbacks],
-  });
-  return { learn, model, snapshots };
-}
-
-const weightsOf = (model: tf.LayersModel) => model.getWeights().map((w) => w.dataSync() as Float32Array);
 
 async function loadedWeights(dir: string): Promise<Float32Array[]> {
   const loaded = await loadModelFrom(dir);
@@ -56,7 +25,7 @@ describe('SaveModel', () => {
   test('every improvement: the directory holds the best epoch’s model, loadable with loadModelFrom', async () => {
     const dir = path.join(tmp(), 'best');
     const save = new SaveModel(dir, { monitor: 'score', mode: 'min' });
-    const { learn, snapshots } = scripted([1, 0.5, 0.7, 0.4, 0.9], [save]);
+    const { learn, snapshots } = scriptedLearner([1, 0.5, 0.7, 0.4, 0.9], [save]);
     await learn.fit(5, { lr: 5e-2 });
     expect(save.saved).toEqual([dir, dir, dir]);
     expect(save.bestEpoch).toBe(3);
@@ -75,7 +44,7 @@ describe('SaveModel', () => {
   test('every epoch: one epoch-<n> directory per epoch, each with that epoch’s weights', async () => {
     const dir = tmp();
     const save = new SaveModel(dir, { every: 'epoch' });
-    const { learn, snapshots } = scripted([], [save]);
+    const { learn, snapshots } = scriptedLearner([], [save]);
     await learn.fit(3, { lr: 5e-2 });
     expect(fs.readdirSync(dir).sort()).toEqual(['epoch-0', 'epoch-1', 'epoch-2']);
     for (const e of [0, 1, 2]) expect(await loadedWeights(path.join(dir, `epoch-${e}`))).toEqual(snapshots[e]);
@@ -83,7 +52,7 @@ describe('SaveModel', () => {
 
   test('loadBestAtEnd puts the best saved weights back into the model, in both modes, without leaking', async () => {
     const save = new SaveModel(tmp(), { monitor: 'score', mode: 'max', loadBestAtEnd: true });
-    const { learn, model, snapshots } = scripted([0.2, 0.9, 0.5, 0.6], [save]);
+    const { learn, model, snapshots } = scriptedLearner([0.2, 0.9, 0.5, 0.6], [save]);
     let atEpoch1 = -1;
     class Probe extends Callback {
       override order = 1000;
@@ -101,7 +70,7 @@ describe('SaveModel', () => {
     loaded.dispose();
 
     const everyEpoch = new SaveModel(tmp(), { every: 'epoch', monitor: 'score', mode: 'min', loadBestAtEnd: true });
-    const second = scripted([0.9, 0.8, 0.3, 0.6], [everyEpoch]);
+    const second = scriptedLearner([0.9, 0.8, 0.3, 0.6], [everyEpoch]);
     await second.learn.fit(4, { lr: 5e-2 });
     expect(everyEpoch.bestDir).toBe(path.join(everyEpoch.dir, 'epoch-2'));
     expect(weightsOf(second.model)).toEqual(second.snapshots[2]);
@@ -116,7 +85,7 @@ describe('SaveModel', () => {
       }
     }
     const save = new SaveModel(dir, { monitor: 'score', mode: 'min', loadBestAtEnd: true });
-    const { learn, model, snapshots } = scripted([1, 0.5, 0.1], [save, new Crash()]);
+    const { learn, model, snapshots } = scriptedLearner([1, 0.5, 0.1], [save, new Crash()]);
     await expect(learn.fit(3, { lr: 5e-2 })).rejects.toThrow(/killed/);
     expect(weightsOf(model)).toEqual(snapshots[1]);
     expect(fs.readdirSync(dir).sort()).toEqual(['model.json', 'weights.bin']);
@@ -132,7 +101,7 @@ describe('SaveModel', () => {
   });
 
   test('an unknown monitor fails the run with the available names', async () => {
-    const { learn } = scripted([1], [new SaveModel(tmp(), { monitor: 'f1' })]);
+    const { learn } = scriptedLearner([1], [new SaveModel(tmp(), { monitor: 'f1' })]);
     await expect(learn.fit(1)).rejects.toThrow(/SaveModel: monitor "f1" is not in the epoch stats; available: validLoss, trainLoss, score/);
   });
 

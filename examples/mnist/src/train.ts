@@ -47,7 +47,9 @@ export function mnistModel(hidden = 128, seed = 42): tf.Sequential {
       kernelInitializer: tf.initializers.glorotUniform({ seed }),
     }),
   );
-  model.add(tf.layers.dense({ units: CLASSES, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
+  model.add(
+    tf.layers.dense({ units: CLASSES, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }),
+  );
   return model;
 }
 

@@ -59,7 +59,7 @@ export class ProgressCallback extends Callback {
     this.header = statsHeader(this.metricNames);
     // Rows are printed one at a time, so column widths are fixed up front from a typical row.
     const epochDigits = String(Math.max(0, state.totalEpochs - 1)).length;
-    this.widthRow = ['0'.repeat(epochDigits), ...Array(this.metricNames.length + 2).fill('00.000000'), '00:00'];
+    this.widthRow = ['0'.repeat(epochDigits), ...Array(this.metricNames.length + 2).fill('0.000000'), '00:00'];
     this.headerDone = false;
     this.barShown = false;
   }

@@ -2,8 +2,8 @@
 // The MNIST demo: real digits, a small MLP, three epochs of one-cycle training, the epoch table
 // and a loss plot. Run with `pnpm demo` from the repository root.
 //
-// stderr carries the backend line and the live progress (a bar on a terminal, plain rows in a
-// log); stdout carries the results: the epoch table, the final accuracy and the plot's path.
+// stderr carries the backend line; stdout the live progress (a bar on a terminal) and the epoch
+// table as each epoch ends, then the final accuracy and the plot's path.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,10 +20,9 @@ async function main(): Promise<void> {
     `MNIST: ${samples} digits (${Math.round(samples * (1 - validPct))} train / ${Math.round(samples * validPct)} valid), ` +
       `MLP 784-128-10, fitOneCycle(${epochs}, { lrMax: ${lrMax} })\n`,
   );
-  const run = await trainMnist({ ...DEMO_CONFIG, callbacks: [new ProgressCallback({ stream: process.stderr })] });
+  const run = await trainMnist({ ...DEMO_CONFIG, callbacks: [new ProgressCallback()] });
   try {
     const { learn } = run;
-    console.log(learn.recorder.formatStats());
     console.log(
       `validation accuracy ${(run.validAccuracy * 100).toFixed(2)}% on ${run.validSamples} held-out digits after ${epochs} epochs ` +
         `(${(run.fitMs / 1000).toFixed(1)} s)`,

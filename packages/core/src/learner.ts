@@ -5,7 +5,15 @@ import { HookDispatcher } from './dispatch.js';
 import { CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue } from './errors.js';
 import { type LossFn, type LossName, resolveLoss } from './losses.js';
 import { type Metric, metricName } from './metrics.js';
-import { checkLr, type HyperParams, hyperParams, type OptimizerFactory, type OptimizerName, resolveOptimizer } from './optimizers.js';
+import {
+  checkLr,
+  checkMom,
+  type HyperParams,
+  hyperParams,
+  type OptimizerFactory,
+  type OptimizerName,
+  resolveOptimizer,
+} from './optimizers.js';
 import { type LrFindResult, Recorder } from './recorder.js';
 import {
   LRFinder,
@@ -187,8 +195,7 @@ export class Learner {
 
   /** Sets the momentum (SGD momentum, Adam's beta1, RMSProp's momentum) from the next step on. */
   setMom(mom: number): void {
-    if (typeof mom !== 'number' || !(mom >= 0 && mom < 1))
-      throw new ConfigError(`Learner.setMom: mom must be a number in [0, 1); received ${describeValue(mom)}.`);
+    checkMom('Learner.setMom', mom);
     this.hyperParams.setMom(mom);
     this.s.mom = this.hyperParams.mom;
   }

@@ -105,3 +105,9 @@ export function checkLr(where: string, name: string, lr: unknown): number {
     );
   return lr;
 }
+
+export function checkMom(where: string, mom: unknown): number {
+  if (typeof mom !== 'number' || !(mom >= 0 && mom < 1))
+    throw new ConfigError(`${where}: mom must be a number in [0, 1); received ${describeValue(mom)}.`);
+  return mom;
+}

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Callback, type EventName } from './callback.js';
 import { HookDispatcher } from './dispatch.js';
 import { CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue } from './errors.js';
-import { checkLr, type HyperParams, hyperParams } from './optimizers.js';
+import { checkLr, checkMom, type HyperParams, hyperParams } from './optimizers.js';
 import { Recorder } from './recorder.js';
 import { SmoothenValue } from './smoothing.js';
 import type { EpochStats, FitMode, TrainingHost, TrainingState, TrainStatus } from './state.js';
@@ -135,8 +135,7 @@ export class TfjsCallbackAdapter extends tf.Callback {
   }
 
   setMom(mom: number): void {
-    if (typeof mom !== 'number' || !(mom >= 0 && mom < 1))
-      throw new ConfigError(`setMom: mom must be a number in [0, 1); received ${describeValue(mom)}.`);
+    checkMom('setMom', mom);
     this.hyperParams.setMom(mom);
     this.s.mom = this.hyperParams.mom;
   }

@@ -2,6 +2,7 @@ import type { EpochStats } from './state.js';
 
 /** `mm:ss`, or `h:mm:ss` from an hour on, as fastai's table shows time. */
 export function formatTime(ms: number): string {
+  if (!Number.isFinite(ms)) return '--:--';
   const total = Math.max(0, Math.round(ms / 1000));
   const h = Math.floor(total / 3600);
   const m = Math.floor((total % 3600) / 60);

@@ -1,0 +1,499 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import pRetry from 'p-retry';
+import { Callback } from '../callback.js';
+import { ConfigError, describeValue } from '../errors.js';
+import { NOTIFY_EVENTS, type Notification, type NotifyEvent, type RunInfo } from '../notification.js';
+import type { TrainingState } from '../state.js';
+import { PermanentError, RateLimitError, TransientError } from './errors.js';
+import { holdSignals, receivedSignal, releaseSignals } from './signals.js';
+
+/** What a service accepts; the base splits, trims and spaces messages to fit. */
+export interface NotifierLimits {
+  /** Longest message text the service accepts (Telegram 4096, Slack section 3000, …). */
+  maxTextLength: number;
+  /** Longest caption of an image (Telegram 1024); 0 when images carry no caption. */
+  maxCaptionLength: number;
+  /** Whether the service can show an image (the loss plot). */
+  images: boolean;
+  /** Whether a sent message can be edited in place. */
+  edits: boolean;
+  /** Least time between two sends to the service (its rate limit), in ms. Default 0. */
+  minSendIntervalMs?: number;
+}
+
+/** Where notifiers write their warnings; replace it to route them into your own logging. */
+export interface NotifierLogger {
+  warn(line: string): void;
+}
+
+export interface NotifierOptions {
+  /** Events to send. Default: every event (a plugin may narrow its own default: e-mail sends end, error, interrupt). */
+  on?: readonly NotifyEvent[];
+  /** Send an epoch message every N epochs. Default 1. */
+  every?: number;
+  /** Least time between two epoch messages, in ms; epochs in between are coalesced (the newest wins). Default 0. */
+  minIntervalMs?: number;
+  /** Names the run in every message. Default `EPOCHCAST_RUN_NAME`, else the script's file name. */
+  runName?: string;
+  /** Attach the loss plot to end messages (where the service shows images). Default true. */
+  plot?: boolean;
+  /** Time bound of one send attempt, in ms. Default 10,000. */
+  timeoutMs?: number;
+  /**
+   * Further attempts after a failed send (network errors, 5xx, timeouts). Waiting out a rate limit
+   * (429) uses up none of them, but `retries: 0` turns every retry off, 429 included. Default 4.
+   */
+  retries?: number;
+  /** Default true; `EPOCHCAST_DISABLE=1` turns every notifier off. */
+  enabled?: boolean;
+  /** How long `onTrainEnd` waits for the last messages, in ms. Default 30,000. */
+  flushTimeoutMs?: number;
+  /** Stop the fit and report `interrupt` on SIGINT/SIGTERM. Default true. */
+  handleSignals?: boolean;
+  /** Where warnings go. Default: one line on stderr. */
+  logger?: NotifierLogger;
+}
+
+/** Extra context a plugin's `send` receives. */
+export interface SendContext {
+  /** Aborted when the attempt times out or the flush bound is reached: pass it to the HTTP client. */
+  signal: AbortSignal;
+  /** 1 for the first try. */
+  attempt: number;
+}
+
+/** What happened to the messages of one fit, for tests and for `onTrainEnd`'s report. */
+export interface DeliveryReport {
+  delivered: NotifyEvent[];
+  /** Messages given up on: refused by the service, out of retries, or still queued when the flush bound ran out. */
+  failed: { event: NotifyEvent; reason: string }[];
+  /** Epoch messages replaced by a newer one before they were sent. */
+  coalesced: number;
+}
+
+interface Job {
+  notification: Notification;
+}
+
+const TERMINAL: ReadonlySet<NotifyEvent> = new Set(['end', 'error', 'interrupt']);
+
+const stderrLogger: NotifierLogger = { warn: (line) => process.stderr.write(`${line}\n`) };
+
+/**
+ * The base of every notifier plugin. A plugin declares `service` and `limits` and implements
+ * `send()`; the base does the rest, the same for all: which events to send, a background queue
+ * (the training loop never waits on the network), coalescing of epoch messages, retries with
+ * backoff, rate-limit waits, a bounded flush at the end, rank gating, SIGINT/SIGTERM, and
+ * redaction of the secrets the plugin registers.
+ */
+export abstract class Notifier extends Callback {
+  override order = 100;
+  /** Names the service in warnings, e.g. `telegram`. */
+  abstract readonly service: string;
+  abstract readonly limits: NotifierLimits;
+  /** The events sent when the user does not say (`on`). */
+  protected defaultEvents: readonly NotifyEvent[] = NOTIFY_EVENTS;
+
+  readonly enabled: boolean;
+  protected readonly options: Required<Omit<NotifierOptions, 'on' | 'runName' | 'enabled' | 'logger'>> & {
+    on: readonly NotifyEvent[] | undefined;
+    runName: string | undefined;
+  };
+  private readonly logger: NotifierLogger;
+  private readonly secrets = new Set<string>();
+  private queue: Job[] = [];
+  private worker: Promise<void> | undefined;
+  private abort = new AbortController();
+  private lastSendAt = 0;
+  private lastEpochQueuedAt = Number.NEGATIVE_INFINITY;
+  private epochFailureLogged = false;
+  private run: RunInfo | undefined;
+  /** The newest epoch message held back by `minIntervalMs`, sent when the interval is over. */
+  private deferred: { notification: Notification; timer: NodeJS.Timeout } | undefined;
+  report: DeliveryReport = { delivered: [], failed: [], coalesced: 0 };
+
+  constructor(options: NotifierOptions = {}) {
+    super();
+    const where = new.target.name;
+    if (options === null || typeof options !== 'object')
+      throw new ConfigError(`${where}: options must be an object; received ${describeValue(options)}.`);
+    const on = options.on;
+    if (on !== undefined && (!Array.isArray(on) || !on.every((e) => NOTIFY_EVENTS.includes(e))))
+      throw new ConfigError(
+        `${where}: on must be a list of events from ${NOTIFY_EVENTS.join(', ')}; received ${describeValue(on)}${Array.isArray(on) ? ` containing ${describeValue(on.find((e) => !NOTIFY_EVENTS.includes(e)))}` : ''}.`,
+      );
+    this.options = {
+      on,
+      every: positiveInteger(where, 'every', options.every ?? 1),
+      minIntervalMs: nonNegative(where, 'minIntervalMs', options.minIntervalMs ?? 0),
+      runName: options.runName,
+      plot: options.plot ?? true,
+      timeoutMs: positive(where, 'timeoutMs', options.timeoutMs ?? 10_000),
+      retries: nonNegativeInteger(where, 'retries', options.retries ?? 4),
+      flushTimeoutMs: nonNegative(where, 'flushTimeoutMs', options.flushTimeoutMs ?? 30_000),
+      handleSignals: options.handleSignals ?? true,
+    };
+    if (options.runName !== undefined && (typeof options.runName !== 'string' || options.runName.trim() === ''))
+      throw new ConfigError(`${where}: runName must be a non-empty string; received ${describeValue(options.runName)}.`);
+    this.logger = options.logger ?? stderrLogger;
+    this.enabled = (options.enabled ?? true) && process.env.EPOCHCAST_DISABLE !== '1';
+  }
+
+  /** Delivers one message. Throw RateLimitError, PermanentError or TransientError (or any error: retried). */
+  protected abstract send(notification: Notification, context: SendContext): Promise<void>;
+
+  /**
+   * Checks the configuration against the service before the first epoch (a bad token, an unknown
+   * chat): throw a PermanentError with a clear message and the run fails before it starts.
+   */
+  protected verify?(context: SendContext): Promise<void>;
+
+  /** Declares a value that must never appear in a log line, a warning or a message. */
+  protected registerSecret(...values: (string | undefined)[]): void {
+    for (const value of values) {
+      if (!value || value.length < 4) continue;
+      this.secrets.add(value);
+      this.secrets.add(encodeURIComponent(value));
+    }
+  }
+
+  /** `text` with every registered secret replaced by `***`. */
+  redact(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) out = out.split(secret).join('***');
+    return out;
+  }
+
+  /** Whether `event` is sent by this notifier, given `on`, the plugin's default and the rank. */
+  wants(event: NotifyEvent): boolean {
+    if (!this.enabled) return false;
+    if (rank() > 0 && event !== 'error') return false;
+    return (this.options.on ?? this.defaultEvents).includes(event);
+  }
+
+  // ---- hooks: they only enqueue ----------------------------------------------------------
+
+  override async onTrainBegin(state: TrainingState): Promise<void> {
+    if (!this.enabled || state.mode === 'lrFind') return;
+    this.abort = new AbortController();
+    this.report = { delivered: [], failed: [], coalesced: 0 };
+    this.epochFailureLogged = false;
+    this.lastEpochQueuedAt = Number.NEGATIVE_INFINITY;
+    const run = runInfo(state, this.options.runName);
+    if (this.verify) {
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
+      try {
+        await this.verify({ signal: controller.signal, attempt: 1 });
+      } catch (error) {
+        throw new PermanentError(`${this.service}: ${this.redact(errorMessage(error))}`);
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    this.run = run;
+    if (this.options.handleSignals)
+      holdSignals(this, (signal) => state.learner.stop(`interrupted by ${signal}`, 'interrupted'), this.options.flushTimeoutMs);
+    if (this.wants('start')) this.enqueue(this.notification('start', state));
+  }
+
+  override onEpochEnd(state: TrainingState): void {
+    if (!this.run || state.mode === 'lrFind' || !this.wants('epoch')) return;
+    if ((state.epoch + 1) % this.options.every !== 0) return;
+    this.enqueue(this.notification('epoch', state));
+  }
+
+  override async onTrainEnd(state: TrainingState): Promise<void> {
+    if (!this.run || state.mode === 'lrFind') return;
+    try {
+      const event: NotifyEvent = state.status === 'failed' ? 'error' : state.status === 'interrupted' ? 'interrupt' : 'end';
+      if (this.wants(event)) this.enqueue(this.notification(event, state));
+      // Whatever is not delivered now has been reported, a warning line per message, by fail().
+      await this.flush(this.options.flushTimeoutMs);
+    } finally {
+      if (this.deferred) clearTimeout(this.deferred.timer);
+      this.deferred = undefined;
+      this.run = undefined;
+      releaseSignals(this);
+    }
+  }
+
+  /**
+   * Waits until every queued message is delivered or given up on, at most `timeoutMs`; what is
+   * still queued then is abandoned (and listed in the report). Never throws.
+   */
+  async flush(timeoutMs = this.options.flushTimeoutMs): Promise<DeliveryReport> {
+    if (this.worker) {
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([this.worker, bound]);
+      clearTimeout(timer);
+      if (this.worker) {
+        this.abort.abort(new TransientError(`flush bound of ${timeoutMs} ms reached`));
+        for (const job of this.queue.splice(0)) this.fail(job, `not sent within the flush bound of ${timeoutMs} ms`);
+        await this.worker;
+      }
+    }
+    return this.report;
+  }
+
+  /**
+   * Sends a notification built elsewhere (the CLI's `run`, `notifyRun`) through the same queue,
+   * retries and redaction. Resolves when it is delivered or given up on.
+   */
+  async notify(notification: Notification, timeoutMs = this.options.flushTimeoutMs): Promise<DeliveryReport> {
+    if (!this.wants(notification.event)) return this.report;
+    this.enqueue(redactNotification(notification, (t) => this.redact(t)));
+    return this.flush(timeoutMs);
+  }
+
+  // ---- delivery ------------------------------------------------------------------------------
+
+  private enqueue(notification: Notification): void {
+    if (notification.event === 'epoch') {
+      const now = performance.now();
+      const pending = this.queue.findIndex((j) => j.notification.event === 'epoch');
+      if (pending >= 0) {
+        this.queue[pending] = { notification };
+        this.report.coalesced += 1;
+        return;
+      }
+      if (now - this.lastEpochQueuedAt < this.options.minIntervalMs) {
+        this.defer(notification, this.lastEpochQueuedAt + this.options.minIntervalMs - now);
+        return;
+      }
+      this.lastEpochQueuedAt = now;
+    } else if (TERMINAL.has(notification.event)) {
+      // The last word carries the whole table: epoch updates still waiting are superseded.
+      if (this.deferred) {
+        clearTimeout(this.deferred.timer);
+        this.deferred = undefined;
+        this.report.coalesced += 1;
+      }
+      const before = this.queue.length;
+      this.queue = this.queue.filter((j) => j.notification.event !== 'epoch');
+      this.report.coalesced += before - this.queue.length;
+    }
+    this.queue.push({ notification });
+    this.worker ??= this.drain().finally(() => {
+      this.worker = undefined;
+    });
+  }
+
+  private defer(notification: Notification, delayMs: number): void {
+    if (this.deferred) {
+      this.deferred.notification = notification;
+      this.report.coalesced += 1;
+      return;
+    }
+    const timer = setTimeout(() => {
+      const held = this.deferred;
+      this.deferred = undefined;
+      if (held) this.enqueue(held.notification);
+    }, delayMs);
+    timer.unref();
+    this.deferred = { notification, timer };
+  }
+
+  private async drain(): Promise<void> {
+    for (let job = this.queue.shift(); job; job = this.queue.shift()) await this.deliver(job);
+  }
+
+  private async deliver(job: Job): Promise<void> {
+    const { notification } = job;
+    const signal = this.abort.signal;
+    try {
+      await pRetry(
+        async (attempt) => {
+          await this.spaceSends(signal);
+          this.lastSendAt = performance.now();
+          await withTimeout(this.options.timeoutMs, signal, (attemptSignal) => this.send(notification, { signal: attemptSignal, attempt }));
+        },
+        {
+          retries: this.options.retries,
+          minTimeout: 500,
+          factor: 2,
+          maxTimeout: 30_000,
+          randomize: true,
+          // Rate-limit waits use up no retry, so a service that answers 429 forever needs a bound of its own.
+          maxRetryTime: 10 * 60_000,
+          signal,
+          onFailedAttempt: async ({ error }) => {
+            if (error instanceof RateLimitError) await sleep(error.retryAfterMs, signal);
+          },
+          // A rate-limit wait is the service's pacing, not a failure: it does not use up a retry.
+          shouldConsumeRetry: ({ error }) => !(error instanceof RateLimitError),
+          shouldRetry: ({ error }) => !(error instanceof PermanentError),
+        },
+      );
+      this.report.delivered.push(notification.event);
+      if (notification.event === 'epoch') this.epochFailureLogged = false;
+    } catch (error) {
+      const reason = signal.aborted ? errorMessage(signal.reason) : errorMessage(error);
+      this.fail(job, error instanceof PermanentError ? `refused: ${reason} (not retried)` : reason);
+    }
+  }
+
+  private fail(job: Job, reason: string): void {
+    const event = job.notification.event;
+    const redacted = this.redact(reason);
+    this.report.failed.push({ event, reason: redacted });
+    if (event === 'epoch') {
+      // One line per outage, not one per epoch: the next success re-arms it.
+      if (this.epochFailureLogged) return;
+      this.epochFailureLogged = true;
+      this.logger.warn(
+        this.redact(
+          `epochcast ${this.service}: could not deliver an epoch message: ${redacted} (training goes on; further epoch failures are not logged until one gets through)`,
+        ),
+      );
+      return;
+    }
+    this.logger.warn(this.redact(`epochcast ${this.service}: could not deliver the ${event} message: ${redacted}`));
+  }
+
+  private async spaceSends(signal: AbortSignal): Promise<void> {
+    const gap = this.limits.minSendIntervalMs ?? 0;
+    const wait = this.lastSendAt + gap - performance.now();
+    if (wait > 0) await sleep(wait, signal);
+  }
+
+  private notification(event: NotifyEvent, state: TrainingState): Notification {
+    const run = this.run as RunInfo;
+    const history = [...state.learner.recorder.history];
+    const n: Notification = {
+      event,
+      run,
+      stats: history.at(-1),
+      history,
+      metricNames: [...state.learner.metricNames],
+      durationMs: Date.now() - run.startedAt,
+      status: state.status,
+    };
+    const signal = receivedSignal();
+    if (state.stopReason !== undefined) n.stopReason = state.stopReason;
+    else if (event === 'interrupt' && signal) n.stopReason = `interrupted by ${signal}`;
+    if (state.error)
+      n.error = { name: state.error.name, message: state.error.message, ...(state.error.stack ? { stack: state.error.stack } : {}) };
+    if (event === 'end' && this.options.plot && this.limits.images && state.learner.recorder.losses.length > 0)
+      n.plot = state.learner.recorder.plotLosses();
+    return redactNotification(n, (t) => this.redact(t));
+  }
+}
+
+function redactNotification(n: Notification, redact: (text: string) => string): Notification {
+  const out: Notification = { ...n, run: { ...n.run, name: redact(n.run.name) } };
+  if (n.stopReason !== undefined) out.stopReason = redact(n.stopReason);
+  if (n.error)
+    out.error = {
+      name: redact(n.error.name),
+      message: redact(n.error.message),
+      ...(n.error.stack ? { stack: redact(n.error.stack) } : {}),
+    };
+  return out;
+}
+
+/** The process's rank in a distributed job: `RANK`, else `LOCAL_RANK`, else 0. */
+export function rank(): number {
+  const value = Number(process.env.RANK ?? process.env.LOCAL_RANK ?? 0);
+  return Number.isInteger(value) && value > 0 ? value : 0;
+}
+
+function runInfo(state: TrainingState, runName: string | undefined): RunInfo {
+  const script = process.argv[1] ? path.basename(process.argv[1]).replace(/\.[cm]?[jt]s$/, '') : '';
+  const r = rank();
+  const info: RunInfo = {
+    name: runName ?? (process.env.EPOCHCAST_RUN_NAME || script || 'run'),
+    id: randomBytes(4).toString('hex'),
+    host: r > 0 ? `${hostname()} rank ${r}` : hostname(),
+    rank: r,
+    startedAt: state.startedAt,
+    totalEpochs: state.totalEpochs,
+    schedule: state.schedule,
+    backend: tf.getBackend(),
+  };
+  try {
+    info.params = state.learner.model.countParams();
+  } catch {
+    // A model that is not built yet has no parameter count; the messages simply leave it out.
+  }
+  return info;
+}
+
+/**
+ * Runs one attempt, settled by the first of: the attempt itself, its time bound, or the outer
+ * abort (the flush bound) — so a plugin that ignores its signal still cannot hold up the end.
+ */
+async function withTimeout<T>(ms: number, outer: AbortSignal, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let onOuterAbort: (() => void) | undefined;
+  const bounds = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new TransientError(`no answer within ${ms} ms`);
+      controller.abort(error);
+      reject(error);
+    }, ms);
+    onOuterAbort = () => {
+      controller.abort(outer.reason);
+      reject(outer.reason);
+    };
+    if (outer.aborted) onOuterAbort();
+    else outer.addEventListener('abort', onOuterAbort, { once: true });
+  });
+  try {
+    return await Promise.race([run(controller.signal), bounds]);
+  } finally {
+    clearTimeout(timer);
+    if (onOuterAbort) outer.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
+
+function positive(where: string, name: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value))
+    throw new ConfigError(`${where}: ${name} must be a finite number > 0; received ${describeValue(value)}.`);
+  return value;
+}
+
+function nonNegative(where: string, name: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value >= 0) || !Number.isFinite(value))
+    throw new ConfigError(`${where}: ${name} must be a finite number >= 0; received ${describeValue(value)}.`);
+  return value;
+}
+
+function positiveInteger(where: string, name: string, value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 1)
+    throw new ConfigError(`${where}: ${name} must be an integer >= 1; received ${describeValue(value)}.`);
+  return value as number;
+}
+
+function nonNegativeInteger(where: string, name: string, value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 0)
+    throw new ConfigError(`${where}: ${name} must be an integer >= 0; received ${describeValue(value)}.`);
+  return value as number;
+}

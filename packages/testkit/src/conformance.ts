@@ -1,0 +1,213 @@
+/**
+ * `notifierConformance`: the behaviour every epochcast notifier must have, as a vitest suite a
+ * plugin runs against itself and a testkit server. The Notifier base provides most of it; this
+ * proves a plugin did not break it — e.g. by awaiting the network in a hook, retrying a 401, or
+ * putting its token in an error.
+ *
+ * ```ts
+ * import { notifierConformance } from '@epochcast/testkit/conformance';
+ * notifierConformance({
+ *   name: 'webhook',
+ *   start: () => startWebhookServer(),
+ *   notifier: (server, options) => new WebhookNotifier({ ...options, url: server.url }),
+ *   delivered: (server) => server.received.filter((r) => r.status === 200).map((r) => r.rawBody),
+ * });
+ * ```
+ */
+import { Callback, DataLoaders, Learner, type Notifier, type NotifierOptions, type TrainingState } from '@epochcast/core';
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { FaultScope, Faults } from './faults.js';
+
+/** What the suite needs of a server: faults to inject and a way to shut it. */
+export interface ConformanceServer {
+  faults: Faults;
+  close(): Promise<void>;
+}
+
+export interface ConformanceOptions<S extends ConformanceServer> {
+  /** Names the suite: `<name> notifier conformance`. */
+  name: string;
+  /** Starts a fresh server (one per test). */
+  start(): Promise<S>;
+  /** Builds the plugin, pointed at `server`, with the suite's base options merged into its own. */
+  notifier(server: S, options: NotifierOptions): Notifier;
+  /** What the service accepted, one string per delivered message (its text or body), in order. */
+  delivered(server: S): string[];
+  /** How many requests carried a message, accepted or not (to count attempts). Default: faults aside, `delivered`. */
+  attempts?(server: S): number;
+  /** Secrets the plugin was given: none may appear in a warning, an error or a delivered message. */
+  secrets?(server: S): string[];
+  /** Restricts injected faults to the calls that carry messages (e.g. `{ methods: ['sendMessage'] }`). */
+  scope?: FaultScope;
+  /** Whether the service can answer "retry after N s" (every HTTP service; not a terminal). Default true. */
+  rateLimits?: boolean;
+}
+
+/** Declares the conformance suite for one plugin. */
+export function notifierConformance<S extends ConformanceServer>(options: ConformanceOptions<S>): void {
+  const { scope } = options;
+  let server: S | undefined;
+  let warnings: string[] = [];
+
+  const start = async (): Promise<S> => {
+    server = await options.start();
+    return server;
+  };
+  const make = (s: S, extra: NotifierOptions = {}) =>
+    options.notifier(s, { logger: { warn: (line) => warnings.push(line) }, runName: 'conformance', ...extra });
+
+  describe(`${options.name} notifier conformance`, () => {
+    beforeAll(async () => {
+      await tf.setBackend('cpu');
+    });
+
+    afterEach(async () => {
+      warnings = [];
+      delete process.env.EPOCHCAST_DISABLE;
+      await server?.close();
+      server = undefined;
+    });
+
+    test('an epoch is not slowed by a service that takes 2 s to answer; the end still arrives', async () => {
+      const s = await start();
+      const notifier = make(s, { on: ['epoch', 'end'] });
+      s.faults.latency(2000);
+      const clock = new EpochClock();
+      await toyLearner([notifier, clock]).fit(3);
+      expect(Math.max(...clock.times)).toBeLessThan(1000);
+      expect(options.delivered(s).length).toBeGreaterThanOrEqual(2);
+      expect(notifier.report.delivered.at(-1)).toBe('end');
+    });
+
+    // Declared only for services that can rate-limit: a terminal cannot ask anyone to wait.
+    if (options.rateLimits !== false)
+      test('a 429 is waited out for exactly the time the service asked', async () => {
+        const s = await start();
+        const notifier = make(s, { on: ['end'] });
+        const end = new EndClock();
+        s.faults.rateLimit(1, 1, scope);
+        await toyLearner([notifier, end]).fit(1);
+        const waited = performance.now() - end.at;
+        expect(options.delivered(s)).toHaveLength(1);
+        expect(waited).toBeGreaterThanOrEqual(990);
+        expect(waited).toBeLessThan(3000);
+        expect(warnings).toEqual([]);
+      });
+
+    test('a 401 is not retried: one attempt, one warning, training unharmed', async () => {
+      const s = await start();
+      const notifier = make(s, { on: ['end'], retries: 3 });
+      s.faults.unauthorized(1, scope);
+      const learn = toyLearner([notifier]);
+      await learn.fit(2);
+      expect(learn.state.status).toBe('completed');
+      expect(options.delivered(s)).toHaveLength(0);
+      if (options.attempts) expect(options.attempts(s)).toBe(1);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/could not deliver the end message: refused: .*\(not retried\)/);
+    });
+
+    test('5xx and dropped connections are retried until the end message gets through', async () => {
+      const s = await start();
+      const notifier = make(s, { on: ['end'] });
+      s.faults.serverError(1, 500, scope).reset(1, scope);
+      await toyLearner([notifier]).fit(1);
+      expect(options.delivered(s)).toHaveLength(1);
+      expect(warnings).toEqual([]);
+    });
+
+    test('a flood of epochs behind a slow service is coalesced; the end is delivered', async () => {
+      const s = await start();
+      const notifier = make(s, { on: ['epoch', 'end'] });
+      s.faults.latency(200);
+      await toyLearner([notifier]).fit(25);
+      const delivered = options.delivered(s);
+      expect(delivered.length).toBeLessThan(26);
+      expect(notifier.report.coalesced).toBeGreaterThan(0);
+      expect(notifier.report.delivered.filter((e) => e === 'epoch').length + notifier.report.coalesced).toBe(25);
+      expect(notifier.report.delivered.at(-1)).toBe('end');
+    });
+
+    test('a crash is reported: the error message is delivered before fit rejects', async () => {
+      const s = await start();
+      const notifier = make(s, { on: ['error'] });
+      class Crash extends Callback {
+        override onEpochEnd(state: TrainingState) {
+          if (state.epoch === 1) throw new Error('conformance crash');
+        }
+      }
+      await expect(toyLearner([notifier, new Crash()]).fit(5)).rejects.toThrow('conformance crash');
+      expect(options.delivered(s)).toHaveLength(1);
+      expect(options.delivered(s)[0]).toContain('conformance crash');
+    });
+
+    test('the flush is bounded: a service that never answers delays the end by flushTimeoutMs at most', async () => {
+      const s = await start();
+      const notifier = make(s, { on: ['end'], flushTimeoutMs: 500, timeoutMs: 60_000 });
+      s.faults.hang(10, scope);
+      const started = performance.now();
+      await toyLearner([notifier]).fit(1);
+      expect(performance.now() - started).toBeLessThan(2500);
+      expect(warnings.join('\n')).toMatch(/could not deliver the end message/);
+    });
+
+    test('nothing secret in warnings, errors or messages', async () => {
+      const s = await start();
+      const secrets = options.secrets?.(s) ?? [];
+      const notifier = make(s, { on: ['start', 'epoch', 'end', 'error'], retries: 0 });
+      s.faults.serverError(1, 500, scope).unauthorized(1, scope);
+      class Crash extends Callback {
+        override onEpochEnd(state: TrainingState) {
+          if (state.epoch === 2) throw new Error(`a message quoting the secrets: ${secrets.join(' ')}`);
+        }
+      }
+      const error = await toyLearner([notifier, new Crash()])
+        .fit(4)
+        .catch((e: unknown) => e as Error);
+      expect(warnings.length).toBeGreaterThan(0);
+      const everything = [...warnings, ...options.delivered(s), JSON.stringify(notifier.report)].join('\n');
+      for (const secret of secrets) expect(everything).not.toContain(secret);
+      expect(error).toBeInstanceOf(Error);
+    });
+
+    test('disabled means silent: enabled false and EPOCHCAST_DISABLE=1 send nothing', async () => {
+      const s = await start();
+      await toyLearner([make(s, { enabled: false })]).fit(2);
+      process.env.EPOCHCAST_DISABLE = '1';
+      await toyLearner([make(s)]).fit(2);
+      expect(options.delivered(s)).toEqual([]);
+      expect(options.attempts?.(s) ?? 0).toBe(0);
+    });
+  });
+}
+
+class EpochClock extends Callback {
+  override order = 200;
+  private begin = 0;
+  times: number[] = [];
+  override onEpochBegin() {
+    this.begin = performance.now();
+  }
+  override onEpochEnd() {
+    this.times.push(performance.now() - this.begin);
+  }
+}
+
+/** When the end of the run began (before any notifier's flush). */
+class EndClock extends Callback {
+  override order = -100;
+  at = 0;
+  override onTrainEnd() {
+    this.at = performance.now();
+  }
+}
+
+function toyLearner(callbacks: Callback[]): Learner {
+  const x = tf.randomUniform([96, 3], 0, 1, 'float32', 7);
+  const y = tf.oneHot(tf.argMax(x, 1), 3);
+  const data = DataLoaders.fromTensors(x, y, { batchSize: 32, seed: 1 });
+  tf.dispose([x, y]);
+  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 3, activation: 'softmax' })] });
+  return new Learner({ model, data, loss: 'categoricalCrossentropy', callbacks });
+}

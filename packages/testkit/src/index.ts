@@ -1,0 +1,32 @@
+export type { Fault, FaultKind, FaultScope } from './faults.js';
+export { Faults } from './faults.js';
+export type { BodyEncoding, ReceivedFile } from './http.js';
+export type { Match } from './record-log.js';
+export type { SlackCall, SlackFile, SlackMessage, SlackServer, SlackServerOptions } from './slack.js';
+export { startSlackServer } from './slack.js';
+export type { SlackBlocksError } from './slack-blocks.js';
+export { validateSlackBlocks } from './slack-blocks.js';
+export type { MailAttachment, ReceivedMail, SmtpSink, SmtpSinkOptions } from './smtp.js';
+export { startSmtpSink } from './smtp.js';
+export type { StreamSink, StreamWrite } from './stream.js';
+export { startStreamSink } from './stream.js';
+export type {
+  BotCommand,
+  PushCallbackQueryInput,
+  PushUpdateInput,
+  TelegramCall,
+  TelegramServer,
+  TelegramServerOptions,
+  TgCallbackQuery,
+  TgChat,
+  TgDocument,
+  TgMessage,
+  TgPhotoSize,
+  TgUpdate,
+  TgUser,
+} from './telegram.js';
+export { startTelegramServer } from './telegram.js';
+export type { ParsedText, ParseMode, ParseOptions, TgEntityType, TgMessageEntity } from './telegram-text.js';
+export { parseTelegramText, visibleLength } from './telegram-text.js';
+export type { WebhookRequest, WebhookServer, WebhookServerOptions } from './webhook.js';
+export { SIGNATURE_HEADER, startWebhookServer, webhookSignature } from './webhook.js';

@@ -64,9 +64,10 @@ export class WebhookNotifier extends Notifier {
     try {
       response = await fetch(this.url, { method: 'POST', headers, body, signal });
     } catch (error) {
-      // fetch's own message names no URL, but its cause may: keep only the cause's code.
-      const code = (error as { cause?: { code?: string } }).cause?.code;
-      throw new TransientError(`could not reach the webhook${code ? ` (${code})` : ''}`);
+      // fetch's own message is only "fetch failed"; the cause says why (the base redacts it).
+      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message;
+      throw new TransientError(`could not reach the webhook${why ? ` (${why})` : ''}`);
     }
     await response.body?.cancel();
     if (!response.ok) throw httpError(response.status, response.statusText, Number(response.headers.get('retry-after') ?? Number.NaN));

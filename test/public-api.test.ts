@@ -61,6 +61,7 @@ test('the package exports the public API and nothing else', () => {
       'formatStatsTable',
       'formatTime',
       'headline',
+      'historyCsv',
       'httpError',
       'hyperParams',
       'loadModelFrom',

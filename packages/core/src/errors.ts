@@ -41,6 +41,9 @@ export class CallbackError extends Error {
     super(`callback ${callback}.${event} threw: ${cause instanceof Error ? cause.message : String(cause)}`, {
       cause,
     });
+    // The frames that matter are where the hook threw, not where the loop wrapped it (as grammY's BotError).
+    const frames = cause instanceof Error ? cause.stack?.split('\n').slice(1) : undefined;
+    if (frames?.length) this.stack = [`${this.name}: ${this.message}`, ...frames].join('\n');
   }
 }
 

@@ -30,7 +30,7 @@ export type { EpochStats, FitMode, TrainingHost, TrainingState, TrainStatus } fr
 
 // Standard callbacks
 
-export { CSVLogger, type CSVLoggerOptions } from './callbacks/csv-logger.js';
+export { CSVLogger, type CSVLoggerOptions, historyCsv } from './callbacks/csv-logger.js';
 export { EarlyStopping, type EarlyStoppingOptions } from './callbacks/early-stopping.js';
 export type { MonitorMode, MonitorOptions } from './callbacks/monitor.js';
 export { ProgressCallback, type ProgressCallbackOptions } from './callbacks/progress.js';

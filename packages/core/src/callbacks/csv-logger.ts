@@ -40,29 +40,21 @@ export class CSVLogger extends Callback {
     const hasRows = this.append && fs.existsSync(this.path) && fs.statSync(this.path).size > 0;
     this.fd = fs.openSync(this.path, this.append ? 'a' : 'w');
     this.metricNames = [...state.learner.metricNames];
-    if (!hasRows) this.writeLine(['epoch', 'train_loss', 'valid_loss', ...this.metricNames, 'time']);
+    if (!hasRows) this.writeLine(csvHeader(this.metricNames));
   }
 
   override onEpochEnd(state: TrainingState): void {
     if (state.mode === 'lrFind' || this.fd === undefined || !state.stats) return;
-    const s: EpochStats = state.stats;
-    const num = (v: number | undefined) => (v === undefined ? 'NaN' : String(v));
-    this.writeLine([
-      String(s.epoch),
-      num(s.trainLoss),
-      num(s.validLoss),
-      ...this.metricNames.map((n) => num(s.metrics[n])),
-      (s.timeMs / 1000).toFixed(3),
-    ]);
+    this.writeLine(csvRow(state.stats, this.metricNames));
   }
 
   override onTrainEnd(): void {
     this.close();
   }
 
-  private writeLine(cells: readonly string[]): void {
+  private writeLine(line: string): void {
     if (this.fd === undefined) return;
-    fs.writeSync(this.fd, `${cells.map(csvCell).join(',')}\n`);
+    fs.writeSync(this.fd, line);
     fs.fsyncSync(this.fd);
   }
 
@@ -72,6 +64,32 @@ export class CSVLogger extends Callback {
     this.fd = undefined;
     fs.closeSync(fd);
   }
+}
+
+/** The CSV header line: `epoch,train_loss,valid_loss,<metrics>,time`. */
+export function csvHeader(metricNames: readonly string[]): string {
+  return csvLine(['epoch', 'train_loss', 'valid_loss', ...metricNames, 'time']);
+}
+
+/** One epoch as a CSV line: full precision, `NaN` when missing, time in seconds. */
+export function csvRow(s: EpochStats, metricNames: readonly string[]): string {
+  const num = (v: number | undefined) => (v === undefined ? 'NaN' : String(v));
+  return csvLine([
+    String(s.epoch),
+    num(s.trainLoss),
+    num(s.validLoss),
+    ...metricNames.map((n) => num(s.metrics[n])),
+    (s.timeMs / 1000).toFixed(3),
+  ]);
+}
+
+/** A whole history in CSVLogger's format (what e-mail attaches). */
+export function historyCsv(history: readonly EpochStats[], metricNames: readonly string[]): string {
+  return csvHeader(metricNames) + history.map((s) => csvRow(s, metricNames)).join('');
+}
+
+function csvLine(cells: readonly string[]): string {
+  return `${cells.map(csvCell).join(',')}\n`;
 }
 
 function csvCell(cell: string): string {

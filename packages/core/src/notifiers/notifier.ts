@@ -167,6 +167,11 @@ export abstract class Notifier extends Callback {
     return out;
   }
 
+  /** The run being notified about (name, id, host…), from `onTrainBegin` until the end of `onTrainEnd`. */
+  protected get currentRun(): RunInfo | undefined {
+    return this.run;
+  }
+
   /** Whether `event` is sent by this notifier, given `on`, the plugin's default and the rank. */
   wants(event: NotifyEvent): boolean {
     if (!this.enabled) return false;

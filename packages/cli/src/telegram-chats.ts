@@ -1,0 +1,62 @@
+import { listTelegramChats, type TelegramChat } from '@epochcast/telegram/chats';
+import type { CliIo } from './program.js';
+
+/** `epochcast telegram chats`: prints the chats and the line to paste; 1 when it could not ask Telegram. */
+export async function telegramChats(
+  io: CliIo,
+  options: { token?: string; apiRoot?: string; wait: number; json?: boolean },
+): Promise<number> {
+  const token = options.token ?? io.env.TELEGRAM_BOT_TOKEN;
+  const apiRoot = options.apiRoot ?? (io.env.TELEGRAM_API_ROOT || undefined);
+  let list: Awaited<ReturnType<typeof listTelegramChats>>;
+  try {
+    list = await listTelegramChats({ token, apiRoot, waitSec: options.wait });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // Belt and braces: no error text we print may carry the token.
+    io.err(`epochcast telegram chats: ${token ? message.split(token).join('***') : message}\n`);
+    return 1;
+  }
+  if (options.json) {
+    io.out(`${JSON.stringify(list.chats, null, 2)}\n`);
+    return 0;
+  }
+  const bot = list.botUsername ? `@${list.botUsername}` : 'your bot';
+  if (list.chats.length === 0) {
+    io.out(
+      `No one has written to ${bot} yet (or the messages were already read by a poller).\n` +
+        `Open https://t.me/${list.botUsername ?? '<bot name>'} in Telegram and send it any message, then run this again` +
+        ' (or run it with --wait 30 and send the message meanwhile).\n',
+    );
+    return 0;
+  }
+  io.out(`Chats that wrote to ${bot}, newest first:\n\n${table(list.chats)}\n`);
+  const first = list.chats[0] as TelegramChat;
+  io.out(`\nexport TELEGRAM_CHAT_ID=${first.id}\n`);
+  return 0;
+}
+
+// Chat titles are chosen by other people: no control character of theirs reaches the terminal.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const clean = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+
+function table(chats: readonly TelegramChat[]): string {
+  const rows = [
+    ['chat id', 'type', 'name', 'last message'],
+    ...chats.map((c) => [
+      String(c.id),
+      c.type,
+      clean([c.title, c.username].filter(Boolean).join(' ')),
+      new Date(c.lastMessageAt * 1000).toISOString().slice(0, 19).replace('T', ' '),
+    ]),
+  ];
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}

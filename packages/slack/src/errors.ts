@@ -1,0 +1,107 @@
+/**
+ * Slack's failures, mapped to what the Notifier base does with them: wait (RateLimitError), give up
+ * (PermanentError) or try again (TransientError). The clients are set not to retry on their own
+ * (`retryConfig: { retries: 0 }`, `rejectRateLimitedCalls`), so retries never multiply.
+ */
+import { PermanentError, RateLimitError, TransientError } from '@epochcast/core';
+import { type WebAPICallResult, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError } from '@slack/web-api';
+import { IncomingWebhookHTTPError, IncomingWebhookRequestError } from '@slack/webhook';
+
+/** Platform errors that are Slack's own trouble, not the request's: worth another try. */
+const TRANSIENT_CODES = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'team_added_to_org']);
+
+/** Platform errors that mean the configuration is wrong: the token, its scopes or the channel. */
+export const CONFIG_CODES = new Set([
+  'not_authed',
+  'invalid_auth',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'no_permission',
+  'missing_scope',
+  'channel_not_found',
+  'not_in_channel',
+  'is_archived',
+  'restricted_action',
+  'ekm_access_denied',
+]);
+
+/** A PermanentError that keeps Slack's code, so the callback can tell a bad channel from a bad message. */
+export class SlackRefusal extends PermanentError {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What a user should do about a configuration error; `channel` is the setting as given. */
+export function hint(code: string, channel: string | undefined): string {
+  switch (code) {
+    case 'not_authed':
+    case 'invalid_auth':
+    case 'account_inactive':
+    case 'token_revoked':
+    case 'token_expired':
+      return 'Slack refused the bot token: check SLACK_BOT_TOKEN (the "Bot User OAuth Token" of your Slack app, xoxb-…)';
+    case 'missing_scope':
+      return 'the token lacks a scope: the app needs chat:write (and files:write for the loss plot)';
+    case 'channel_not_found':
+      return `Slack knows no channel ${JSON.stringify(channel ?? '')} that this bot can see: check SLACK_CHANNEL (a channel ID such as C0123456789, or #name of a public channel) and invite the bot to a private channel (/invite @your-app)`;
+    case 'not_in_channel':
+      return `the bot is not a member of ${JSON.stringify(channel ?? '')}: invite it (/invite @your-app)`;
+    case 'is_archived':
+      return `the channel ${JSON.stringify(channel ?? '')} is archived`;
+    default:
+      return 'Slack refused the request';
+  }
+}
+
+/**
+ * A Web API failure as the error the Notifier base acts on. `what` names the call in the message
+ * (`chat.postMessage`); Slack's own explanation (`response_metadata.messages`, e.g. which block is
+ * invalid) is kept, since it is what a user needs to see. No token is ever in these errors.
+ */
+export function fromWebApi(error: unknown, what: string, channel?: string): Error {
+  if (error instanceof WebAPIRateLimitedError)
+    return new RateLimitError(error.retryAfter * 1000, `${what}: rate limited, retry after ${error.retryAfter} s`);
+  if (error instanceof WebAPIPlatformError) return fromCode(error.data.error, error.data, what, channel);
+  if (error instanceof WebAPIHTTPError)
+    return fromStatus(error.statusCode, `${what}: HTTP ${error.statusCode} ${error.statusMessage}`.trim());
+  if (error instanceof WebAPIRequestError) return new TransientError(`${what}: could not reach Slack (${cause(error.original)})`);
+  return new TransientError(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+function fromCode(code: string, data: WebAPICallResult, what: string, channel: string | undefined): Error {
+  if (code === 'ratelimited') return new RateLimitError((data.response_metadata?.retryAfter ?? 1) * 1000, `${what}: ${code}`);
+  if (TRANSIENT_CODES.has(code)) return new TransientError(`${what}: ${code}`);
+  const details = data.response_metadata?.messages?.join('; ');
+  const why = CONFIG_CODES.has(code) ? ` — ${hint(code, channel)}` : details ? ` — ${details}` : '';
+  return new SlackRefusal(code, `${what}: ${code}${why}`);
+}
+
+function fromStatus(status: number, message: string, retryAfterSeconds?: number): Error {
+  if (status === 429) return new RateLimitError(Math.max(0, retryAfterSeconds ?? 1) * 1000, message);
+  if (status === 408 || status >= 500) return new TransientError(message, status);
+  return new PermanentError(message, status);
+}
+
+/**
+ * An incoming-webhook failure. `@slack/webhook`'s HTTP error has no headers, so the caller passes
+ * the `Retry-After` its fetch saw (see `SlackCallback`).
+ */
+export function fromWebhook(error: unknown, retryAfterSeconds: number | undefined): Error {
+  if (error instanceof IncomingWebhookHTTPError) {
+    const body = error.body.trim().slice(0, 200);
+    return fromStatus(error.statusCode, `webhook: HTTP ${error.statusCode}${body ? ` ${body}` : ''}`, retryAfterSeconds);
+  }
+  if (error instanceof IncomingWebhookRequestError) return new TransientError(`webhook: could not reach Slack (${cause(error.original)})`);
+  return new TransientError(`webhook: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+/** fetch's own message is only "fetch failed" or "This operation was aborted"; the cause says why. */
+function cause(error: Error): string {
+  const inner = (error as { cause?: { code?: string; message?: string } }).cause;
+  return inner?.code ?? inner?.message ?? error.message;
+}

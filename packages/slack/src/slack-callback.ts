@@ -1,0 +1,355 @@
+import {
+  type Notification,
+  Notifier,
+  type NotifierLimits,
+  type NotifierLogger,
+  type NotifierOptions,
+  type NotifyEvent,
+  PermanentError,
+  type SendContext,
+  type SlackMessage,
+  type TrainingState,
+} from '@epochcast/core';
+import { type Logger, LogLevel, WebClient, type WebClientOptions } from '@slack/web-api';
+import { IncomingWebhook } from '@slack/webhook';
+import { resolveSettings, type SlackEpochMode } from './config.js';
+import { CONFIG_CODES, fromWebApi, fromWebhook, SlackRefusal } from './errors.js';
+import { cardMessage, epochMessage, liveCardMessage, plotComment, plotFileName, summaryMessage } from './messages.js';
+
+export interface SlackCallbackOptions extends NotifierOptions {
+  /** Bot token (`xoxb-…`, scopes `chat:write` and `files:write`). Default `SLACK_BOT_TOKEN`. */
+  token?: string;
+  /** Channel ID (`C0123456789`) or `#name` the bot posts to. Default `SLACK_CHANNEL`. */
+  channel?: string;
+  /** Incoming-webhook URL, for posting without a bot (no threads, edits or uploads). Default `SLACK_WEBHOOK_URL`. */
+  webhookUrl?: string;
+  /** Web API base URL. Default `SLACK_API_URL`, else `https://slack.com/api/`. */
+  slackApiUrl?: string;
+  /** Bot mode: `'thread'` replies in the run's thread per epoch (default); `'update'` edits the run's message in place. */
+  epochs?: SlackEpochMode;
+  /**
+   * Least time between two posts, in ms. Default 1000: Slack allows about one message a second
+   * per channel, shared by every run posting there. Epochs that pile up meanwhile are coalesced.
+   */
+  minSendIntervalMs?: number;
+}
+
+/** A message to post: mrkdwn `text`, the fallback of `blocks` when there are any. */
+type SlackPost = { text: string; blocks?: SlackMessage['blocks'] };
+
+/** Where a run's thread hangs: the channel ID and `ts` of its first message. */
+interface Anchor {
+  channel: string;
+  ts: string;
+}
+
+/** The steps of a last message already done, so a retry does not post the summary twice. */
+interface Progress {
+  summary?: Anchor;
+  plot?: boolean;
+  card?: boolean;
+}
+
+const quiet: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  setLevel: () => {},
+  getLevel: () => LogLevel.ERROR,
+  setName: () => {},
+};
+
+const stderrLogger: NotifierLogger = { warn: (line) => process.stderr.write(`${line}\n`) };
+
+/**
+ * Training notifications in Slack.
+ *
+ * With a bot token (`SLACK_BOT_TOKEN`, `SLACK_CHANNEL`) each run is one message in the channel —
+ * "⏳ mnist-mlp started on host · 5 epochs" — with a reply per epoch in its thread (or, with
+ * `epochs: 'update'`, the message edited in place); at the end a Block Kit summary is posted in
+ * the thread and broadcast to the channel, the loss plot is uploaded to the thread, and the run's
+ * message is edited to ✅ or ❌. The token and channel are checked before the first epoch.
+ *
+ * With an incoming webhook (`SLACK_WEBHOOK_URL`) the same messages go to the webhook's channel,
+ * without threads, edits or the plot; epoch messages are off unless asked for (`on`), since each
+ * would be a channel message.
+ */
+export class SlackCallback extends Notifier {
+  readonly service = 'slack';
+  readonly limits: NotifierLimits;
+  /** `bot` (Web API with a token) or `webhook` (incoming webhook). */
+  readonly mode: 'bot' | 'webhook';
+  /** The channel as configured (bot mode). */
+  readonly channel: string | undefined;
+  private readonly token: string | undefined;
+  private readonly webhookUrl: string | undefined;
+  private readonly apiUrl: string;
+  private readonly epochs: SlackEpochMode;
+  private readonly warnings: NotifierLogger;
+  /** Each run's thread, by run id: kept here, since the base knows nothing of threads. */
+  private readonly threads = new Map<string, Anchor>();
+  private readonly progress = new WeakMap<Notification, Progress>();
+  /** Settled by the first attempt at the start message: the channel check of `onTrainBegin`. */
+  private startGate: Gate | undefined;
+  /** Set when the channel or token was refused at the start: nothing more is sent for that fit. */
+  private refused = false;
+
+  constructor(options: SlackCallbackOptions = {}) {
+    super(options);
+    const settings = resolveSettings(options);
+    this.mode = settings.mode;
+    this.token = settings.token;
+    this.channel = settings.channel;
+    this.webhookUrl = settings.webhookUrl?.href;
+    this.apiUrl = settings.apiUrl;
+    this.epochs = settings.epochs;
+    this.warnings = options.logger ?? stderrLogger;
+    const bot = this.mode === 'bot';
+    // Section text is the binding limit; core's renderSlack splits and trims to it.
+    this.limits = { maxTextLength: 3000, maxCaptionLength: 0, images: bot, edits: bot, minSendIntervalMs: settings.minSendIntervalMs };
+    if (!bot) this.defaultEvents = ['start', 'end', 'error', 'interrupt'];
+    // The webhook URL is the credential: its path, and its last segment on its own, are secret too.
+    const hook = settings.webhookUrl;
+    this.registerSecret(
+      this.token,
+      hook?.href,
+      hook && hook.pathname.length > 1 ? hook.pathname : undefined,
+      hook?.pathname.split('/').at(-1),
+    );
+  }
+
+  override async onTrainBegin(state: TrainingState): Promise<void> {
+    this.refused = false;
+    // Slack has no scope-free way to look a channel up; the start message is the check.
+    const gate = this.mode === 'bot' && this.enabled && state.mode !== 'lrFind' && this.wants('start') ? new Gate() : undefined;
+    this.startGate = gate;
+    try {
+      await super.onTrainBegin(state);
+      if (!gate) return;
+      const error = await gate.wait(this.options.timeoutMs + (this.limits.minSendIntervalMs ?? 0) + 100);
+      if (error instanceof SlackRefusal && CONFIG_CODES.has(error.code)) {
+        this.refused = true;
+        throw new PermanentError(`slack: ${this.redact(error.message)}`);
+      }
+    } finally {
+      this.startGate = undefined;
+    }
+  }
+
+  override async onTrainEnd(state: TrainingState): Promise<void> {
+    try {
+      await super.onTrainEnd(state);
+    } finally {
+      this.threads.clear();
+      this.refused = false;
+    }
+  }
+
+  override wants(event: NotifyEvent): boolean {
+    return !this.refused && super.wants(event);
+  }
+
+  protected override async verify({ signal }: SendContext): Promise<void> {
+    if (this.mode !== 'bot') return;
+    try {
+      await this.client(signal).auth.test();
+    } catch (cause) {
+      const error = fromWebApi(cause, 'auth.test', this.channel);
+      if (error instanceof PermanentError) throw error;
+      // Slack being down is no configuration error: train, and let the messages retry.
+      this.warn(`could not check the token (${error.message}); training goes on`);
+    }
+  }
+
+  protected async send(n: Notification, context: SendContext): Promise<void> {
+    if (this.mode === 'webhook') return this.sendWebhook(n, context);
+    const gate = n.event === 'start' && context.attempt === 1 ? this.startGate : undefined;
+    try {
+      await this.sendBot(n, this.client(context.signal));
+      gate?.settle(undefined);
+    } catch (error) {
+      gate?.settle(error);
+      throw error;
+    }
+  }
+
+  // ---- bot mode ------------------------------------------------------------------------------
+
+  private async sendBot(n: Notification, client: WebClient): Promise<void> {
+    const thread = this.threads.get(n.run.id);
+    if (n.event === 'start') {
+      if (!thread) this.threads.set(n.run.id, await this.post(client, cardMessage(n)));
+      return;
+    }
+    if (n.event === 'epoch') {
+      const message = this.epochs === 'update' ? liveCardMessage(n) : epochMessage(n);
+      // Without a start message, the first epoch's message is the one the thread hangs from.
+      if (!thread) this.threads.set(n.run.id, await this.post(client, message));
+      else if (this.epochs === 'update') await this.update(client, thread, liveCardMessage(n));
+      else await this.post(client, message, thread);
+      return;
+    }
+    await this.finish(n, client, thread);
+  }
+
+  /** The last message: summary (broadcast from the thread), then the plot and the card's new headline. */
+  private async finish(n: Notification, client: WebClient, thread: Anchor | undefined): Promise<void> {
+    let done = this.progress.get(n);
+    if (!done) {
+      done = {};
+      this.progress.set(n, done);
+    }
+    done.summary ??= await this.post(client, summaryMessage(n), thread, thread !== undefined);
+    const anchor = thread ?? done.summary;
+    const steps: { name: string; run: () => Promise<void> }[] = [];
+    const plot = n.plot;
+    if (plot && !done.plot)
+      steps.push({
+        name: 'the loss plot upload',
+        run: async () => {
+          await this.upload(client, anchor, n, Buffer.from(await plot.png()), plot.title);
+          done.plot = true;
+        },
+      });
+    if (thread && !done.card)
+      steps.push({
+        name: "the run message's update",
+        run: async () => {
+          await this.update(client, thread, cardMessage(n));
+          done.card = true;
+        },
+      });
+    // Side by side: the summary is out already, and each step is a round trip of its own.
+    const results = await Promise.allSettled(steps.map((s) => s.run()));
+    let retry: unknown;
+    results.forEach((result, i) => {
+      if (result.status === 'fulfilled') return;
+      const error = result.reason;
+      if (error instanceof PermanentError) {
+        // The summary got through: a refused extra is worth a warning, not a failed message.
+        this.warn(`the ${n.event} summary was posted, but ${steps[i]?.name} was refused: ${errorText(error)}`);
+        if (steps[i]?.name.includes('plot')) done.plot = true;
+        else done.card = true;
+      } else retry ??= error;
+    });
+    if (retry !== undefined) throw retry;
+    this.threads.delete(n.run.id);
+  }
+
+  private async post(client: WebClient, message: SlackPost, thread?: Anchor, broadcast = false): Promise<Anchor> {
+    const channel = thread?.channel ?? (this.channel as string);
+    try {
+      const blocks = message.blocks ? { blocks: message.blocks } : {};
+      const base = { channel, text: message.text, ...blocks, unfurl_links: false, unfurl_media: false };
+      const result = thread
+        ? await client.chat.postMessage({ ...base, thread_ts: thread.ts, reply_broadcast: broadcast })
+        : await client.chat.postMessage(base);
+      // The answer's channel is the ID even when SLACK_CHANNEL is a #name; uploads need the ID.
+      return { channel: result.channel ?? channel, ts: result.ts ?? '' };
+    } catch (error) {
+      throw fromWebApi(error, 'chat.postMessage', this.channel);
+    }
+  }
+
+  private async update(client: WebClient, anchor: Anchor, message: SlackMessage): Promise<void> {
+    try {
+      await client.chat.update({ channel: anchor.channel, ts: anchor.ts, text: message.text, blocks: message.blocks });
+    } catch (error) {
+      throw fromWebApi(error, 'chat.update', this.channel);
+    }
+  }
+
+  private async upload(client: WebClient, anchor: Anchor, n: Notification, png: Buffer, title: string): Promise<void> {
+    try {
+      await client.files.uploadV2({
+        channel_id: anchor.channel,
+        thread_ts: anchor.ts,
+        file: png,
+        filename: plotFileName(n),
+        title: `${n.run.name} · ${title}`.slice(0, 250),
+        alt_text: title.slice(0, 1000),
+        initial_comment: plotComment(n),
+      });
+    } catch (error) {
+      throw fromWebApi(error, 'files.uploadV2', this.channel);
+    }
+  }
+
+  /**
+   * A client per attempt, whose every request (the upload's three included) is aborted with the
+   * attempt: a timeout or the flush bound leaves no request running. Retries are the base's.
+   */
+  private client(signal: AbortSignal): WebClient {
+    const options: WebClientOptions = {
+      slackApiUrl: this.apiUrl,
+      rejectRateLimitedCalls: true,
+      retryConfig: { retries: 0 },
+      timeout: this.options.timeoutMs,
+      logger: quiet,
+      fetch: (url, init) => fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }),
+    };
+    return new WebClient(this.token, options);
+  }
+
+  // ---- webhook mode --------------------------------------------------------------------------
+
+  private async sendWebhook(n: Notification, { signal }: SendContext): Promise<void> {
+    const message: SlackPost = n.event === 'start' ? cardMessage(n) : n.event === 'epoch' ? epochMessage(n) : summaryMessage(n);
+    // @slack/webhook's HTTP error carries no headers: its injected fetch keeps Retry-After for us.
+    let retryAfter: number | undefined;
+    const hook = new IncomingWebhook(this.webhookUrl as string, {
+      timeout: this.options.timeoutMs,
+      retryConfig: { retries: 0 },
+      fetch: async (url, init) => {
+        const response = await fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
+        const header = response.headers.get('retry-after');
+        const seconds = header === null ? Number.NaN : Number(header);
+        retryAfter = Number.isFinite(seconds) ? seconds : undefined;
+        return response;
+      },
+    });
+    try {
+      await hook.send({
+        text: message.text,
+        ...(message.blocks ? { blocks: message.blocks } : {}),
+        unfurl_links: false,
+        unfurl_media: false,
+      });
+    } catch (error) {
+      throw fromWebhook(error, retryAfter);
+    }
+  }
+
+  private warn(text: string): void {
+    this.warnings.warn(this.redact(`epochcast slack: ${text}`));
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A one-shot outcome, awaited for at most a bound. */
+class Gate {
+  private resolve: (error: unknown) => void = () => {};
+  private readonly settled = new Promise<unknown>((resolve) => {
+    this.resolve = resolve;
+  });
+
+  settle(error: unknown): void {
+    this.resolve(error);
+  }
+
+  async wait(ms: number): Promise<unknown> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, ms, undefined);
+    });
+    try {
+      return await Promise.race([this.settled, bound]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The Bot API client as epochcast uses it: `node-telegram-bot-api`'s `Api` with its own retries
+ * off (the Notifier base owns retries, so they never multiply), its errors mapped onto the base's
+ * three kinds, and the settings (token, chat id, API root) checked before anything is sent.
+ * Imports nothing from @epochcast/core, so `epochcast telegram chats` starts without tfjs.
+ */
+import { Api, NetworkError, ParseError, TelegramApiError, TimeoutError } from 'node-telegram-bot-api';
+
+/** Telegram's official API root. */
+export const DEFAULT_API_ROOT = 'https://api.telegram.org';
+
+// BotFather tokens are `<bot id>:<35 characters>`; the testkit's and self-hosted servers' may be
+// shorter, so only the shape is checked, not the length of the secret part.
+const TOKEN_SHAPE = /^\d{1,20}:[A-Za-z0-9_-]{1,200}$/;
+
+/** An error in a setting; its message never contains the token. */
+export class TelegramConfigError extends Error {
+  override readonly name = 'TelegramConfigError';
+}
+
+/** The token from an option or `TELEGRAM_BOT_TOKEN`, checked for shape; throws with a fix, never echoing it. */
+export function resolveToken(where: string, token: string | undefined): string {
+  const value = token ?? process.env.TELEGRAM_BOT_TOKEN;
+  if (value === undefined || value.trim() === '')
+    throw new TelegramConfigError(
+      `${where}: no bot token. Pass { token } or set TELEGRAM_BOT_TOKEN. Get one from @BotFather in Telegram (send it /newbot).`,
+    );
+  if (typeof value !== 'string' || !TOKEN_SHAPE.test(value.trim()))
+    throw new TelegramConfigError(
+      `${where}: the bot token is malformed (a string of ${String(value).length} characters that is not <digits>:<letters, digits, _ or ->). ` +
+        'Copy it again from @BotFather; it looks like 123456789:AAH…',
+    );
+  return value.trim();
+}
+
+/** The API root from an option, `TELEGRAM_API_ROOT`, else Telegram's; must be an http(s) URL. */
+export function resolveApiRoot(where: string, apiRoot: string | undefined): string {
+  const value = apiRoot ?? (process.env.TELEGRAM_API_ROOT || DEFAULT_API_ROOT);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new TelegramConfigError(
+      `${where}: apiRoot is not a URL; received ${JSON.stringify(value)}. Leave it unset for ${DEFAULT_API_ROOT}.`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new TelegramConfigError(`${where}: apiRoot must be http:// or https://; received ${JSON.stringify(url.protocol)}.`);
+  return value.replace(/\/+$/, '');
+}
+
+/**
+ * A chat id as Telegram takes it: an integer (negative for groups, `-100…` for supergroups and
+ * channels) or a public `@channelusername`. Numeric strings become numbers.
+ */
+export function parseChatId(where: string, name: string, value: unknown): number | string {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value !== 0) return value;
+  if (typeof value === 'string') {
+    const s = value.trim();
+    if (/^-?\d{1,16}$/.test(s) && Number(s) !== 0) return Number(s);
+    if (/^@[A-Za-z][A-Za-z0-9_]{3,31}$/.test(s)) return s;
+  }
+  throw new TelegramConfigError(
+    `${where}: ${name} must be a chat id (an integer such as 123456789 or -1001234567890) or a public @channelname; received ${JSON.stringify(value)}. ` +
+      'Run `epochcast telegram chats` to list the chats that wrote to your bot.',
+  );
+}
+
+/** A client with retries off: the caller (the Notifier base, the CLI) decides what to retry. */
+export function createApi(token: string, apiRoot: string, timeoutMs = 30_000): Api {
+  return new Api(token, { apiRoot, maxRetries: 0, timeoutMs });
+}
+
+/** The HTTP-like code of a Bot API error (`error_code`), if it is one. */
+export function apiErrorCode(error: unknown): number | undefined {
+  return error instanceof TelegramApiError ? error.errorCode : undefined;
+}
+
+/** The description Telegram gave (`Bad Request: chat not found`), else the error's message. */
+export function describeError(error: unknown): string {
+  if (error instanceof TelegramApiError) return `${error.errorCode} ${error.description}`;
+  if (error instanceof NetworkError || error instanceof TimeoutError || error instanceof ParseError) {
+    // The library's own text is only "Network request failed: sendMessage": the cause says why.
+    const cause = error.cause as { code?: string; cause?: { code?: string }; message?: string } | undefined;
+    const why = cause?.code ?? cause?.cause?.code ?? cause?.message;
+    return `${error.message}${why ? ` (${why})` : ''}`;
+  }
+  return error instanceof Error ? error.message || error.name : String(error);
+}

@@ -1,0 +1,6 @@
+// The public API of @epochcast/telegram, and nothing else.
+
+export { type ListTelegramChatsOptions, listTelegramChats, type TelegramChat, type TelegramChatList } from './chats.js';
+export { TELEGRAM_COMMANDS, type TelegramCommand } from './commands.js';
+export type { ParseMode } from './markup.js';
+export { TelegramCallback, type TelegramCallbackOptions } from './telegram-callback.js';

@@ -1,0 +1,396 @@
+import {
+  ConfigError,
+  type Notification,
+  Notifier,
+  type NotifierLimits,
+  type NotifierLogger,
+  type NotifierOptions,
+  PermanentError,
+  RateLimitError,
+  type RunInfo,
+  rank,
+  renderTelegramCaption,
+  renderTelegramHtml,
+  renderTelegramMarkdownV2,
+  type SendContext,
+  TELEGRAM_MAX_CAPTION,
+  TELEGRAM_MAX_MESSAGE,
+  type TrainingState,
+  TransientError,
+} from '@epochcast/core';
+import { type Api, type Chat, InputFile, NetworkError, ParseError, TelegramApiError, TimeoutError } from 'node-telegram-bot-api';
+import { createApi, describeError, parseChatId, resolveApiRoot, resolveToken, TelegramConfigError } from './client.js';
+import { CommandPoller, commandMenu, TELEGRAM_COMMANDS, type TelegramCommand } from './commands.js';
+import { formatLr, type Markup, markupFor, type ParseMode } from './markup.js';
+
+export interface TelegramCallbackOptions extends NotifierOptions {
+  /** The bot's token from @BotFather. Default `TELEGRAM_BOT_TOKEN`. Never printed. */
+  token?: string;
+  /**
+   * Where messages go: a chat id (`123456789`, a group's `-100…`) or a public `@channelname`.
+   * Default `TELEGRAM_CHAT_ID`. Find yours with `epochcast telegram chats`.
+   */
+  chatId?: number | string;
+  /** The Bot API server. Default `TELEGRAM_API_ROOT`, else https://api.telegram.org. */
+  apiRoot?: string;
+  /** Chats whose commands are obeyed. Default: `[chatId]`. Commands from any other chat get no answer. */
+  allowedChatIds?: readonly (number | string)[];
+  /**
+   * Listen for commands while `fit` runs: `true` (default) for all of /status /plot /stop /lr
+   * /quiet /verbose /help, a list to allow only some (e.g. `['status', 'plot']`), `false` for none
+   * (no getUpdates polling at all).
+   */
+  commands?: boolean | readonly TelegramCommand[];
+  /** `HTML` (default) or `MarkdownV2`; every user-supplied string is escaped for it. */
+  parseMode?: ParseMode;
+  /**
+   * Least time between two messages or edits to the chat, in ms: Telegram allows about one per
+   * second per chat and answers 429 beyond. Default 1000.
+   */
+  minSendIntervalMs?: number;
+  /** Seconds each getUpdates long poll waits on the server. Default 25. */
+  pollTimeoutSec?: number;
+}
+
+const stderrLogger: NotifierLogger = { warn: (line) => process.stderr.write(`${line}\n`) };
+
+// Edits that cannot succeed because the message is gone or too old: send a new one instead.
+const MESSAGE_GONE = /message to edit not found|message can't be edited|MESSAGE_ID_INVALID|message not found/i;
+const NOT_MODIFIED = /message is not modified/i;
+
+/**
+ * Training notifications in a Telegram chat, and commands back from it.
+ *
+ * - start: run name and id, host, parameter count, planned epochs and schedule;
+ * - progress: ONE message, edited after each epoch with the table so far (silent: edits never buzz);
+ * - end: a new message (status, duration, best epoch, final table), then the loss plot as a photo;
+ * - error: the error, the trimmed stack and the last epochs; interrupt: where it stopped.
+ *
+ * While `fit` runs it long-polls getUpdates and obeys /status, /plot, /stop (asks Yes/No first),
+ * /lr [value], /quiet, /verbose and /help from `allowedChatIds` only.
+ */
+export class TelegramCallback extends Notifier {
+  readonly service = 'telegram';
+  readonly limits: NotifierLimits;
+  /** Where messages go. */
+  readonly chatId: number | string;
+  readonly parseMode: ParseMode;
+  private readonly api: Api | undefined;
+  private readonly allowed: ReadonlySet<string>;
+  private readonly enabledCommands: ReadonlySet<TelegramCommand>;
+  private readonly pollTimeoutSec: number;
+  private readonly warnings: NotifierLogger;
+  private readonly markup: Markup;
+  private botUsername: string | undefined;
+  /** The live progress message of the current run (edited each epoch), by run id. */
+  private live: { runId: string; messageId: number } | undefined;
+  /** The run of the latest message, so replies to commands name it with the same id. */
+  private lastRun: RunInfo | undefined;
+  private quiet = false;
+  private poller: CommandPoller | undefined;
+  /** How far a multi-part send (text, then photo) got, so a retry does not repeat the text. */
+  private readonly progress = new WeakMap<Notification, 'text'>();
+
+  constructor(options: TelegramCallbackOptions = {}) {
+    super(options);
+    const where = 'TelegramCallback';
+    this.warnings = options.logger ?? stderrLogger;
+    const interval = options.minSendIntervalMs ?? 1000;
+    if (typeof interval !== 'number' || !(interval >= 0) || !Number.isFinite(interval))
+      throw new ConfigError(`${where}: minSendIntervalMs must be a finite number >= 0; received ${JSON.stringify(interval)}.`);
+    this.limits = {
+      maxTextLength: TELEGRAM_MAX_MESSAGE,
+      maxCaptionLength: TELEGRAM_MAX_CAPTION,
+      images: true,
+      edits: true,
+      minSendIntervalMs: interval,
+    };
+    const parseMode = options.parseMode ?? 'HTML';
+    if (parseMode !== 'HTML' && parseMode !== 'MarkdownV2')
+      throw new ConfigError(`${where}: parseMode must be 'HTML' or 'MarkdownV2'; received ${JSON.stringify(parseMode)}.`);
+    this.parseMode = parseMode;
+    this.markup = markupFor(parseMode);
+    this.pollTimeoutSec = options.pollTimeoutSec ?? 25;
+    if (!Number.isInteger(this.pollTimeoutSec) || this.pollTimeoutSec < 1 || this.pollTimeoutSec > 50)
+      throw new ConfigError(
+        `${where}: pollTimeoutSec must be an integer from 1 to 50; received ${JSON.stringify(options.pollTimeoutSec)}.`,
+      );
+    this.enabledCommands = commandSet(where, options.commands);
+
+    const rawToken = options.token ?? process.env.TELEGRAM_BOT_TOKEN;
+    const rawChat = options.chatId ?? (process.env.TELEGRAM_CHAT_ID || undefined);
+    // Switched off (`enabled: false`, EPOCHCAST_DISABLE=1, as in CI) a missing setting is no
+    // error: the callback stays silent and needs none. A malformed one still is.
+    const required = this.enabled || rawToken !== undefined || rawChat !== undefined;
+    if (!required) {
+      this.chatId = 0;
+      this.allowed = new Set();
+      this.api = undefined;
+      return;
+    }
+    const token = asConfigError(() => resolveToken(where, options.token));
+    this.registerSecret(token, token.split(':')[1]);
+    if (rawChat === undefined)
+      throw new ConfigError(
+        `${where}: no chat id. Pass { chatId } or set TELEGRAM_CHAT_ID. To find it: open your bot in Telegram and send it a message ` +
+          '(in a group: add the bot, then send /start@<bot name>), then run `epochcast telegram chats` with TELEGRAM_BOT_TOKEN set: ' +
+          'it lists the chats that wrote to the bot, with their ids.',
+      );
+    this.chatId = asConfigError(() => parseChatId(where, 'chatId', rawChat));
+    const allowedIds = options.allowedChatIds ?? [this.chatId];
+    if (!Array.isArray(allowedIds))
+      throw new ConfigError(`${where}: allowedChatIds must be a list of chat ids; received ${JSON.stringify(allowedIds)}.`);
+    this.allowed = new Set(allowedIds.map((id) => String(asConfigError(() => parseChatId(where, 'allowedChatIds', id))).toLowerCase()));
+    this.api = createApi(
+      token,
+      asConfigError(() => resolveApiRoot(where, options.apiRoot)),
+      this.options.timeoutMs,
+    );
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------
+
+  override async onTrainBegin(state: TrainingState): Promise<void> {
+    this.quiet = false;
+    await super.onTrainBegin(state);
+    // Only rank 0 listens: N ranks polling one bot would knock each other off (409).
+    if (!this.enabled || state.mode === 'lrFind' || !this.api || this.enabledCommands.size === 0 || rank() > 0) return;
+    this.poller = new CommandPoller({
+      api: this.api,
+      markup: this.markup,
+      enabled: this.enabledCommands,
+      learner: state.learner,
+      startedAtSec: Math.floor(state.startedAt / 1000),
+      pollTimeoutSec: this.pollTimeoutSec,
+      isAllowed: (chat) => this.isAllowed(chat),
+      botUsername: () => this.botUsername,
+      runLabel: () => this.runLabel(state),
+      statusText: () => this.statusText(state),
+      plotCaption: () => this.plotCaption(state),
+      setQuiet: (quiet) => {
+        this.quiet = quiet;
+      },
+      warn: (line) => this.warnings.warn(this.redact(line)),
+    });
+    this.poller.start();
+    // The command menu Telegram shows when the user types "/". Best effort: it is a nicety.
+    this.api.setMyCommands({ commands: commandMenu(this.enabledCommands) }, AbortSignal.timeout(this.options.timeoutMs)).catch(() => {});
+  }
+
+  override onEpochEnd(state: TrainingState): void {
+    if (this.quiet) return;
+    super.onEpochEnd(state);
+  }
+
+  override async onTrainEnd(state: TrainingState): Promise<void> {
+    const poller = this.poller;
+    this.poller = undefined;
+    try {
+      await poller?.stop();
+    } finally {
+      await super.onTrainEnd(state);
+    }
+  }
+
+  /** Fails the run before its first epoch when Telegram rejects the token (getMe). */
+  protected override async verify({ signal }: SendContext): Promise<void> {
+    if (!this.api) return;
+    try {
+      const me = await this.api.getMe(signal);
+      this.botUsername = me.username;
+    } catch (error) {
+      const code = error instanceof TelegramApiError ? error.errorCode : undefined;
+      // Telegram answers an unknown token 401, and a token of the wrong shape 404.
+      if (code === 401 || code === 404)
+        throw new PermanentError(
+          `Telegram rejected the bot token (${describeError(error)}): check TELEGRAM_BOT_TOKEN (or the token option); copy it again from @BotFather.`,
+          code,
+        );
+      // Unreachable or overloaded now is no reason to cancel a run: the queue retries each message.
+      this.warnings.warn(
+        this.redact(`epochcast telegram: could not check the bot token (getMe: ${describeError(error)}); training goes on`),
+      );
+    }
+  }
+
+  // ---- sending -------------------------------------------------------------------------------
+
+  protected async send(n: Notification, { signal }: SendContext): Promise<void> {
+    const api = this.api;
+    if (!api) return;
+    this.lastRun = n.run;
+    if (n.event === 'epoch') return this.sendLive(api, n, signal);
+    if (this.progress.get(n) !== 'text') {
+      const text = this.render(n, n.event === 'start' && this.enabledCommands.size > 0 ? this.commandsHint() : '');
+      await call(() => api.sendMessage({ chat_id: this.chatId, text, parse_mode: this.parseMode }, signal));
+      this.progress.set(n, 'text');
+    }
+    if (!n.plot) return;
+    const png = await n.plot.png();
+    try {
+      await call(() =>
+        api.sendPhoto(
+          {
+            chat_id: this.chatId,
+            photo: new InputFile(png, { filename: 'losses.png', contentType: 'image/png' }),
+            caption: renderTelegramCaption(n, { parseMode: this.parseMode, maxLength: TELEGRAM_MAX_CAPTION }),
+            parse_mode: this.parseMode,
+            // The text above already buzzed the phone; one buzz per event.
+            disable_notification: true,
+          },
+          signal,
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof PermanentError)) throw error;
+      // The message itself got through; a refused photo is worth a warning, not a failed end.
+      this.warnings.warn(this.redact(`epochcast telegram: the loss plot was refused (${error.message}); the ${n.event} message was sent`));
+    }
+  }
+
+  /** Epoch progress: edit the run's live message, or start one (silently: progress should not buzz). */
+  private async sendLive(api: Api, n: Notification, signal: AbortSignal): Promise<void> {
+    const text = this.render(n, '');
+    const live = this.live?.runId === n.run.id ? this.live : undefined;
+    if (live) {
+      try {
+        await api.editMessageText({ chat_id: this.chatId, message_id: live.messageId, text, parse_mode: this.parseMode }, signal);
+        return;
+      } catch (error) {
+        const description = error instanceof TelegramApiError ? error.description : '';
+        // The same text again (a retried edit that had landed): done.
+        if (NOT_MODIFIED.test(description)) return;
+        if (!MESSAGE_GONE.test(description)) throw toNotifierError(error);
+        // Deleted from the chat, or too old to edit: carry on in a new message.
+      }
+    }
+    const sent = await call(() =>
+      api.sendMessage({ chat_id: this.chatId, text, parse_mode: this.parseMode, disable_notification: true }, signal),
+    );
+    this.live = { runId: n.run.id, messageId: sent.message_id };
+  }
+
+  /** One message in the parse mode, `suffix` (already escaped) appended within the 4096 limit. */
+  private render(n: Notification, suffix: string): string {
+    const maxLength = TELEGRAM_MAX_MESSAGE - (suffix ? suffix.length + 2 : 0);
+    const render = this.parseMode === 'HTML' ? renderTelegramHtml : renderTelegramMarkdownV2;
+    // One message per event: one buzz, and the live message stays a single editable message.
+    const text = render(n, { maxLength, maxMessages: 1 })[0] ?? '';
+    return suffix ? `${text}\n\n${suffix}` : text;
+  }
+
+  private commandsHint(): string {
+    const shown = TELEGRAM_COMMANDS.filter((c) => c !== 'verbose' && this.enabledCommands.has(c));
+    return this.markup.text(`Reply ${shown.map((c) => `/${c}`).join(' ')}`);
+  }
+
+  // ---- replies to commands -------------------------------------------------------------------
+
+  private isAllowed(chat: Chat): boolean {
+    if (this.allowed.has(String(chat.id))) return true;
+    return chat.username !== undefined && this.allowed.has(`@${chat.username}`.toLowerCase());
+  }
+
+  /** The run as the messages name it; between fits (a late command), the last one seen. */
+  private runFor(): RunInfo | undefined {
+    return this.currentRun ?? this.lastRun;
+  }
+
+  private runLabel(_state: TrainingState): string {
+    const run = this.runFor();
+    if (!run) return 'this run';
+    return this.redact(`${run.name} (${run.id})`);
+  }
+
+  private statusText(state: TrainingState): string {
+    const m = this.markup;
+    const live = state.learner.state;
+    const run = this.runFor();
+    const history = [...state.learner.recorder.history];
+    const elapsed = Math.round((Date.now() - live.startedAt) / 1000);
+    const epoch = `epoch ${live.epoch + 1}/${live.totalEpochs}`;
+    const where =
+      live.status !== 'running'
+        ? live.status
+        : history.at(-1)?.epoch === live.epoch
+          ? `${epoch} done`
+          : live.training
+            ? `${epoch}, batch ${live.batch + 1}/${live.numBatches}`
+            : `${epoch}, validating`;
+    const loss = Number.isFinite(live.smoothLoss) ? ` · loss ${live.smoothLoss.toPrecision(4)}` : '';
+    const now = `📊 ${this.runLabel(state)} · ${where}${loss} · lr ${formatLr(live.lr)} · ${elapsed}s in`;
+    if (history.length === 0 || !run) return `${m.bold(now)}\n${m.text('No epoch has finished yet.')}`;
+    const head = `${m.bold(now)}\n\n`;
+    const n: Notification = {
+      event: 'epoch',
+      run,
+      stats: history.at(-1),
+      history,
+      metricNames: [...state.learner.metricNames],
+      durationMs: Date.now() - live.startedAt,
+      status: 'running',
+    };
+    const render = this.parseMode === 'HTML' ? renderTelegramHtml : renderTelegramMarkdownV2;
+    const body = render(n, { maxLength: TELEGRAM_MAX_MESSAGE - head.length, maxMessages: 1 })[0] ?? '';
+    return this.redact(head + body);
+  }
+
+  private plotCaption(state: TrainingState): string {
+    const live = state.learner.state;
+    const caption = `Loss so far · ${this.runLabel(state)} · epoch ${live.epoch + 1}/${live.totalEpochs}`;
+    return this.markup.text(caption.slice(0, 900));
+  }
+}
+
+/** The shared setting checks (they avoid core, for the CLI) raise core's ConfigError here, like every other option. */
+function asConfigError<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (error instanceof TelegramConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
+/** Runs one Bot API call, its failure mapped onto the Notifier base's error kinds. */
+async function call<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw toNotifierError(error);
+  }
+}
+
+/**
+ * 429 → RateLimitError (exactly `retry_after`), 5xx and unreachable → TransientError (retried with
+ * backoff), any other API error (400 bad request or chat not found, 401, 403 blocked, 404) →
+ * PermanentError (not retried). Hints say how to fix the usual ones.
+ */
+export function toNotifierError(error: unknown): Error {
+  if (error instanceof TelegramApiError) {
+    const code = error.errorCode;
+    const message = `${code} ${error.description}`;
+    if (code === 429) return new RateLimitError((error.retryAfter ?? 1) * 1000, message);
+    if (code >= 500) return new TransientError(message, code);
+    if (/chat not found/i.test(error.description))
+      return new PermanentError(
+        `${message}: the bot can write to a chat only after someone there messaged it; see \`epochcast telegram chats\``,
+        code,
+      );
+    if (code === 403) return new PermanentError(`${message}: the bot was blocked, removed from the chat, or may not post there`, code);
+    if (code === 401) return new PermanentError(`${message}: the bot token was rejected`, code);
+    return new PermanentError(message, code);
+  }
+  if (error instanceof NetworkError || error instanceof TimeoutError || error instanceof ParseError)
+    return new TransientError(describeError(error), undefined, { cause: error });
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function commandSet(where: string, commands: TelegramCallbackOptions['commands']): ReadonlySet<TelegramCommand> {
+  if (commands === undefined || commands === true) return new Set(TELEGRAM_COMMANDS);
+  if (commands === false) return new Set();
+  if (Array.isArray(commands) && commands.every((c) => (TELEGRAM_COMMANDS as readonly string[]).includes(c))) return new Set(commands);
+  throw new ConfigError(
+    `${where}: commands must be true, false or a list from ${TELEGRAM_COMMANDS.join(', ')}; received ${JSON.stringify(commands)}.`,
+  );
+}

@@ -68,6 +68,7 @@ test('the package exports the public API and nothing else', () => {
       'mae',
       'mse',
       'notificationOutcome',
+      'notifyRun',
       'oneCycleSchedule',
       'rank',
       'renderEmail',

@@ -1,9 +1,10 @@
 /**
- * `epochcast`: one program, subcommands grouped by service. For now only `epochcast telegram
- * chats`; `demo`, `run` and `test` come next.
+ * `epochcast`: one program, one `.command(...)` block per subcommand — `demo`, `run`, `test`,
+ * `telegram chats`, `new-notifier`.
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { telegramChats } from './telegram-chats.js';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+
+// Each subcommand's module is loaded when it runs: `--help` and `telegram chats` never load tfjs.
 
 /** Where the program writes; tests pass buffers. */
 export interface CliIo {
@@ -24,9 +25,63 @@ export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): 
     .description('epochcast: training notifications to Telegram, Slack and e-mail')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    // `run` passes everything after its command through to it, `--flags` included.
+    .enablePositionalOptions();
 
-  const telegram = program.command('telegram').description('Telegram helpers');
+  program
+    .command('demo')
+    .summary('train MNIST and report it to Telegram, Slack and e-mail (local servers without credentials)')
+    .description(
+      'Train MNIST with fitOneCycle and a progress bar, reporting to Telegram, Slack and e-mail. ' +
+        'A service without credentials in the environment (TELEGRAM_BOT_TOKEN + TELEGRAM_CHAT_ID; SLACK_BOT_TOKEN + SLACK_CHANNEL ' +
+        'or SLACK_WEBHOOK_URL; SMTP_URL + EMAIL_FROM + EMAIL_TO) gets a local testkit server instead; the demo then prints ' +
+        'what each one received and writes the e-mail, the loss plot and the CSV to a folder.',
+    )
+    .option('--out <dir>', 'where to write the files (default: $EPOCHCAST_OUT/demo, else out/demo)')
+    .addOption(new Option('--epochs <n>', 'epochs (tests)').argParser(count(1, 100)).hideHelp())
+    .addOption(new Option('--samples <n>', 'digits (tests)').argParser(count(100, 10_000)).hideHelp())
+    .action(async (options: { out?: string; epochs?: number; samples?: number }) => {
+      result.exitCode = await (await import('./demo.js')).demo(io, options);
+    });
+
+  program
+    .command('run')
+    .summary('run any command and notify its start, end or crash')
+    .description(
+      'Run a command (a Python training script too) and notify when it starts and how it ends: ' +
+        'exit code or signal, duration, host and the last lines of its output. stdin and the output pass through; ' +
+        "SIGINT and SIGTERM are passed on to it; epochcast exits with the command's code (128 + the signal number when a signal killed it).",
+    )
+    .usage('[--telegram] [--slack] [--email] [--webhook <url>] [--name <name>] -- <command…>')
+    .argument('[command...]', 'the command and its arguments, after --')
+    .option('--telegram', 'notify Telegram (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID)')
+    .option('--slack', 'notify Slack (SLACK_BOT_TOKEN + SLACK_CHANNEL, or SLACK_WEBHOOK_URL)')
+    .option('--email', 'send an e-mail (SMTP_URL, EMAIL_FROM, EMAIL_TO)')
+    .option('--webhook <url>', 'POST the notifications as JSON to this URL (signed with EPOCHCAST_WEBHOOK_SECRET when set)')
+    .option('--name <name>', 'names the run in the messages (default: the command line)')
+    .passThroughOptions()
+    .action(
+      async (command: string[], options: { telegram?: boolean; slack?: boolean; email?: boolean; webhook?: string; name?: string }) => {
+        result.exitCode = await (await import('./run.js')).runCommand(io, command, options);
+      },
+    );
+
+  program
+    .command('test')
+    .summary('send one test message to check a configuration')
+    .description(
+      "Send one test message through each chosen service, after the plugin's own check of the token or the " +
+        'SMTP login, and say what is wrong when it fails (exit 1).',
+    )
+    .option('--telegram', 'test Telegram (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID)')
+    .option('--slack', 'test Slack (SLACK_BOT_TOKEN + SLACK_CHANNEL, or SLACK_WEBHOOK_URL)')
+    .option('--email', 'test e-mail (SMTP_URL, EMAIL_FROM, EMAIL_TO)')
+    .action(async (options: { telegram?: boolean; slack?: boolean; email?: boolean }) => {
+      result.exitCode = await (await import('./check.js')).testNotifiers(io, options);
+    });
+
+  const telegram = program.command('telegram').description('Telegram helpers: `epochcast telegram chats` finds your chat id');
   telegram
     .command('chats')
     .description(
@@ -38,7 +93,20 @@ export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): 
     .option('--wait <seconds>', 'when no one has written yet, wait up to this long for a first message (0–50)', seconds, 0)
     .option('--json', 'print the chats as JSON')
     .action(async (options: { token?: string; apiRoot?: string; wait: number; json?: boolean }) => {
-      result.exitCode = await telegramChats(io, options);
+      result.exitCode = await (await import('./telegram-chats.js')).telegramChats(io, options);
+    });
+
+  program
+    .command('new-notifier <name>')
+    .summary('write the skeleton of a notifier plugin package, epochcast-notifier-<name>')
+    .description(
+      'Write a notifier plugin package, epochcast-notifier-<name>: a working notifier that POSTs JSON to a URL (src/index.ts), ' +
+        "its tests wired to @epochcast/testkit's conformance suite, a README. It passes its tests as written; then make send() " +
+        "speak your service's API. <name>: lowercase letters, digits and dashes (e.g. discord, ms-teams).",
+    )
+    .option('--dir <path>', 'where to write the package (default: ./epochcast-notifier-<name>); must be empty or absent')
+    .action(async (name: string, options: { dir?: string }) => {
+      result.exitCode = await (await import('./new-notifier.js')).newNotifier(io, name, options);
     });
   return program;
 }
@@ -47,6 +115,14 @@ function seconds(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 50) throw new InvalidArgumentError('expected a whole number of seconds from 0 to 50.');
   return n;
+}
+
+function count(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
+    return n;
+  };
 }
 
 /** Runs `epochcast <args>`; resolves to the exit code (0 ok, 1 failed, 2 usage error). */

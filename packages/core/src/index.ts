@@ -51,6 +51,7 @@ export {
   type SendContext,
 } from './notifiers/notifier.js';
 export { WebhookNotifier, type WebhookNotifierOptions, type WebhookPayload } from './notifiers/webhook.js';
+export { type NotifyRunOptions, notifyRun } from './notify-run.js';
 // Rendering notifications (shared by every plugin)
 export {
   type BestEpoch,

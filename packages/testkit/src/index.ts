@@ -1,5 +1,5 @@
 export type { Fault, FaultKind, FaultScope } from './faults.js';
-export { Faults } from './faults.js';
+export { Faults, takeFault } from './faults.js';
 export type { BodyEncoding, ReceivedFile } from './http.js';
 export type { Match } from './record-log.js';
 export type { SlackCall, SlackFile, SlackMessage, SlackServer, SlackServerOptions } from './slack.js';

@@ -107,7 +107,7 @@ export abstract class Notifier extends Callback {
   private queue: Job[] = [];
   private worker: Promise<void> | undefined;
   private abort = new AbortController();
-  private lastSendAt = 0;
+  private lastSendAt = Number.NEGATIVE_INFINITY;
   private lastEpochQueuedAt = Number.NEGATIVE_INFINITY;
   private epochFailureLogged = false;
   private run: RunInfo | undefined;
@@ -253,6 +253,8 @@ export abstract class Notifier extends Callback {
    */
   async notify(notification: Notification, timeoutMs = this.options.flushTimeoutMs): Promise<DeliveryReport> {
     if (!this.wants(notification.event)) return this.report;
+    // A flush that timed out aborted the queue's signal; a new message needs a live one.
+    if (this.abort.signal.aborted && !this.worker) this.abort = new AbortController();
     this.enqueue(redactNotification(notification, (t) => this.redact(t)));
     return this.flush(timeoutMs);
   }
@@ -403,6 +405,17 @@ function redactNotification(n: Notification, redact: (text: string) => string): 
   return out;
 }
 
+// Every notifier of one fit names it with the same id, so Telegram, Slack and e-mail agree.
+const runIds = new WeakMap<object, { startedAt: number; id: string }>();
+
+function sharedRunId(state: TrainingState): string {
+  const known = runIds.get(state.learner);
+  if (known && known.startedAt === state.startedAt) return known.id;
+  const id = randomBytes(4).toString('hex');
+  runIds.set(state.learner, { startedAt: state.startedAt, id });
+  return id;
+}
+
 /** The process's rank in a distributed job: `RANK`, else `LOCAL_RANK`, else 0. */
 export function rank(): number {
   const value = Number(process.env.RANK ?? process.env.LOCAL_RANK ?? 0);
@@ -414,7 +427,7 @@ function runInfo(state: TrainingState, runName: string | undefined): RunInfo {
   const r = rank();
   const info: RunInfo = {
     name: runName ?? (process.env.EPOCHCAST_RUN_NAME || script || 'run'),
-    id: randomBytes(4).toString('hex'),
+    id: sharedRunId(state),
     host: r > 0 ? `${hostname()} rank ${r}` : hostname(),
     rank: r,
     startedAt: state.startedAt,

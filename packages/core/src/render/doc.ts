@@ -5,7 +5,7 @@
  * ever cut, and a `pre` block split across messages is closed and reopened.
  */
 import type { Notification } from '../notification.js';
-import { bestPhrase, formatDuration, headline, notificationOutcome, runLabel } from './format.js';
+import { bestPhrase, formatDuration, headline, isJob, notificationOutcome, runLabel } from './format.js';
 import { cleanText, cut, oneLine } from './strings.js';
 import { epochTable, trimStack } from './table.js';
 
@@ -201,14 +201,15 @@ export function notificationDetails(n: Notification): Array<[string, string]> {
   ];
   if (outcome !== 'started') {
     pairs.push(['duration', formatDuration(n.durationMs)]);
-    pairs.push(['epochs', `${n.history.length}/${n.run.totalEpochs}`]);
+    if (!isJob(n)) pairs.push(['epochs', `${n.history.length}/${n.run.totalEpochs}`]);
     const best = bestPhrase(n);
     if (best) pairs.push(['best', best]);
-  } else {
+  } else if (!isJob(n)) {
     pairs.push(['epochs', String(n.run.totalEpochs)]);
   }
   if ((outcome === 'stopped' || outcome === 'interrupted') && n.stopReason) pairs.push(['reason', v(n.stopReason)]);
-  if (n.run.schedule) pairs.push(['schedule', v(n.run.schedule)]);
+  // For a job (`epochcast run`) this field holds the command line and how it ended.
+  if (n.run.schedule) pairs.push([isJob(n) ? 'job' : 'schedule', v(n.run.schedule)]);
   if (n.run.backend) pairs.push(['backend', v(n.run.backend)]);
   if (n.run.params !== undefined) pairs.push(['params', formatCount(n.run.params)]);
   return pairs.slice(0, 10);

@@ -10,6 +10,7 @@ import {
   errorSummary,
   formatDuration,
   headline,
+  isJob,
   latestStats,
   metricPhrase,
   notificationOutcome,
@@ -58,12 +59,14 @@ export function emailSubject(n: Notification, options: Pick<EmailOptions, 'subje
   const total = n.run.totalEpochs;
   const best = bestEpoch(n.history, n.metricNames);
   const bestPart = best ? metricPhrase(best.name, best.value) : undefined;
-  const took = `${n.history.length === total ? plural(total, 'epoch') : `${n.history.length}/${total} epochs`} in ${formatDuration(n.durationMs)}`;
+  const counted = isJob(n) ? '' : `${n.history.length === total ? plural(total, 'epoch') : `${n.history.length}/${total} epochs`} `;
+  const took = `${counted}in ${formatDuration(n.durationMs)}`;
   const reason = n.stopReason ? ` (${cut(oneLine(n.stopReason), 60)})` : '';
   const parts: string[] = [];
   switch (notificationOutcome(n)) {
     case 'started':
-      parts.push(`${name} started on ${cut(oneLine(n.run.host), 60)}`, plural(total, 'epoch'));
+      parts.push(`${name} started on ${cut(oneLine(n.run.host), 60)}`);
+      if (!isJob(n)) parts.push(plural(total, 'epoch'));
       break;
     case 'progress': {
       const s = latestStats(n);

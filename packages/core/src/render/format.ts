@@ -210,12 +210,18 @@ export interface HeadlineOptions {
  * Epochs are counted from 1 here ("the 3rd of 5"), while the table keeps fastai's 0-based column.
  * Every user-supplied part is one-lined and shortened, so the result is one line.
  */
+/** Whether the notification is about a job that is not a training run (no epochs planned). */
+export function isJob(n: Notification): boolean {
+  return n.run.totalEpochs === 0 && n.history.length === 0;
+}
+
 export function headline(n: Notification, options: HeadlineOptions = {}): string {
   const outcome = notificationOutcome(n);
   const name = runLabel(n);
   const total = n.run.totalEpochs;
-  const done = `${n.history.length}/${total} epochs`;
   const took = formatDuration(n.durationMs);
+  // A job that is not a training run (`epochcast run`, `notifyRun`) has no epochs to count.
+  const after = isJob(n) ? `after ${took}` : `after ${n.history.length}/${total} epochs (${took})`;
   const best = bestPhrase(n);
   const reason = n.stopReason === undefined ? '' : cut(oneLine(n.stopReason), REASON_MAX);
   let body: string;
@@ -223,7 +229,8 @@ export function headline(n: Notification, options: HeadlineOptions = {}): string
     case 'started': {
       const id = cut(oneLine(n.run.id), 40);
       const host = cut(oneLine(n.run.host), NAME_MAX);
-      const parts = [`${name}${id ? ` (${id})` : ''} started${host ? ` on ${host}` : ''}`, plural(total, 'epoch')];
+      const parts = [`${name}${id ? ` (${id})` : ''} started${host ? ` on ${host}` : ''}`];
+      if (!isJob(n)) parts.push(plural(total, 'epoch'));
       const schedule = cut(oneLine(n.run.schedule), REASON_MAX);
       if (schedule) parts.push(schedule);
       body = parts.join(' · ');
@@ -247,18 +254,18 @@ export function headline(n: Notification, options: HeadlineOptions = {}): string
       break;
     }
     case 'completed':
-      body = `${name} completed ${plural(n.history.length, 'epoch')} in ${took}${best ? ` · best ${best}` : ''}`;
+      body = `${name} completed ${isJob(n) ? '' : `${plural(n.history.length, 'epoch')} `}in ${took}${best ? ` · best ${best}` : ''}`;
       break;
     case 'stopped':
-      body = `${name} stopped after ${done} (${took})${reason ? `: ${reason}` : ''}${best ? ` · best ${best}` : ''}`;
+      body = `${name} stopped ${after}${reason ? `: ${reason}` : ''}${best ? ` · best ${best}` : ''}`;
       break;
     case 'failed': {
       const err = errorSummary(n.error);
-      body = `${name} failed after ${done} (${took})${err ? `: ${err}` : ''}`;
+      body = `${name} failed ${after}${err ? `: ${err}` : ''}`;
       break;
     }
     case 'interrupted':
-      body = `${name} interrupted${reason ? ` (${reason})` : ''} after ${done} (${took})`;
+      body = `${name} interrupted${reason ? ` (${reason})` : ''} ${after}`;
       break;
   }
   const line = options.emoji === false ? body : `${OUTCOME_EMOJI[outcome]} ${body}`;

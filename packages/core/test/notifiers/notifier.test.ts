@@ -210,6 +210,14 @@ describe('who sends what', () => {
     expect(notifier.sent[1]?.notification.plot?.svg).toMatch(/^<svg/);
   });
 
+  test('every notifier of one fit names it with the same run id', async () => {
+    const a = new ScriptedNotifier([{}], { on: ['end'] });
+    const b = new ScriptedNotifier([{}], { on: ['start', 'end'] });
+    await learnerWith(a, b).fit(1);
+    const ids = new Set([...a.sent, ...b.sent].map((s) => s.notification.run.id));
+    expect(ids.size).toBe(1);
+  });
+
   test('each fit is a new run id', async () => {
     const notifier = new ScriptedNotifier([{}], { on: ['end'] });
     const learn = learnerWith(notifier);
@@ -255,6 +263,28 @@ describe('who sends what', () => {
     expect(() => new ScriptedNotifier([], { every: 0 })).toThrow('ScriptedNotifier: every must be an integer >= 1; received 0.');
     expect(() => new ScriptedNotifier([], { timeoutMs: -5 })).toThrow(/timeoutMs must be a finite number > 0; received -5/);
     expect(() => new ScriptedNotifier([], { runName: '  ' })).toThrow(/runName must be a non-empty string/);
+  });
+});
+
+describe('notify() outside a fit', () => {
+  test('a flush that timed out does not poison the next message', async () => {
+    const { lines, logger } = warnings();
+    const notifier = new ScriptedNotifier([{ hang: true }, {}], { logger, timeoutMs: 60_000 });
+    const learn = learnerWith();
+    await learn.fit(1);
+    const n = {
+      event: 'end' as const,
+      run: { name: 'job', id: 'abcd1234', host: 'h', rank: 0, startedAt: Date.now(), totalEpochs: 0, schedule: 'job' },
+      history: [],
+      metricNames: [],
+      durationMs: 1,
+      status: 'completed' as const,
+    };
+    const first = await notifier.notify(n, 100);
+    expect(first.failed).toHaveLength(1);
+    const second = await notifier.notify(n, 1000);
+    expect(second.delivered).toEqual(['end']);
+    expect(lines).toHaveLength(1);
   });
 });
 

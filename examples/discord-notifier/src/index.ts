@@ -1,0 +1,15 @@
+// The public API of epochcast-notifier-discord, and nothing else.
+
+export { DiscordNotifier, type DiscordNotifierOptions, formErrors } from './discord-notifier.js';
+export {
+  codeBlock,
+  DISCORD_LIMITS,
+  type DiscordEmbed,
+  type DiscordEmbedField,
+  type DiscordMessage,
+  embedLength,
+  escapeDiscord,
+  OUTCOME_COLOR,
+  renderDiscord,
+  summaryEmbed,
+} from './render.js';

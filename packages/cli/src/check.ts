@@ -1,0 +1,102 @@
+/**
+ * `epochcast test --telegram|--slack|--email`: checks a configuration the way a run would — the
+ * plugin's own check first (Telegram getMe, Slack auth.test, SMTP login), then one short message
+ * through the real plugin — and says what is wrong when it fails.
+ */
+import type { NotifierLogger, SendContext } from '@epochcast/core';
+import { EmailCallback, type EmailCallbackOptions } from '@epochcast/email';
+import { SlackCallback, type SlackCallbackOptions } from '@epochcast/slack';
+import { TelegramCallback, type TelegramCallbackOptions } from '@epochcast/telegram';
+import { isConfigError, jobNotification, jobRun, SERVICES, type Service } from './notifiers.js';
+import type { CliIo } from './program.js';
+
+const CHECK_TIMEOUT_MS = 10_000;
+
+// The plugins' configuration checks run at the start of a fit; these subclasses run them alone.
+class TelegramCheck extends TelegramCallback {
+  check(context: SendContext): Promise<void> {
+    return this.verify(context);
+  }
+  where(): string {
+    return `chat ${this.chatId}`;
+  }
+}
+class SlackCheck extends SlackCallback {
+  check(context: SendContext): Promise<void> {
+    return this.verify(context);
+  }
+  where(): string {
+    return this.mode === 'webhook' ? "the incoming webhook's channel" : `channel ${this.channel}`;
+  }
+}
+class EmailCheck extends EmailCallback {
+  check(context: SendContext): Promise<void> {
+    return this.verify(context);
+  }
+  where(): string {
+    return this.to.join(', ');
+  }
+}
+
+type Check = TelegramCheck | SlackCheck | EmailCheck;
+
+function makeCheck(service: Service, logger: NotifierLogger): Check {
+  // One quick retry: a test should answer in seconds, not back off for a minute.
+  const common = { handleSignals: false, retries: 1, flushTimeoutMs: 3 * CHECK_TIMEOUT_MS, logger };
+  switch (service) {
+    case 'telegram':
+      return new TelegramCheck({ ...common, commands: false } satisfies TelegramCallbackOptions);
+    case 'slack':
+      return new SlackCheck(common satisfies SlackCallbackOptions);
+    case 'email':
+      return new EmailCheck(common satisfies EmailCallbackOptions);
+  }
+}
+
+const LABEL: Record<Service, string> = { telegram: 'Telegram', slack: 'Slack', email: 'e-mail' };
+
+/** Checks each chosen service; 0 when every one got its message, 1 when one failed, 2 when none was chosen. */
+export async function testNotifiers(io: CliIo, options: Partial<Record<Service, boolean>>): Promise<number> {
+  const chosen = SERVICES.filter((s) => options[s]);
+  if (chosen.length === 0) {
+    io.err('epochcast test: choose at least one of --telegram --slack --email\n(add --help for usage)\n');
+    return 2;
+  }
+  let failed = 0;
+  for (const service of chosen) {
+    const problem = await testOne(service);
+    if (problem.ok) io.out(`✓ ${LABEL[service]}: test message delivered to ${problem.where}\n`);
+    else {
+      failed += 1;
+      io.err(`✗ ${LABEL[service]}: ${problem.reason}\n`);
+    }
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+async function testOne(service: Service): Promise<{ ok: true; where: string } | { ok: false; reason: string }> {
+  const warnings: string[] = [];
+  let check: Check;
+  try {
+    check = makeCheck(service, { warn: (line) => warnings.push(line) });
+  } catch (error) {
+    if (isConfigError(error)) return { ok: false, reason: error.message };
+    throw error;
+  }
+  try {
+    try {
+      await check.check({ signal: AbortSignal.timeout(CHECK_TIMEOUT_MS), attempt: 1 });
+    } catch (error) {
+      return { ok: false, reason: check.redact(error instanceof Error ? error.message : String(error)) };
+    }
+    const run = jobRun('epochcast test', 'a test message from `epochcast test`: this configuration works');
+    const report = await check.notify(jobNotification('end', run, 'completed'));
+    const failure = report.failed[0];
+    // The base words a refusal for a log line ("refused: … (not retried)"); here it is the answer.
+    if (failure) return { ok: false, reason: check.redact(failure.reason.replace(/^refused: /, '').replace(/ \(not retried\)$/, '')) };
+    if (!report.delivered.includes('end')) return { ok: false, reason: warnings.join('; ') || 'the message was not sent' };
+    return { ok: true, where: check.where() };
+  } finally {
+    if (check instanceof EmailCheck) check.close();
+  }
+}

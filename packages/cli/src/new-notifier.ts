@@ -1,0 +1,325 @@
+/**
+ * `epochcast new-notifier <name>`: writes the skeleton of a notifier plugin package,
+ * `epochcast-notifier-<name>`, that builds and passes its tests as written — a working notifier
+ * POSTing JSON to a URL, its test wired to `@epochcast/testkit`'s conformance suite against the
+ * testkit's local webhook server, and a README. The user then makes `send()` speak their service.
+ */
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { CliIo } from './program.js';
+
+/** Versions the skeleton depends on: those this repository builds and tests with. */
+export const SCAFFOLD_VERSIONS = {
+  core: '^0.1.0',
+  testkit: '^0.1.0',
+  tfjs: '4.22.0',
+  typesNode: '^20.19.43',
+  typescript: '5.9.3',
+  vitest: '4.1.12',
+} as const;
+
+export const PACKAGE_PREFIX = 'epochcast-notifier-';
+const NAME = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+const MAX_NAME = 40;
+
+export interface NewNotifierOptions {
+  /** Where to write the package. Default `./epochcast-notifier-<name>`. */
+  dir?: string;
+  /** What relative paths are resolved against. Default `process.cwd()`. */
+  cwd?: string;
+}
+
+/** Why `name` cannot name a notifier, or undefined when it can. */
+export function checkNotifierName(name: string): string | undefined {
+  if (name.startsWith(PACKAGE_PREFIX))
+    return `give the service's name alone: \`epochcast new-notifier ${name.slice(PACKAGE_PREFIX.length) || 'myservice'}\` writes ${name || `${PACKAGE_PREFIX}myservice`}.`;
+  if (name.length === 0 || name.length > MAX_NAME || !NAME.test(name))
+    return `the name must be 1–${MAX_NAME} lowercase letters, digits and single dashes, starting with a letter (e.g. discord, ms-teams); received ${JSON.stringify(name)}.`;
+  return undefined;
+}
+
+/** `ms-teams` → `MsTeams`. */
+function pascal(name: string): string {
+  return name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/** The files of the skeleton for `name` (already checked), by path relative to the package. */
+export function notifierFiles(name: string): Record<string, string> {
+  const cls = `${pascal(name)}Notifier`;
+  const env = name.toUpperCase().replaceAll('-', '_');
+  const pkg = `${PACKAGE_PREFIX}${name}`;
+  const v = SCAFFOLD_VERSIONS;
+  const packageJson = {
+    name: pkg,
+    version: '0.1.0',
+    description: `${cls}: epochcast training notifications to ${name}`,
+    keywords: ['epochcast', 'epochcast-notifier', name],
+    type: 'module',
+    license: 'MIT',
+    exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
+    main: './dist/index.js',
+    types: './dist/index.d.ts',
+    files: ['dist', 'src', 'README.md'],
+    engines: { node: '>=20.19' },
+    scripts: { build: 'tsc -p .', test: 'vitest run', prepublishOnly: 'tsc -p . && vitest run' },
+    peerDependencies: { '@epochcast/core': v.core },
+    devDependencies: {
+      '@epochcast/core': v.core,
+      '@epochcast/testkit': v.testkit,
+      '@tensorflow/tfjs': v.tfjs,
+      '@tensorflow/tfjs-core': v.tfjs,
+      '@types/node': v.typesNode,
+      typescript: v.typescript,
+      vitest: v.vitest,
+    },
+  };
+  const tsconfig = {
+    compilerOptions: {
+      target: 'ES2022',
+      module: 'NodeNext',
+      moduleResolution: 'NodeNext',
+      lib: ['ES2023'],
+      types: ['node'],
+      strict: true,
+      noUncheckedIndexedAccess: true,
+      noImplicitOverride: true,
+      verbatimModuleSyntax: true,
+      isolatedModules: true,
+      skipLibCheck: true,
+      declaration: true,
+      sourceMap: true,
+      rootDir: 'src',
+      outDir: 'dist',
+    },
+    include: ['src'],
+  };
+
+  const index = `import {
+  ConfigError,
+  httpError,
+  type Notification,
+  Notifier,
+  type NotifierLimits,
+  type NotifierOptions,
+  renderText,
+  type SendContext,
+  TransientError,
+} from '@epochcast/core';
+
+export interface ${cls}Options extends NotifierOptions {
+  /** Where to POST. Default \`${env}_URL\`. */
+  url?: string;
+  /** Sent as \`Authorization: Bearer <token>\`. Default \`${env}_TOKEN\`. */
+  token?: string;
+}
+
+/**
+ * epochcast training notifications to ${name}: each one POSTed as JSON \`{ text, event, run }\`.
+ * Make \`send()\` speak your service's API; the Notifier base does the rest — events, a background
+ * queue, coalescing, retries, rate-limit waits, a bounded flush, Ctrl-C, redaction of secrets.
+ */
+export class ${cls} extends Notifier {
+  readonly service = '${name}';
+  readonly limits: NotifierLimits = { maxTextLength: 4000, maxCaptionLength: 0, images: false, edits: false };
+  private readonly url: URL;
+  private readonly token: string | undefined;
+
+  constructor(options: ${cls}Options = {}) {
+    super(options);
+    const url = options.url ?? process.env.${env}_URL;
+    if (!url) throw new ConfigError('${cls}: no URL. Pass { url: "https://…" } or set ${env}_URL.');
+    if (!URL.canParse(url)) throw new ConfigError(\`${cls}: url is not a valid URL (a string of \${url.length} characters).\`);
+    this.url = new URL(url);
+    this.token = options.token ?? (process.env.${env}_TOKEN || undefined);
+    // Never in a warning, an error or a message: the base replaces them by ***.
+    this.registerSecret(this.url.href, this.url.pathname.length > 1 ? this.url.pathname : undefined, this.token);
+  }
+
+  protected async send(n: Notification, { signal }: SendContext): Promise<void> {
+    const body = JSON.stringify({ text: renderText(n, { maxLength: this.limits.maxTextLength }), event: n.event, run: n.run.name });
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.token) headers.authorization = \`Bearer \${this.token}\`;
+    let response: Response;
+    try {
+      response = await fetch(this.url, { method: 'POST', headers, body, signal });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause;
+      throw new TransientError(\`could not reach ${name}\${cause?.code ? \` (\${cause.code})\` : ''}\`);
+    }
+    await response.body?.cancel();
+    // 429 → RateLimitError (Retry-After), 408/5xx → TransientError (retried), other 4xx → PermanentError.
+    if (!response.ok) throw httpError(response.status, response.statusText, Number(response.headers.get('retry-after') ?? Number.NaN));
+  }
+}
+`;
+
+  const conformance = `import { startWebhookServer, type WebhookServer } from '@epochcast/testkit';
+import { notifierConformance } from '@epochcast/testkit/conformance';
+import { ${cls} } from '../src/index.js';
+
+const TOKEN = '${name}-test-token-4f9a2c';
+
+// The behaviour every epochcast notifier must have, against a local webhook server with faults
+// (429, 5xx, 401, hangs, resets, latency). When send() speaks your service's API, start a server
+// that speaks it too (a small node:http server with a testkit Faults object) and point the plugin at it.
+notifierConformance<WebhookServer>({
+  name: '${cls}',
+  start: () => startWebhookServer(),
+  notifier: (server, options) => new ${cls}({ ...options, url: \`\${server.url}/hook\`, token: TOKEN }),
+  delivered: (server) => server.received.filter((r) => r.status === 200).map((r) => r.rawBody),
+  attempts: (server) => server.received.length,
+  secrets: () => [TOKEN],
+});
+`;
+
+  const unit = `import type { Notification } from '@epochcast/core';
+import { startWebhookServer } from '@epochcast/testkit';
+import { expect, test } from 'vitest';
+import { ${cls} } from '../src/index.js';
+
+const notification: Notification = {
+  event: 'end',
+  run: { name: 'my-run', id: 'a1b2c3d4', host: 'gpu-01', rank: 0, startedAt: 0, totalEpochs: 1, schedule: 'constant lr=0.001' },
+  history: [{ epoch: 0, totalEpochs: 1, trainLoss: 0.5, validLoss: 0.4, metrics: { accuracy: 0.9 }, lr: 0.001, timeMs: 1000 }],
+  metricNames: ['accuracy'],
+  durationMs: 1000,
+  status: 'completed',
+};
+
+test('posts the message as JSON, with the token as a bearer token', async () => {
+  const server = await startWebhookServer();
+  try {
+    const notifier = new ${cls}({ url: \`\${server.url}/hook\`, token: 'secret-token', handleSignals: false });
+    const report = await notifier.notify(notification);
+    expect(report.delivered).toEqual(['end']);
+    const [request] = server.received;
+    expect(request?.headers.authorization).toBe('Bearer secret-token');
+    expect(request?.body).toMatchObject({ event: 'end', run: 'my-run', text: expect.stringContaining('my-run completed 1 epoch') });
+  } finally {
+    await server.close();
+  }
+});
+
+test('without a URL: a ConfigError naming ${env}_URL', () => {
+  delete process.env.${env}_URL;
+  expect(() => new ${cls}()).toThrow(/${env}_URL/);
+});
+`;
+
+  const vitestConfig = `import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // tfjs keeps one global engine per process: one process per test file.
+    pool: 'forks',
+    // The conformance suite waits out real latencies, rate limits and flush bounds.
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+  },
+});
+`;
+
+  const readme = `# ${pkg}
+
+\`${cls}\`: [epochcast](https://www.npmjs.com/package/@epochcast/core) training notifications to ${name}.
+
+\`\`\`sh
+npm install ${pkg} @epochcast/core @tensorflow/tfjs
+\`\`\`
+
+\`\`\`ts
+import { Learner } from '@epochcast/core';
+import { ${cls} } from '${pkg}';
+
+// ${env}_URL=https://… (and ${env}_TOKEN when the service wants one)
+const learn = new Learner({ model, data, loss: 'categoricalCrossentropy', callbacks: [new ${cls}({ on: ['end', 'error'] })] });
+await learn.fitOneCycle(5);
+\`\`\`
+
+| option | default | |
+|---|---|---|
+| \`url\` | \`${env}_URL\` | where the messages are POSTed |
+| \`token\` | \`${env}_TOKEN\` | sent as \`Authorization: Bearer <token>\`; never printed |
+
+and every option of the \`Notifier\` base: \`on\`, \`every\`, \`minIntervalMs\`, \`runName\`, \`retries\`,
+\`timeoutMs\`, \`flushTimeoutMs\`, \`handleSignals\`, \`enabled\`, \`logger\`.
+
+## Developing
+
+\`\`\`sh
+npm install
+npm test          # the conformance suite of @epochcast/testkit, against a local webhook server
+npm run build     # dist/
+\`\`\`
+
+As generated, the plugin POSTs \`{ text, event, run }\` as JSON to a URL. To make it speak your
+service: render the notification for it in \`send()\` (\`renderText\`, \`headline\`, \`epochTable\`… from
+\`@epochcast/core\`), set \`limits\` to what the service accepts, throw \`RateLimitError\`,
+\`PermanentError\` or \`TransientError\` (or \`httpError(status, …)\`) by what it answers, and point the
+conformance test at a local server that speaks the same API. The guide, "Writing a notifier"
+(\`docs/writing-a-notifier.md\` in the epochcast repository), walks through all of it.
+
+## Publishing
+
+Keep the name \`epochcast-notifier-${name}\` and the keyword \`epochcast-notifier\` so users can find
+it, and \`@epochcast/core\` as a peer dependency (the user's copy is the one training runs on). Then
+\`npm publish\` (\`prepublishOnly\` builds and tests first).
+`;
+
+  return {
+    'package.json': `${JSON.stringify(packageJson, null, 2)}\n`,
+    'tsconfig.json': `${JSON.stringify(tsconfig, null, 2)}\n`,
+    'vitest.config.ts': vitestConfig,
+    'src/index.ts': index,
+    'test/conformance.test.ts': conformance,
+    'test/index.test.ts': unit,
+    'README.md': readme,
+    '.gitignore': 'node_modules/\ndist/\n',
+  };
+}
+
+/** Runs `epochcast new-notifier <name>`; resolves to the exit code (0 written, 1 not written, 2 bad name). */
+export async function newNotifier(io: CliIo, name: string, options: NewNotifierOptions = {}): Promise<number> {
+  const problem = checkNotifierName(name);
+  if (problem) {
+    io.err(`epochcast new-notifier: ${problem}\n`);
+    return 2;
+  }
+  const cwd = options.cwd ?? process.cwd();
+  const dir = path.resolve(cwd, options.dir ?? `${PACKAGE_PREFIX}${name}`);
+  const shown = path.relative(cwd, dir) || '.';
+  const existing = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw new Error(`cannot use ${shown}: ${error.code === 'ENOTDIR' ? 'it is a file' : error.message}`);
+  });
+  if (existing.length > 0) {
+    io.err(`epochcast new-notifier: ${shown} already exists and is not empty; nothing written. Choose another place with --dir.\n`);
+    return 1;
+  }
+  const files = notifierFiles(name);
+  for (const [file, text] of Object.entries(files)) {
+    const target = path.join(dir, file);
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(target, text, { flag: 'wx' });
+  }
+  const cls = `${pascal(name)}Notifier`;
+  io.out(
+    [
+      `Wrote ${PACKAGE_PREFIX}${name} (${cls}) in ${shown}/:`,
+      ...Object.keys(files).map((file) => `  ${file}`),
+      '',
+      'Next:',
+      `  cd ${shown}`,
+      '  npm install',
+      '  npm test        # the notifier conformance suite, against a local webhook server',
+      '',
+      "Then make send() in src/index.ts speak your service's API; the guide: docs/writing-a-notifier.md in the epochcast repository.",
+      '',
+    ].join('\n'),
+  );
+  return 0;
+}

@@ -1,0 +1,75 @@
+// `epochcast test`: one test message through the real plugin, against the testkit's servers.
+import { startSlackServer, startSmtpSink, startTelegramServer } from '@epochcast/testkit';
+import { expect, test } from 'vitest';
+import { cli } from './helpers.js';
+
+test('test --telegram --slack --email: ✓ for each, and the message arrives', async () => {
+  const [tg, slack, smtp] = await Promise.all([
+    startTelegramServer(),
+    startSlackServer({ token: 'xoxb-cli-test', channels: [{ id: 'C0TRAIN', name: 'training' }] }),
+    startSmtpSink(),
+  ]);
+  try {
+    const r = await cli(['test', '--telegram', '--slack', '--email'], {
+      env: {
+        TELEGRAM_BOT_TOKEN: tg.token,
+        TELEGRAM_CHAT_ID: '42',
+        TELEGRAM_API_ROOT: tg.url,
+        SLACK_BOT_TOKEN: slack.token,
+        SLACK_CHANNEL: '#training',
+        SLACK_API_URL: slack.apiUrl,
+        SMTP_URL: smtp.url,
+        EMAIL_FROM: 'runs@example.test',
+        EMAIL_TO: 'me@example.test',
+      },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(
+      '✓ Telegram: test message delivered to chat 42\n' +
+        '✓ Slack: test message delivered to channel #training\n' +
+        '✓ e-mail: test message delivered to me@example.test\n',
+    );
+    expect(r.code).toBe(0);
+    expect(tg.messages(42).map((m) => m.text)).toEqual([expect.stringMatching(/^✅ epochcast test completed/)]);
+    expect(tg.received.some((c) => c.method === 'getMe')).toBe(true);
+    expect(slack.messages('training').map((m) => m.text)).toEqual([expect.stringContaining('epochcast test completed')]);
+    expect(smtp.received.map((m) => m.subject)).toEqual([expect.stringMatching(/^\[epochcast\] epochcast test completed/)]);
+  } finally {
+    await Promise.all([tg.close(), slack.close(), smtp.close()]);
+  }
+});
+
+test('a wrong token, an unknown channel, a missing setting: ✗ with what is wrong, no secret printed, exit 1', async () => {
+  const [tg, slack] = await Promise.all([
+    startTelegramServer({ token: '123456:right-token' }),
+    startSlackServer({ token: 'xoxb-right', channels: ['#training'] }),
+  ]);
+  try {
+    const wrongToken = await cli(['test', '--telegram'], {
+      env: { TELEGRAM_BOT_TOKEN: '123456:WRONG-SECRET-token', TELEGRAM_CHAT_ID: '42', TELEGRAM_API_ROOT: tg.url },
+    });
+    expect(wrongToken.code).toBe(1);
+    expect(wrongToken.stdout).toBe('');
+    expect(wrongToken.stderr).toMatch(/^✗ Telegram: Telegram rejected the bot token \(401 Unauthorized\): check TELEGRAM_BOT_TOKEN/);
+    expect(wrongToken.stderr).not.toContain('WRONG-SECRET');
+
+    const slackErrors = await Promise.all([
+      cli(['test', '--slack'], { env: { SLACK_BOT_TOKEN: 'xoxb-WRONG-SECRET', SLACK_CHANNEL: '#training', SLACK_API_URL: slack.apiUrl } }),
+      cli(['test', '--slack'], { env: { SLACK_BOT_TOKEN: 'xoxb-right', SLACK_CHANNEL: '#nowhere', SLACK_API_URL: slack.apiUrl } }),
+    ]);
+    expect(slackErrors[0].code).toBe(1);
+    expect(slackErrors[0].stderr).toMatch(/^✗ Slack: .*invalid_auth/);
+    expect(slackErrors[0].stderr).not.toContain('WRONG-SECRET');
+    expect(slackErrors[1].code).toBe(1);
+    expect(slackErrors[1].stderr).toMatch(
+      /^✗ Slack: chat.postMessage: channel_not_found — Slack knows no channel "#nowhere" that this bot can see: check SLACK_CHANNEL.*\)\n$/,
+    );
+
+    const missing = await cli(['test', '--email', '--telegram']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^✗ Telegram: TelegramCallback: no bot token\./m);
+    expect(missing.stderr).toMatch(/^✗ e-mail: .*SMTP_URL/m);
+  } finally {
+    await Promise.all([tg.close(), slack.close()]);
+  }
+});

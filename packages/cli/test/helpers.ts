@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The built binary: these tests run it as a real child process. */
+export const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../dist/bin.js');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliRun {
+  /** The epochcast process. */
+  pid: number;
+  /** Resolves once stdout contains `text`. */
+  waitForOutput(text: string): Promise<void>;
+  done: Promise<CliResult>;
+}
+
+/** Variables that would point a notifier at a real service: never inherited by a test. */
+const SERVICE_VARS = /^(TELEGRAM_|SLACK_|SMTP_|EMAIL_|EPOCHCAST_)/;
+
+/** Starts `node dist/bin.js <args>` with a clean service environment plus `env`. */
+export function startCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): CliRun {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SERVICE_VARS.test(k)));
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...base, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stdin.end(options.input ?? '');
+  let stdout = '';
+  let stderr = '';
+  const waiters: { text: string; resolve: () => void }[] = [];
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    for (const w of waiters.splice(0)) {
+      if (stdout.includes(w.text)) w.resolve();
+      else waiters.push(w);
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return {
+    pid: child.pid ?? -1,
+    waitForOutput: (text) => (stdout.includes(text) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ text, resolve }))),
+    done,
+  };
+}
+
+/** Runs the binary to its end. */
+export function cli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+  return startCli(args, options).done;
+}
+
+/** `node -e <script>` as a command for `epochcast run`. */
+export function nodeScript(script: string): string[] {
+  return [process.execPath, '-e', script];
+}

@@ -1,0 +1,172 @@
+// `epochcast new-notifier`: the skeleton it writes passes its own tests untouched. It is generated
+// under the repository's .test-output/, where Node finds the workspace's node_modules
+// (@epochcast/core and @epochcast/testkit as built by `tsc -b`, vitest, typescript), then
+// type-checked with the repository's tsc and tested with the repository's vitest in a child
+// process, using the skeleton's own vitest.config.ts — no install, no network.
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { checkNotifierName, notifierFiles, SCAFFOLD_VERSIONS } from '../src/new-notifier.js';
+import { runCli } from '../src/program.js';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const VITEST = path.join(ROOT, 'node_modules/vitest/vitest.mjs');
+const TSC = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+let work: string;
+
+beforeAll(async () => {
+  await mkdir(path.join(ROOT, '.test-output'), { recursive: true });
+  work = await mkdtemp(path.join(ROOT, '.test-output/new-notifier-'));
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+async function cli(args: string[]) {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, {
+    out: (t) => {
+      out += t;
+    },
+    err: (t) => {
+      err += t;
+    },
+    env: {},
+  });
+  return { code, out, err };
+}
+
+/** The environment of a child tool: no vitest worker state, no service credentials, no colours. */
+function childEnv(): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(VITEST|TINYPOOL|NODE_OPTIONS$|FORCE_COLOR$)/.test(k)));
+  return { ...env, NO_COLOR: '1', CI: 'true' };
+}
+
+describe('epochcast new-notifier', () => {
+  test('the skeleton type-checks and passes its tests (the conformance suite included) as written', async () => {
+    const dir = path.join(work, 'epochcast-notifier-acme-hooks');
+    const { code, out, err } = await cli(['new-notifier', 'acme-hooks', '--dir', dir]);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toContain('Wrote epochcast-notifier-acme-hooks (AcmeHooksNotifier)');
+    expect((await readdir(dir, { recursive: true })).sort()).toEqual(
+      [
+        '.gitignore',
+        'README.md',
+        'package.json',
+        'src',
+        'src/index.ts',
+        'test',
+        'test/conformance.test.ts',
+        'test/index.test.ts',
+        'tsconfig.json',
+        'vitest.config.ts',
+      ].sort(),
+    );
+
+    // Sources with the skeleton's own tsconfig; its tests with the same options (a config beside
+    // the package, so the package stays untouched).
+    await run(process.execPath, [TSC, '-p', dir, '--noEmit'], { cwd: dir, env: childEnv() });
+    const testConfig = path.join(work, 'tsconfig.acme-tests.json');
+    await writeFile(
+      testConfig,
+      JSON.stringify({
+        extends: './epochcast-notifier-acme-hooks/tsconfig.json',
+        compilerOptions: { noEmit: true, rootDir: './epochcast-notifier-acme-hooks' },
+        include: ['epochcast-notifier-acme-hooks/src', 'epochcast-notifier-acme-hooks/test'],
+      }),
+    );
+    await run(process.execPath, [TSC, '-p', testConfig], { cwd: work, env: childEnv() });
+
+    const result = await run(process.execPath, [VITEST, 'run', '--root', dir, '--config', path.join(dir, 'vitest.config.ts')], {
+      cwd: dir,
+      env: childEnv(),
+      maxBuffer: 16 * 1024 * 1024,
+    }).catch((error: { stdout?: string; stderr?: string; message: string }) => {
+      throw new Error(`the skeleton's tests failed:\n${error.stdout ?? ''}\n${error.stderr ?? error.message}`);
+    });
+    expect(result.stdout).toMatch(/Test Files +2 passed \(2\)/);
+    expect(result.stdout).toMatch(/Tests +11 passed \(11\)/);
+    expect(result.stdout).toMatch(/test\/conformance\.test\.ts \(9 tests\)/);
+  }, 120_000);
+
+  test('without --dir it writes ./epochcast-notifier-<name>; the package is named for the convention, core a peer dependency', async () => {
+    const cwd = path.join(work, 'here');
+    await mkdir(cwd);
+    const previous = process.cwd();
+    process.chdir(cwd);
+    try {
+      expect((await cli(['new-notifier', 'ntfy'])).code).toBe(0);
+    } finally {
+      process.chdir(previous);
+    }
+    const pkg = JSON.parse(await readFile(path.join(cwd, 'epochcast-notifier-ntfy/package.json'), 'utf8'));
+    expect(pkg).toMatchObject({
+      name: 'epochcast-notifier-ntfy',
+      type: 'module',
+      keywords: expect.arrayContaining(['epochcast-notifier']),
+      peerDependencies: { '@epochcast/core': '^0.1.0' },
+      scripts: { test: 'vitest run' },
+    });
+    expect(pkg.dependencies).toBeUndefined();
+    const index = await readFile(path.join(cwd, 'epochcast-notifier-ntfy/src/index.ts'), 'utf8');
+    expect(index).toContain('export class NtfyNotifier extends Notifier');
+    expect(index).toContain("readonly service = 'ntfy';");
+    expect(index).toContain('process.env.NTFY_URL');
+    // Only the public entry points of core and testkit.
+    const sources = Object.entries(notifierFiles('ntfy')).filter(([file]) => file.endsWith('.ts'));
+    const imports = sources.flatMap(([, text]) => [...text.matchAll(/from '([^']+)'/g)].map((m) => m[1]));
+    expect(new Set(imports)).toEqual(
+      new Set(['@epochcast/core', '@epochcast/testkit', '@epochcast/testkit/conformance', 'vitest', 'vitest/config', '../src/index.js']),
+    );
+  });
+
+  test("the skeleton's versions are the ones this repository builds and tests with", async () => {
+    const json = async (file: string) => JSON.parse(await readFile(path.join(ROOT, file), 'utf8'));
+    const root = await json('package.json');
+    const core = await json('packages/core/package.json');
+    const testkit = await json('packages/testkit/package.json');
+    expect(SCAFFOLD_VERSIONS.core).toBe(`^${core.version}`);
+    expect(SCAFFOLD_VERSIONS.testkit).toBe(`^${testkit.version}`);
+    expect(SCAFFOLD_VERSIONS.tfjs).toBe(root.devDependencies['@tensorflow/tfjs']);
+    expect(SCAFFOLD_VERSIONS.vitest).toBe(root.devDependencies.vitest);
+    expect(SCAFFOLD_VERSIONS.typescript).toBe(root.devDependencies.typescript);
+    expect(SCAFFOLD_VERSIONS.typesNode).toBe(root.devDependencies['@types/node']);
+  });
+
+  test('a bad name is a usage error (exit 2) that says what a name may be; nothing is written', async () => {
+    for (const name of ['Discord', 'my_service', '9lives', 'a--b', 'trailing-', 'x'.repeat(41), 'émoji']) {
+      const { code, err } = await cli(['new-notifier', name, '--dir', path.join(work, 'bad')]);
+      expect(code).toBe(2);
+      expect(err).toMatch(
+        /^epochcast new-notifier: the name must be 1–40 lowercase letters, digits and single dashes, starting with a letter/,
+      );
+    }
+    const { code, err } = await cli(['new-notifier', 'epochcast-notifier-discord', '--dir', path.join(work, 'bad')]);
+    expect(code).toBe(2);
+    expect(err).toContain("give the service's name alone: `epochcast new-notifier discord`");
+    await expect(readdir(path.join(work, 'bad'))).rejects.toThrow(/ENOENT/);
+    expect(checkNotifierName('ms-teams')).toBeUndefined();
+    expect((await cli(['new-notifier'])).code).toBe(2);
+  });
+
+  test('an existing non-empty directory is never overwritten; an empty one is used', async () => {
+    const full = path.join(work, 'full');
+    await mkdir(full);
+    await writeFile(path.join(full, 'notes.txt'), 'mine');
+    const { code, err } = await cli(['new-notifier', 'acme', '--dir', full]);
+    expect(code).toBe(1);
+    expect(err).toMatch(/already exists and is not empty; nothing written/);
+    expect(await readdir(full)).toEqual(['notes.txt']);
+    const empty = path.join(work, 'empty');
+    await mkdir(empty);
+    expect((await cli(['new-notifier', 'acme', '--dir', empty])).code).toBe(0);
+    expect(await readdir(empty)).toContain('package.json');
+  });
+});

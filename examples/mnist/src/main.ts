@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The MNIST demo: real digits, a small MLP, three epochs of one-cycle training, the epoch table
-// and a loss plot. Run with `pnpm demo` from the repository root.
+// and a loss plot. Run with `node examples/mnist/dist/main.js` after `pnpm build`; `pnpm demo`
+// (epochcast demo) trains the same model and notifies Telegram, Slack and e-mail too.
 //
 // stderr carries the backend line; stdout the live progress (a bar on a terminal) and the epoch
 // table as each epoch ends, then the final accuracy and the plot's path.

@@ -33,7 +33,7 @@ export interface MnistRun {
   dispose(): void;
 }
 
-/** What `pnpm demo` runs: all 10,000 digits, 80/20 split, 3 epochs of one-cycle at lrMax 1e-2. */
+/** What the demo trains: all 10,000 digits, 80/20 split, 3 epochs of one-cycle at lrMax 1e-2. */
 export const DEMO_CONFIG = { samples: MNIST_SIZE, epochs: 3, lrMax: 1e-2, batchSize: 64, validPct: 0.2, seed: 42 } as const;
 
 /** The demo's model: 784 → hidden (ReLU) → 10 (softmax), with seeded initial weights. */

@@ -43,7 +43,7 @@ describe('SlackCallback configuration', () => {
     const slack = new SlackCallback();
     expect(slack.mode).toBe('bot');
     expect(slack.channel).toBe('#training');
-    expect(slack.limits).toMatchObject({ images: true, edits: true, minSendIntervalMs: 1000 });
+    expect(slack.limits).toMatchObject({ images: true, edits: true, minSendIntervalMs: 1050 });
     expect(slack.redact(`token ${TOKEN}`)).toBe('token ***');
   });
 

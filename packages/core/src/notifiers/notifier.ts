@@ -318,7 +318,6 @@ export abstract class Notifier extends Callback {
       await pRetry(
         async (attempt) => {
           await this.spaceSends(signal);
-          this.lastSendAt = performance.now();
           await withTimeout(this.options.timeoutMs, signal, (attemptSignal) => this.send(notification, { signal: attemptSignal, attempt }));
         },
         {
@@ -364,10 +363,16 @@ export abstract class Notifier extends Callback {
     this.logger.warn(this.redact(`epochcast ${this.service}: could not deliver the ${event} message: ${redacted}`));
   }
 
-  private async spaceSends(signal: AbortSignal): Promise<void> {
+  /**
+   * Waits until `limits.minSendIntervalMs` has passed since the last request to the service, then
+   * counts this one. The base calls it before every attempt; a plugin whose `send` makes several
+   * requests (a text, then a photo) calls it before each further one.
+   */
+  protected async spaceSends(signal: AbortSignal): Promise<void> {
     const gap = this.limits.minSendIntervalMs ?? 0;
     const wait = this.lastSendAt + gap - performance.now();
     if (wait > 0) await sleep(wait, signal);
+    this.lastSendAt = performance.now();
   }
 
   private notification(event: NotifyEvent, state: TrainingState): Notification {

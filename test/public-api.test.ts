@@ -43,6 +43,7 @@ test('the package exports the public API and nothing else', () => {
       'TransientError',
       'WebhookNotifier',
       'accuracy',
+      'describeValue',
       'annealCos',
       'annealExp',
       'bestEpoch',

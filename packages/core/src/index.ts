@@ -3,7 +3,7 @@
 export { type BackendChoice, type BackendName, type SelectBackendOptions, selectBackend } from './backend.js';
 export { Callback, EVENTS, type EventName, type Hook } from './callback.js';
 export { type Batch, DataLoader, DataLoaders, type DataLoadersOptions } from './data.js';
-export { CallbackError, CancelBatchError, CancelEpochError, CancelFitError, ConfigError } from './errors.js';
+export { CallbackError, CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue } from './errors.js';
 export { formatStatsTable, formatTime } from './format.js';
 // Training
 export { type FitOneCycleOptions, type FitOptions, Learner, type LearnerOptions, type ValidationResult } from './learner.js';

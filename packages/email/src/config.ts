@@ -3,7 +3,7 @@
  * safe to show (scheme, host, port, user, addresses) — never from the raw `SMTP_URL`, which
  * carries the password.
  */
-import { ConfigError } from '@epochcast/core';
+import { ConfigError, describeValue } from '@epochcast/core';
 import addressparser from 'nodemailer/lib/addressparser';
 
 /** Where the mail goes, as parsed from `smtp://` / `smtps://` URLs; safe to print. */
@@ -21,14 +21,6 @@ export interface ParsedSmtpUrl extends SmtpEndpoint {
 }
 
 const WHERE = 'EmailCallback';
-
-/** A received value for an error message: short strings quoted, objects by kind only. */
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value == null) return String(value);
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  return typeof value === 'function' ? 'a function' : `a ${typeof value}`;
-}
 
 /** Parses `smtp[s]://[user[:pass]@]host[:port]`; a clear ConfigError that never quotes the URL otherwise. */
 export function parseSmtpUrl(raw: unknown, source: string): ParsedSmtpUrl {

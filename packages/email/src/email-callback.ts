@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  describeValue,
   historyCsv,
   LOSS_PLOT_CID,
   type Notification,
@@ -13,7 +14,7 @@ import {
 import { createTransport, type Mail } from 'nodemailer';
 import type { SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import type { SMTPTransportOptions } from 'nodemailer/lib/smtp-transport';
-import { describeValue, parseAddresses, parseSmtpUrl, type SmtpEndpoint } from './config.js';
+import { parseAddresses, parseSmtpUrl, type SmtpEndpoint } from './config.js';
 import { sendError, verifyError } from './smtp-errors.js';
 
 /** Options of {@link EmailCallback}: where to send (`smtpUrl` or `transport`), from whom, to whom. */

@@ -6,7 +6,7 @@ import pRetry from 'p-retry';
 import { Callback } from '../callback.js';
 import { ConfigError, describeValue } from '../errors.js';
 import { NOTIFY_EVENTS, type Notification, type NotifyEvent, type RunInfo } from '../notification.js';
-import type { TrainingState } from '../state.js';
+import type { EpochStats, TrainingState } from '../state.js';
 import { PermanentError, RateLimitError, TransientError } from './errors.js';
 import { holdSignals, receivedSignal, releaseSignals } from './signals.js';
 
@@ -377,7 +377,7 @@ export abstract class Notifier extends Callback {
 
   private notification(event: NotifyEvent, state: TrainingState): Notification {
     const run = this.run as RunInfo;
-    const history = [...state.learner.recorder.history];
+    const history = historySnapshot(state.learner.recorder.history);
     const n: Notification = {
       event,
       run,
@@ -408,6 +408,19 @@ function redactNotification(n: Notification, redact: (text: string) => string): 
       ...(n.error.stack ? { stack: redact(n.error.stack) } : {}),
     };
   return out;
+}
+
+// The hooks run on the training loop: every notifier of a fit shares one copy of the history per
+// finished epoch rather than each copying the O(epochs) array. The Recorder starts a new array
+// each fit, and its length tells whether an epoch was added since the copy.
+const historySnapshots = new WeakMap<readonly EpochStats[], EpochStats[]>();
+
+function historySnapshot(history: readonly EpochStats[]): EpochStats[] {
+  const cached = historySnapshots.get(history);
+  if (cached && cached.length === history.length) return cached;
+  const copy = [...history];
+  historySnapshots.set(history, copy);
+  return copy;
 }
 
 // Every notifier of one fit names it with the same id, so Telegram, Slack and e-mail agree.

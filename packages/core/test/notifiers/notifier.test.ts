@@ -210,6 +210,23 @@ describe('who sends what', () => {
     expect(notifier.sent[1]?.notification.plot?.svg).toMatch(/^<svg/);
   });
 
+  test('the history in a message is a snapshot of its epoch, copied once for all notifiers', async () => {
+    const a = new ScriptedNotifier([{}], { on: ['epoch'] });
+    const b = new ScriptedNotifier([{}], { on: ['epoch'] });
+    class Pause extends Callback {
+      override async onEpochEnd() {
+        await new Promise((r) => setTimeout(r, 30));
+      }
+    }
+    const learn = learnerWith(a, b, new Pause());
+    await learn.fit(3);
+    const first = a.sent.find((s) => s.notification.stats?.epoch === 0)?.notification.history;
+    expect(first).toHaveLength(1);
+    expect(first).not.toBe(learn.recorder.history);
+    const sameEpoch = b.sent.find((s) => s.notification.stats?.epoch === 0)?.notification.history;
+    expect(sameEpoch).toBe(first);
+  });
+
   test('every notifier of one fit names it with the same run id', async () => {
     const a = new ScriptedNotifier([{}], { on: ['end'] });
     const b = new ScriptedNotifier([{}], { on: ['start', 'end'] });

@@ -79,6 +79,7 @@ test('the package exports the public API and nothing else', () => {
       'renderTelegramMarkdownV2',
       'renderText',
       'saveModelTo',
+      'scopeName',
       'selectBackend',
       'suggestLr',
       'tfjsCallback',

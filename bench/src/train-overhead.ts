@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// `pnpm bench`: what epochcast costs, in four scenarios (issue 8), printed as Markdown tables.
+// `pnpm bench`: what epochcast costs, in five scenarios (issues 8 and 9), printed as Markdown tables.
 //
-//   pnpm bench                                                   (builds, then all four; ~6 minutes)
+//   pnpm bench                                                   (builds, then all five; ~7 minutes)
 //   node bench/dist/train-overhead.js --only overhead --task small --rounds 10
 //   node bench/dist/train-overhead.js --only slow,long,plot
+//   node bench/dist/train-overhead.js --only sweep [--sweep-epochs N]
 //   EPOCHCAST_BACKEND=cpu node bench/dist/train-overhead.js --only overhead
 //
 // 1. overhead — raw optimizer.minimize loop vs Learner.fit (with and without Telegram + Slack +
@@ -11,6 +12,8 @@
 // 2. slow     — every service answering after 2 s: epoch time vs no notifiers, end messages.
 // 3. long     — 2,000 short epochs with all notifiers: rate limits, coalescing, heap, tensors.
 // 4. plot     — plotLosses() and png() of 100,000 batches.
+// 5. sweep    — 8 runs as child processes on one bot and one Slack channel (issue 9): the shared
+//    pace per chat and channel, 409s, commands answered by the run addressed, end messages.
 // Progress lines go to stderr; the report (stdout) is what BENCHMARKS.md records.
 import { type BackendName, selectBackend } from '@epochcast/core';
 import { machineLine, runtimeLine } from './harness.js';
@@ -18,10 +21,11 @@ import { LONG_EPOCHS, longScenario } from './scenarios/long.js';
 import { overheadScenario } from './scenarios/overhead.js';
 import { plotScenario } from './scenarios/plot.js';
 import { slowScenario } from './scenarios/slow.js';
+import { SWEEP_EPOCHS, sweepScenario } from './scenarios/sweep.js';
 import { startServices } from './services.js';
 import { TASKS, type Task } from './tasks.js';
 
-const SCENARIOS = ['overhead', 'slow', 'long', 'plot'] as const;
+const SCENARIOS = ['overhead', 'slow', 'long', 'plot', 'sweep'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const SLOW_ROUNDS = 4;
 
@@ -30,6 +34,7 @@ interface Args {
   rounds: number | undefined;
   tasks: Task[];
   epochs: number;
+  sweepEpochs: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -37,11 +42,13 @@ function parseArgs(argv: string[]): Args {
   let tasks = TASKS;
   let only: Scenario[] = [...SCENARIOS];
   let epochs = LONG_EPOCHS;
-  const usage = 'use --only overhead,slow,long,plot, --task mnist|small, --rounds N, --long-epochs N';
+  let sweepEpochs = SWEEP_EPOCHS;
+  const usage = 'use --only overhead,slow,long,plot,sweep, --task mnist|small, --rounds N, --long-epochs N, --sweep-epochs N';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--rounds') rounds = Number(argv[++i]);
     else if (arg === '--long-epochs') epochs = Number(argv[++i]);
+    else if (arg === '--sweep-epochs') sweepEpochs = Number(argv[++i]);
     else if (arg === '--only') {
       const names = (argv[++i] ?? '').split(',').filter(Boolean);
       const bad = names.find((n) => !SCENARIOS.includes(n as Scenario));
@@ -56,7 +63,8 @@ function parseArgs(argv: string[]): Args {
   if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1))
     throw new Error('train-overhead: --rounds must be an integer >= 1');
   if (!(Number.isInteger(epochs) && epochs >= 200)) throw new Error('train-overhead: --long-epochs must be an integer >= 200');
-  return { only, rounds, tasks, epochs };
+  if (!(Number.isInteger(sweepEpochs) && sweepEpochs >= 10)) throw new Error('train-overhead: --sweep-epochs must be an integer >= 10');
+  return { only, rounds, tasks, epochs, sweepEpochs };
 }
 
 async function main(): Promise<void> {
@@ -96,6 +104,10 @@ async function main(): Promise<void> {
     if (args.only.includes('plot')) {
       console.log('\n## 4. Plot rendering\n');
       console.log(await plotScenario());
+    }
+    if (args.only.includes('sweep')) {
+      console.log('\n## 5. Sweep: 8 concurrent runs on one bot and one channel\n');
+      console.log(await sweepScenario(args.sweepEpochs));
     }
   } finally {
     await services.close();

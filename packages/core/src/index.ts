@@ -37,6 +37,7 @@ export { ProgressCallback, type ProgressCallbackOptions } from './callbacks/prog
 export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './callbacks/reduce-lr-on-plateau.js';
 export { loadModelFrom, SaveModel, type SaveModelOptions, saveModelTo } from './callbacks/save-model.js';
 export { TerminateOnNaN } from './callbacks/terminate-on-nan.js';
+export { type Membership, type RunRecord, type ScopeMessage, scopeName } from './coordination/index.js';
 // Notifiers
 export { NOTIFY_EVENTS, type Notification, type NotificationError, type NotifyEvent, type RunInfo } from './notification.js';
 export { ConsoleNotifier, type ConsoleNotifierOptions } from './notifiers/console.js';
@@ -48,6 +49,7 @@ export {
   type NotifierLogger,
   type NotifierOptions,
   rank,
+  type ScopeRequest,
   type SendContext,
 } from './notifiers/notifier.js';
 export { WebhookNotifier, type WebhookNotifierOptions, type WebhookPayload } from './notifiers/webhook.js';

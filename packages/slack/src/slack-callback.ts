@@ -6,8 +6,10 @@ import {
   type NotifierOptions,
   type NotifyEvent,
   PermanentError,
+  type ScopeRequest,
   type SendContext,
   type SlackMessage,
+  scopeName,
   type TrainingState,
 } from '@epochcast/core';
 import { type Logger, LogLevel, WebClient, type WebClientOptions } from '@slack/web-api';
@@ -135,6 +137,17 @@ export class SlackCallback extends Notifier {
     } finally {
       this.startGate = undefined;
     }
+  }
+
+  /**
+   * Runs posting to one channel share Slack's ~1 message/s for it: they join one scope per channel
+   * (per webhook in webhook mode), and the base paces the sends of all of them together.
+   */
+  protected override coordination(): ScopeRequest | undefined {
+    if (this.mode === 'webhook') return this.webhookUrl ? { scope: scopeName('slack', this.webhookUrl) } : undefined;
+    // `#general` and `general` are one channel; its ID (C…) is another spelling we cannot match without a lookup.
+    const channel = (this.channel ?? '').replace(/^#/, '').toLowerCase();
+    return { scope: scopeName('slack', this.apiUrl, this.token ?? '', channel) };
   }
 
   override async onTrainEnd(state: TrainingState): Promise<void> {

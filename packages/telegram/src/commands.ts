@@ -1,26 +1,28 @@
 /**
- * Talking back: while a fit runs, one long poll on getUpdates receives the chat's commands and
- * answers them. It lives exactly as long as the fit (started after `onTrainBegin`, aborted first
- * thing in `onTrainEnd`), so no timer or socket outlives `fit` and the process is free to exit.
+ * Talking back: Telegram allows one getUpdates poller per bot, so of all the runs sharing a bot
+ * only the leader (elected through the runs' shared scope) polls. Its poller answers /runs and
+ * /help itself and forwards every other command to the run it names — or, when the user named
+ * none and several runs are active, asks which with a keyboard. A poller lives while its run leads
+ * and its fit runs, so no timer or socket outlives `fit` and the process is free to exit.
  */
-import { randomBytes } from 'node:crypto';
-import type { TrainingHost } from '@epochcast/core';
+import type { RunRecord, ScopeMessage } from '@epochcast/core';
+import { type Api, type CallbackQuery, type Chat, longPoll, type Message, TelegramApiError, type Update } from 'node-telegram-bot-api';
+import { describeError } from './client.js';
+import type { Markup } from './markup.js';
 import {
-  type Api,
-  type CallbackQuery,
-  type Chat,
-  InputFile,
-  longPoll,
-  type Message,
-  TelegramApiError,
-  type Update,
-  type User,
-} from 'node-telegram-bot-api';
-import { apiErrorCode, describeError } from './client.js';
-import { formatLr, type Markup } from './markup.js';
+  type ChatRef,
+  type Forwarded,
+  isRunCommand,
+  MAX_BUTTON_ARG,
+  parseButtonData,
+  pickButtonData,
+  type RunCommand,
+  selectRun,
+  splitSelector,
+} from './routing.js';
 
-/** The commands a chat can send a running fit. */
-export const TELEGRAM_COMMANDS = ['status', 'plot', 'stop', 'lr', 'quiet', 'verbose', 'help'] as const;
+/** The commands a chat can send running fits. */
+export const TELEGRAM_COMMANDS = ['status', 'plot', 'stop', 'lr', 'quiet', 'verbose', 'runs', 'help'] as const;
 export type TelegramCommand = (typeof TELEGRAM_COMMANDS)[number];
 
 const DESCRIPTIONS: Readonly<Record<TelegramCommand, string>> = {
@@ -30,48 +32,43 @@ const DESCRIPTIONS: Readonly<Record<TelegramCommand, string>> = {
   lr: 'the learning rate; /lr 3e-4 sets it',
   quiet: 'mute the epoch updates',
   verbose: 'resume the epoch updates',
+  runs: 'the active runs sharing this bot',
   help: 'this list',
 };
 
-/** The largest lr `/lr` accepts: anything above is a typo, not a learning rate. */
-const MAX_LR = 10;
-// A decimal number as people type it: 3e-4, 0.001, .5, 1E-3 (no hex, no Infinity, no empty string).
-const DECIMAL = /^\+?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
-// The prefix of our inline buttons' callback_data, so stray buttons from other bots' code are ignored.
-const BUTTON_PREFIX = 'epochcast:stop:';
+// Backoff while another process polls the bot (409): never a tight loop.
+const CONFLICT_BACKOFF_MS = [2000, 5000, 10_000, 30_000];
 
-/** What the poller needs from the TelegramCallback that owns it. */
-export interface CommandHost {
+/** How the poller reaches the runs sharing the bot (the scope membership, or this run alone). */
+export interface RunDirectory {
+  runs(): Promise<RunRecord[]>;
+  sendTo(runId: string, message: ScopeMessage): Promise<boolean>;
+}
+
+/** What the leader's poller needs from the TelegramCallback that owns it. */
+export interface PollerHost {
   readonly api: Api;
   readonly markup: Markup;
   readonly enabled: ReadonlySet<TelegramCommand>;
-  readonly learner: TrainingHost;
-  /** Unix seconds when the fit began: earlier messages were not meant for it. */
+  readonly directory: RunDirectory;
+  /** Unix seconds when this run's fit began: earlier messages were not meant for the runs of now. */
   readonly startedAtSec: number;
   readonly pollTimeoutSec: number;
   isAllowed(chat: Chat): boolean;
   botUsername(): string | undefined;
-  /** `mnist-mlp (a1b2c3d4)`: names the run in every reply. */
-  runLabel(): string;
-  /** The /status reply: the progress line and the table so far, already escaped. */
-  statusText(): string;
-  /** The photo caption for /plot, already escaped. */
-  plotCaption(): string;
-  setQuiet(quiet: boolean): void;
   /** One redacted warning line. */
   warn(line: string): void;
 }
 
-/** The long poll and the command handlers of one fit. */
+/** The leader's long poll: receives every command for every run of the bot and routes it. */
 export class CommandPoller {
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
   private lastUpdateId: number | undefined;
-  private conflicted = false;
-  /** Open /stop questions of this fit, by the nonce in their buttons. */
-  private readonly prompts = new Map<string, number>();
+  private conflicts = 0;
+  private conflictLogged = false;
 
-  constructor(private readonly host: CommandHost) {}
+  constructor(private readonly host: PollerHost) {}
 
   start(): void {
     this.loop = this.run();
@@ -89,41 +86,66 @@ export class CommandPoller {
 
   private async run(): Promise<void> {
     const signal = this.abort.signal;
-    const { api } = this.host;
-    try {
-      for await (const update of longPoll(
-        api,
-        { timeout: this.host.pollTimeoutSec, allowedUpdates: ['message', 'callback_query'], retryDelayMs: 2000 },
-        signal,
-      )) {
-        this.lastUpdateId = update.update_id;
-        try {
-          await this.handle(update);
-        } catch (error) {
-          this.host.warn(`epochcast telegram: could not answer a command: ${describeError(error)}`);
-        }
-      }
-    } catch (error) {
-      if (signal.aborted) return;
-      if (error instanceof TelegramApiError && error.errorCode === 409) {
-        this.conflicted = true;
-        this.host.warn(
-          /webhook/i.test(error.description)
-            ? 'epochcast telegram: this bot has a webhook set, so this run cannot receive commands (messages are still sent). Delete the webhook to use /status, /stop, ….'
-            : 'epochcast telegram: another process polls this bot (409 Conflict: the newer poller wins), so commands now go there; this run still sends its messages.',
-        );
+    while (!signal.aborted) {
+      try {
+        await this.pollUntilError(signal);
         return;
+      } catch (error) {
+        if (signal.aborted) return;
+        if (!(error instanceof TelegramApiError && error.errorCode === 409)) {
+          this.host.warn(`epochcast telegram: stopped listening for commands: ${describeError(error)} (messages are still sent)`);
+          return;
+        }
+        if (/webhook/i.test(error.description)) {
+          this.host.warn(
+            'epochcast telegram: this bot has a webhook set, so no run can receive commands (messages are still sent). Delete the webhook to use /status, /stop, ….',
+          );
+          return;
+        }
+        // Someone else polls: the moment of a hand-over between runs, or a process outside this
+        // sweep's coordination (another machine without EPOCHCAST_REDIS_URL, another bot program).
+        // Telegram gives the bot to the newest poller; wait, ever longer, and try again.
+        const wait = CONFLICT_BACKOFF_MS[Math.min(this.conflicts, CONFLICT_BACKOFF_MS.length - 1)] ?? 30_000;
+        this.conflicts += 1;
+        if (this.conflicts >= 2 && !this.conflictLogged) {
+          this.conflictLogged = true;
+          this.host.warn(
+            'epochcast telegram: another process keeps polling this bot (409 Conflict), so commands may go there; ' +
+              'runs on several machines coordinate through EPOCHCAST_REDIS_URL. This run still sends its messages and retries now and then.',
+          );
+        }
+        await sleep(wait, signal);
       }
-      this.host.warn(`epochcast telegram: stopped listening for commands: ${describeError(error)} (messages are still sent)`);
+    }
+  }
+
+  private async pollUntilError(signal: AbortSignal): Promise<void> {
+    for await (const update of longPoll(
+      this.host.api,
+      {
+        timeout: this.host.pollTimeoutSec,
+        allowedUpdates: ['message', 'callback_query'],
+        retryDelayMs: 2000,
+        ...(this.lastUpdateId !== undefined ? { offset: this.lastUpdateId + 1 } : {}),
+      },
+      signal,
+    )) {
+      this.lastUpdateId = update.update_id;
+      this.conflicts = 0;
+      try {
+        await this.handle(update);
+      } catch (error) {
+        this.host.warn(`epochcast telegram: could not answer a command: ${describeError(error)}`);
+      }
     }
   }
 
   /**
    * Tells Telegram the updates handled so far are done (getUpdates with the next offset), so the
-   * next run or `epochcast telegram chats` does not see them again. Best effort, 2 s at most.
+   * next leader or `epochcast telegram chats` does not see them again. Best effort, 2 s at most.
    */
   private async confirmHandled(): Promise<void> {
-    if (this.lastUpdateId === undefined || this.conflicted) return;
+    if (this.lastUpdateId === undefined || this.conflicts > 0) return;
     try {
       await this.host.api.getUpdates({ offset: this.lastUpdateId + 1, timeout: 0, limit: 1 }, AbortSignal.timeout(2000));
     } catch {
@@ -152,171 +174,172 @@ export class CommandPoller {
     // In a group, `/status@otherbot` is for another bot.
     if (addressee && bot && addressee.toLowerCase() !== bot.toLowerCase()) return;
     const name = rawName.toLowerCase();
-    const args = rawArgs.trim();
-    if (!isCommand(name)) {
-      if (name === 'start') return this.reply(message, this.helpText());
-      return this.reply(message, `${this.host.markup.text(`Unknown command /${name}.`)}\n\n${this.helpText()}`);
-    }
-    if (!this.host.enabled.has(name)) return this.reply(message, this.host.markup.text(`/${name} is turned off for this run.`));
-    switch (name) {
-      case 'status':
-        return this.reply(message, this.host.statusText());
-      case 'plot':
-        return this.plot(message);
-      case 'stop':
-        return this.askStop(message);
-      case 'lr':
-        return this.lr(message, args);
-      case 'quiet':
-        this.host.setQuiet(true);
-        return this.reply(
-          message,
-          this.host.markup.text(
-            `🔕 Epoch updates muted for ${this.host.runLabel()}. The end (or a crash) is still sent; /verbose resumes them.`,
-          ),
-        );
-      case 'verbose':
-        this.host.setQuiet(false);
-        return this.reply(message, this.host.markup.text(`🔔 Epoch updates resumed for ${this.host.runLabel()}.`));
-      case 'help':
-        return this.reply(message, this.helpText());
-    }
+    if (name === 'start' || name === 'help') return this.reply(message, await this.helpText());
+    if (name === 'runs' && this.host.enabled.has('runs')) return this.reply(message, await this.runsText());
+    if (!isRunCommand(name))
+      return this.reply(message, `${this.host.markup.text(`Unknown command /${name}.`)}\n\n${await this.helpText()}`);
+    return this.route(message.chat, message.message_id, name, rawArgs);
   }
 
-  private helpText(): string {
+  /** Forwards `command` to the run its arguments name, or asks which run when that is not clear. */
+  private async route(chat: Chat, replyTo: number, command: RunCommand, rawArgs: string): Promise<void> {
     const m = this.host.markup;
-    const lines = TELEGRAM_COMMANDS.filter((c) => this.host.enabled.has(c)).map((c) => `/${c} ${m.text(`— ${DESCRIPTIONS[c]}`)}`);
-    return `${m.bold(this.host.runLabel())}\n${lines.join('\n')}`;
-  }
-
-  private async plot(message: Message): Promise<void> {
-    const recorder = this.host.learner.recorder;
-    if (recorder.losses.length === 0) return this.reply(message, this.host.markup.text('No batch has finished yet: nothing to plot.'));
-    const png = await recorder.plotLosses().png();
-    await this.host.api.sendPhoto({
-      chat_id: message.chat.id,
-      photo: new InputFile(png, { filename: 'losses.png', contentType: 'image/png' }),
-      caption: this.host.plotCaption(),
-      parse_mode: this.host.markup.mode,
-      reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },
-    });
-  }
-
-  private async askStop(message: Message): Promise<void> {
-    const nonce = randomBytes(4).toString('hex');
-    const m = this.host.markup;
-    const sent = await this.send(
-      message,
-      `${m.text('⏹ Stop ')}${m.bold(this.host.runLabel())}${m.text(' at the end of the current batch?')}`,
-      [
-        [
-          { text: 'Yes, stop', callback_data: `${BUTTON_PREFIX}${nonce}:yes` },
-          { text: 'No', callback_data: `${BUTTON_PREFIX}${nonce}:no` },
-        ],
-      ],
-    );
-    this.prompts.set(nonce, sent.message_id);
+    const runs = await this.host.directory.runs();
+    const { selector, rest: args } = splitSelector(command, rawArgs, runs);
+    const selection = selectRun(runs, selector);
+    if (selection.kind === 'none') {
+      const why = selector ? `No active run matches ${JSON.stringify(selector.slice(0, 40))}.` : 'No run is active.';
+      return this.sendTo(chat.id, replyTo, m.text(`${why} /runs lists the active runs.`));
+    }
+    if (selection.kind === 'several') {
+      const question = selector
+        ? `Several runs match ${JSON.stringify(selector.slice(0, 40))}: which one?`
+        : `${selection.runs.length} runs are active: /${command} for which one?`;
+      if (args.length > MAX_BUTTON_ARG)
+        return this.sendTo(chat.id, replyTo, m.text(`${question} Send /${command} <run> ${args.slice(0, 40)}… with a shorter value.`));
+      await this.sendTo(chat.id, replyTo, m.text(question), pickKeyboard(selection.runs, command, args));
+      return;
+    }
+    const forwarded: Forwarded = { kind: 'command', command, args, chat: chatRef(chat), replyTo };
+    if (!(await this.host.directory.sendTo(selection.run.id, { ...forwarded })))
+      await this.sendTo(
+        chat.id,
+        replyTo,
+        m.text(`${selection.run.name} (${selection.run.id}) has just ended. /runs lists the active runs.`),
+      );
   }
 
   private async onButton(query: CallbackQuery): Promise<void> {
-    const data = query.data ?? '';
-    const chat = query.message?.chat;
-    if (!data.startsWith(BUTTON_PREFIX) || !chat) return;
-    if (!this.host.isAllowed(chat)) {
-      this.host.warn(`epochcast telegram: ignored a button press from chat ${chat.id} (${chat.type}), which is not in allowedChatIds`);
-      return;
-    }
-    const [nonce = '', answer] = data.slice(BUTTON_PREFIX.length).split(':');
-    const messageId = this.prompts.get(nonce);
+    const data = parseButtonData(query.data ?? '');
+    const message = query.message;
+    if (!data || !message) return;
     const { api, markup: m } = this.host;
-    if (messageId === undefined) {
-      await api.answerCallbackQuery({
-        callback_query_id: query.id,
-        text: 'That question belongs to a run that has ended or was answered.',
-      });
+    if (!this.host.isAllowed(message.chat)) {
+      this.host.warn(
+        `epochcast telegram: ignored a button press from chat ${message.chat.id} (${message.chat.type}), which is not in allowedChatIds`,
+      );
       return;
     }
-    this.prompts.delete(nonce);
-    const who = userLabel(query.from);
-    if (answer === 'yes') {
-      this.host.learner.stop(`stopped from Telegram by ${who}`);
-      await api.answerCallbackQuery({ callback_query_id: query.id, text: 'Stopping at the end of the current batch.' });
-      await this.editPrompt(
-        chat.id,
-        messageId,
-        `${m.text('⏹ Stopping ')}${m.bold(this.host.runLabel())}${m.text(` at the end of the current batch — asked by ${who}.`)}`,
-      );
-    } else {
-      await api.answerCallbackQuery({ callback_query_id: query.id, text: 'Training goes on.' });
-      await this.editPrompt(
-        chat.id,
-        messageId,
-        `${m.text('▶️ Carrying on: ')}${m.bold(this.host.runLabel())}${m.text(' was not stopped.')}`,
-      );
+    if (data.kind === 'stop') {
+      const forwarded: Forwarded = {
+        kind: 'button',
+        queryId: query.id,
+        data: query.data ?? '',
+        chat: chatRef(message.chat),
+        messageId: message.message_id,
+        from: query.from,
+      };
+      if (!(await this.host.directory.sendTo(data.runId, { ...forwarded })))
+        await api.answerCallbackQuery({ callback_query_id: query.id, text: 'That question belongs to a run that has ended.' });
+      return;
     }
-  }
-
-  private async editPrompt(chatId: number, messageId: number, text: string): Promise<void> {
+    // A run picked from the keyboard: forward the command as if the user had named the run.
+    const runs = await this.host.directory.runs();
+    const run = runs.find((r) => r.id === data.runId);
+    if (!run) {
+      await api.answerCallbackQuery({ callback_query_id: query.id, text: 'That run has ended.' });
+      return;
+    }
+    await api.answerCallbackQuery({ callback_query_id: query.id, text: `/${data.command} → ${run.name}`.slice(0, 190) });
     try {
-      // Without reply_markup the edit also removes the Yes/No buttons.
-      await this.host.api.editMessageText({ chat_id: chatId, message_id: messageId, text, parse_mode: this.host.markup.mode });
-    } catch (error) {
-      // The question may have been deleted; the stop itself has happened either way.
-      if (apiErrorCode(error) !== 400) throw error;
+      // The choice is made: the keyboard goes, so it cannot be pressed twice by accident.
+      await api.editMessageText({
+        chat_id: message.chat.id,
+        message_id: message.message_id,
+        text: `${m.text(`/${data.command}${data.arg ? ` ${data.arg}` : ''} → `)}${m.bold(`${run.name} (${run.id})`)}`,
+        parse_mode: m.mode,
+      });
+    } catch {
+      // Deleted or too old to edit: the command is forwarded all the same.
     }
+    const replyTo = ('reply_to_message' in message ? message.reply_to_message?.message_id : undefined) ?? message.message_id;
+    const forwarded: Forwarded = { kind: 'command', command: data.command, args: data.arg, chat: chatRef(message.chat), replyTo };
+    if (!(await this.host.directory.sendTo(run.id, { ...forwarded })))
+      await this.sendTo(message.chat.id, replyTo, m.text(`${run.name} (${run.id}) has just ended.`));
   }
 
-  private async lr(message: Message, args: string): Promise<void> {
+  private async runsText(): Promise<string> {
     const m = this.host.markup;
-    const learner = this.host.learner;
-    const schedule = learner.state.schedule;
-    const scheduled = !/^constant\b/.test(schedule) && schedule !== 'tfjs model.fit';
-    const now = formatLr(learner.lr);
-    if (args === '') {
-      const how = scheduled ? ` It follows the schedule (${schedule}), which sets it every batch.` : '';
-      return this.reply(message, `${m.text('lr now ')}${m.code(now)}${m.text(` for ${this.host.runLabel()}.${how}`)}`);
-    }
-    const value = DECIMAL.test(args) ? Number(args) : Number.NaN;
-    if (!(Number.isFinite(value) && value > 0 && value <= MAX_LR))
-      return this.reply(
-        message,
-        `${m.text(`Not a learning rate: ${JSON.stringify(args.slice(0, 40))}. Send /lr followed by a number > 0 and ≤ ${MAX_LR}, e.g. `)}${m.code('/lr 3e-4')}${m.text('.')}`,
-      );
-    if (scheduled)
-      return this.reply(
-        message,
-        m.text(
-          `lr not changed: this run follows a schedule (${schedule}) that sets the lr at every batch, so ${formatLr(value)} would be overwritten at the next one. ` +
-            `It is ${now} now. To train at a fixed lr, stop and start again with fit(epochs, { lr }).`,
-        ),
-      );
-    learner.setLr(value);
-    return this.reply(message, `${m.text('lr set to ')}${m.code(formatLr(value))}${m.text(` from the next batch (was ${now}).`)}`);
+    const runs = await this.host.directory.runs();
+    if (runs.length === 0) return m.text('No run is active.');
+    const now = Date.now();
+    const lines = runs.map((r) => {
+      const metric = r.metric ? ` · ${r.metric.name} ${formatMetricValue(r.metric.value)}` : '';
+      const age = formatAge(now - r.startedAt);
+      return `• ${m.bold(r.name)} ${m.code(r.id)}${m.text(` · ${r.host} · epoch ${r.epoch}/${r.totalEpochs}${metric} · ${age}`)}`;
+    });
+    const title = runs.length === 1 ? '1 active run' : `${runs.length} active runs`;
+    const hint = runs.length > 1 ? `\n\n${m.text('Name one after a command: /status <id or name prefix>.')}` : '';
+    return `${m.bold(`🏃 ${title}`)}\n${lines.join('\n')}${hint}`;
+  }
+
+  private async helpText(): Promise<string> {
+    const m = this.host.markup;
+    const runs = await this.host.directory.runs().catch(() => []);
+    const lines = TELEGRAM_COMMANDS.filter((c) => this.host.enabled.has(c) || c === 'help').map(
+      (c) => `/${c}${isRunCommand(c) && runs.length > 1 ? ' [run]' : ''} ${m.text(`— ${DESCRIPTIONS[c]}`)}`,
+    );
+    const [only] = runs;
+    const head = runs.length === 1 && only ? `${only.name} (${only.id})` : `${runs.length} active runs`;
+    const hint =
+      runs.length > 1 ? `\n\n${m.text('[run] is a run id or the start of a run name; without it you are asked which run.')}` : '';
+    return `${m.bold(head)}\n${lines.join('\n')}${hint}`;
   }
 
   private async reply(message: Message, text: string): Promise<void> {
-    await this.send(message, text);
+    await this.sendTo(message.chat.id, message.message_id, text);
   }
 
-  private send(message: Message, text: string, keyboard?: { text: string; callback_data: string }[][]): Promise<Message> {
-    return this.host.api.sendMessage({
-      chat_id: message.chat.id,
+  private async sendTo(
+    chatId: number,
+    replyTo: number,
+    text: string,
+    keyboard?: { text: string; callback_data: string }[][],
+  ): Promise<void> {
+    await this.host.api.sendMessage({
+      chat_id: chatId,
       text,
       parse_mode: this.host.markup.mode,
-      reply_parameters: { message_id: message.message_id, allow_sending_without_reply: true },
+      reply_parameters: { message_id: replyTo, allow_sending_without_reply: true },
       ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
     });
   }
 }
 
-function isCommand(name: string): name is TelegramCommand {
-  return (TELEGRAM_COMMANDS as readonly string[]).includes(name);
+function pickKeyboard(runs: readonly RunRecord[], command: RunCommand, arg: string): { text: string; callback_data: string }[][] {
+  const buttons = runs
+    .slice(0, 24)
+    .map((r) => ({ text: `${r.name} (${r.id})`.slice(0, 60), callback_data: pickButtonData(r.id, command, arg) }));
+  const rows: { text: string; callback_data: string }[][] = [];
+  for (let i = 0; i < buttons.length; i += 2) rows.push(buttons.slice(i, i + 2));
+  return rows;
 }
 
-/** `Ada Lovelace (@ada)`: who pressed a button, for the stop reason. */
-function userLabel(user: User): string {
-  const name = [user.first_name, user.last_name].filter(Boolean).join(' ') || String(user.id);
-  return user.username ? `${name} (@${user.username})` : name;
+function chatRef(chat: Chat): ChatRef {
+  return { id: chat.id, type: chat.type, ...(chat.username ? { username: chat.username } : {}) };
+}
+
+function formatMetricValue(value: number): string {
+  return Math.abs(value) >= 1e-3 && Math.abs(value) < 1e4 ? value.toFixed(4) : value.toPrecision(3);
+}
+
+function formatAge(ms: number): string {
+  const min = Math.floor(ms / 60_000);
+  if (min < 1) return 'started just now';
+  if (min < 60) return `started ${min} min ago`;
+  return `started ${Math.floor(min / 60)} h ${min % 60} min ago`;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 /** The command menu Telegram shows when the user types `/`. */

@@ -8,11 +8,14 @@ import {
   PermanentError,
   RateLimitError,
   type RunInfo,
-  rank,
+  type RunRecord,
   renderTelegramCaption,
   renderTelegramHtml,
   renderTelegramMarkdownV2,
+  type ScopeMessage,
+  type ScopeRequest,
   type SendContext,
+  scopeName,
   TELEGRAM_MAX_CAPTION,
   TELEGRAM_MAX_MESSAGE,
   type TrainingState,
@@ -20,8 +23,10 @@ import {
 } from '@epochcast/core';
 import { type Api, type Chat, InputFile, NetworkError, ParseError, TelegramApiError, TimeoutError } from 'node-telegram-bot-api';
 import { createApi, describeError, parseChatId, resolveApiRoot, resolveToken, TelegramConfigError } from './client.js';
-import { CommandPoller, commandMenu, TELEGRAM_COMMANDS, type TelegramCommand } from './commands.js';
+import { CommandPoller, commandMenu, type RunDirectory, TELEGRAM_COMMANDS, type TelegramCommand } from './commands.js';
 import { formatLr, type Markup, markupFor, type ParseMode } from './markup.js';
+import { type ChatRef, parseForwarded } from './routing.js';
+import { RunCommands } from './run-commands.js';
 
 export interface TelegramCallbackOptions extends NotifierOptions {
   /** The bot's token from @BotFather. Default `TELEGRAM_BOT_TOKEN`. Never printed. */
@@ -37,8 +42,8 @@ export interface TelegramCallbackOptions extends NotifierOptions {
   allowedChatIds?: readonly (number | string)[];
   /**
    * Listen for commands while `fit` runs: `true` (default) for all of /status /plot /stop /lr
-   * /quiet /verbose /help, a list to allow only some (e.g. `['status', 'plot']`), `false` for none
-   * (no getUpdates polling at all).
+   * /quiet /verbose /runs /help, a list to allow only some (e.g. `['status', 'plot']`), `false` for
+   * none (this run never polls getUpdates; it still appears in /runs of other runs on the bot).
    */
   commands?: boolean | readonly TelegramCommand[];
   /** `HTML` (default) or `MarkdownV2`; every user-supplied string is escaped for it. */
@@ -87,8 +92,13 @@ export class TelegramCallback extends Notifier {
   private live: { runId: string; messageId: number } | undefined;
   /** The run of the latest message, so replies to commands name it with the same id. */
   private lastRun: RunInfo | undefined;
-  private quiet = false;
+  /** The runs sharing this bot (a sweep) coordinate in this scope: one poller, one send budget. */
+  private readonly scopeKey: string;
+  /** This run's answers to the commands routed to it, while its fit runs. */
+  private runCommands: RunCommands | undefined;
+  /** The getUpdates poller, while this run is the leader of the runs sharing the bot. */
   private poller: CommandPoller | undefined;
+  private fitEnding = false;
   /** How far a multi-part send (text, then photo) got, so a retry does not repeat the text. */
   private readonly progress = new WeakMap<Notification, 'text'>();
 
@@ -127,6 +137,7 @@ export class TelegramCallback extends Notifier {
       this.chatId = 0;
       this.allowed = new Set();
       this.api = undefined;
+      this.scopeKey = '';
       return;
     }
     const token = asConfigError(() => resolveToken(where, options.token));
@@ -142,55 +153,143 @@ export class TelegramCallback extends Notifier {
     if (!Array.isArray(allowedIds))
       throw new ConfigError(`${where}: allowedChatIds must be a list of chat ids; received ${JSON.stringify(allowedIds)}.`);
     this.allowed = new Set(allowedIds.map((id) => String(asConfigError(() => parseChatId(where, 'allowedChatIds', id))).toLowerCase()));
-    this.api = createApi(
-      token,
-      asConfigError(() => resolveApiRoot(where, options.apiRoot)),
-      this.options.timeoutMs,
-    );
+    const apiRoot = asConfigError(() => resolveApiRoot(where, options.apiRoot));
+    this.api = createApi(token, apiRoot, this.options.timeoutMs);
+    // A digest of the token: runs on the same bot meet here, and the token never leaves the process.
+    this.scopeKey = scopeName('telegram', apiRoot, token);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------
 
   override async onTrainBegin(state: TrainingState): Promise<void> {
-    this.quiet = false;
+    this.epochMessagesMuted = false;
+    this.fitEnding = false;
     await super.onTrainBegin(state);
-    // Only rank 0 listens: N ranks polling one bot would knock each other off (409).
-    if (!this.enabled || state.mode === 'lrFind' || !this.api || this.enabledCommands.size === 0 || rank() > 0) return;
+    const run = this.currentRun;
+    const joining = this.scopeMembership;
+    if (!run || !joining || !this.api || this.enabledCommands.size === 0) return;
+    // Could not coordinate at all (no local socket either): this run polls on its own.
+    void joining.then((membership) => membership === undefined && this.lead(state));
+  }
+
+  /**
+   * Runs on one bot share a scope: they list each other (/runs), one of them — the leader — polls
+   * getUpdates for all and forwards each command to its run, and their sends share the chat's pace.
+   * (The base asks on rank 0 only, and never during lrFind.)
+   */
+  protected override coordination(state: TrainingState): ScopeRequest | undefined {
+    const run = this.currentRun;
+    if (!this.api || !run) return undefined;
+    const listening = this.enabledCommands.size > 0;
+    this.runCommands = listening ? this.commandsOfRun(this.api, run.id, state) : undefined;
+    return {
+      scope: this.scopeKey,
+      onMessage: (message) => this.onForwarded(message),
+      ...(listening ? { leadership: { onElected: () => this.lead(state), onDeposed: () => void this.stopPolling() } } : {}),
+    };
+  }
+
+  /** The runs sharing the bot, as the poller sees them: this run alone until (or unless) it has joined them. */
+  private directory(state: TrainingState): RunDirectory {
+    const run = this.currentRun;
+    const self = (): RunRecord[] =>
+      run
+        ? [
+            {
+              id: run.id,
+              name: run.name,
+              host: run.host,
+              pid: process.pid,
+              startedAt: run.startedAt,
+              epoch: state.learner.recorder.history.length,
+              totalEpochs: run.totalEpochs,
+            },
+          ]
+        : [];
+    const joining = this.scopeMembership;
+    return {
+      runs: async () => (await joining)?.runs() ?? self(),
+      sendTo: async (runId, message) => {
+        const membership = await joining;
+        if (membership) return membership.sendTo(runId, message);
+        if (runId !== run?.id) return false;
+        this.onForwarded(message);
+        return true;
+      },
+    };
+  }
+
+  override async onTrainEnd(state: TrainingState): Promise<void> {
+    this.fitEnding = true;
+    try {
+      await this.stopPolling();
+    } finally {
+      this.runCommands = undefined;
+      await super.onTrainEnd(state);
+    }
+  }
+
+  /**
+   * Whether this run polls Telegram for commands now: of the runs sharing a bot, only the elected
+   * leader does, and forwards each command to its run.
+   */
+  get pollsCommands(): boolean {
+    return this.poller !== undefined;
+  }
+
+  /** Elected leader of the runs on this bot: poll getUpdates for all of them. */
+  private lead(state: TrainingState): void {
+    const api = this.api;
+    if (this.fitEnding || this.poller || !api) return;
     this.poller = new CommandPoller({
-      api: this.api,
+      api,
       markup: this.markup,
       enabled: this.enabledCommands,
-      learner: state.learner,
+      directory: this.directory(state),
       startedAtSec: Math.floor(state.startedAt / 1000),
       pollTimeoutSec: this.pollTimeoutSec,
       isAllowed: (chat) => this.isAllowed(chat),
       botUsername: () => this.botUsername,
-      runLabel: () => this.runLabel(state),
-      statusText: () => this.statusText(state),
-      plotCaption: () => this.plotCaption(state),
-      setQuiet: (quiet) => {
-        this.quiet = quiet;
-      },
       warn: (line) => this.warnings.warn(this.redact(line)),
     });
     this.poller.start();
     // The command menu Telegram shows when the user types "/". Best effort: it is a nicety.
-    this.api.setMyCommands({ commands: commandMenu(this.enabledCommands) }, AbortSignal.timeout(this.options.timeoutMs)).catch(() => {});
+    api.setMyCommands({ commands: commandMenu(this.enabledCommands) }, AbortSignal.timeout(this.options.timeoutMs)).catch(() => {});
   }
 
-  override onEpochEnd(state: TrainingState): void {
-    if (this.quiet) return;
-    super.onEpochEnd(state);
-  }
-
-  override async onTrainEnd(state: TrainingState): Promise<void> {
+  private async stopPolling(): Promise<void> {
     const poller = this.poller;
     this.poller = undefined;
-    try {
-      await poller?.stop();
-    } finally {
-      await super.onTrainEnd(state);
-    }
+    await poller?.stop();
+  }
+
+  private commandsOfRun(api: Api, runId: string, state: TrainingState): RunCommands {
+    return new RunCommands({
+      api,
+      markup: this.markup,
+      runId,
+      enabled: this.enabledCommands,
+      learner: state.learner,
+      isAllowed: (chat) => this.isAllowed(chat),
+      runLabel: () => this.runLabel(state),
+      statusText: () => this.statusText(state),
+      plotCaption: () => this.plotCaption(state),
+      setQuiet: (quiet) => {
+        this.epochMessagesMuted = quiet;
+      },
+      warn: (line) => this.warnings.warn(this.redact(line)),
+    });
+  }
+
+  /** A command or button press routed to this run by the leader's poller (maybe this run's own). */
+  private onForwarded(message: ScopeMessage): void {
+    const forwarded = parseForwarded(message);
+    const handler = this.runCommands;
+    if (!forwarded || !handler) return;
+    const handled = forwarded.kind === 'command' ? handler.command(forwarded) : handler.button(forwarded);
+    handled.catch((error: unknown) =>
+      this.warnings.warn(this.redact(`epochcast telegram: could not answer a command: ${describeError(error)}`)),
+    );
   }
 
   /** Fails the run before its first epoch when Telegram rejects the token (getMe). */
@@ -289,7 +388,7 @@ export class TelegramCallback extends Notifier {
 
   // ---- replies to commands -------------------------------------------------------------------
 
-  private isAllowed(chat: Chat): boolean {
+  private isAllowed(chat: Chat | ChatRef): boolean {
     if (this.allowed.has(String(chat.id))) return true;
     return chat.username !== undefined && this.allowed.has(`@${chat.username}`.toLowerCase());
   }

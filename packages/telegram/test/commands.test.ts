@@ -131,7 +131,7 @@ describe('commands from the allowed chat', () => {
     await learn.fit(2, { lr: 1e-3 });
     // No message has gone out yet (on: []), so the run is named without its id.
     expect(replies[0]).toMatch(/^lr now 0\.001 for tiny \([0-9a-f]{8}\)\.$/);
-    expect(replies[1]).toBe('lr set to 0.0003 from the next batch (was 0.001).');
+    expect(replies[1]).toMatch(/^lr set to 0\.0003 for tiny \([0-9a-f]{8}\) from the next batch \(was 0\.001\)\.$/);
     for (const [i, v] of bad.slice(0, -1).entries()) expect(replies[2 + i]).toContain(`Not a learning rate: ${JSON.stringify(v)}`);
     expect(replies[2]).toMatch(/number > 0 and ≤ 10, e\.g\. \/lr 3e-4\.$/);
     expect(replies.at(-1)).toMatch(/^lr now 0\.0003 /); // a bare `/lr ` is the question, not a value
@@ -148,7 +148,7 @@ describe('commands from the allowed chat', () => {
       /^lr now \S+ for tiny \([0-9a-f]{8}\)\. It follows the schedule \(one-cycle lrMax=0\.01 .*\), which sets it every batch\.$/,
     );
     expect(replies[1]).toMatch(
-      /^lr not changed: this run follows a schedule \(one-cycle lrMax=0\.01 .*\) that sets the lr at every batch, so 0\.001 would be overwritten/,
+      /^lr not changed: tiny \([0-9a-f]{8}\) follows a schedule \(one-cycle lrMax=0\.01 .*\) that sets the lr at every batch, so 0\.001 would be overwritten/,
     );
   });
 
@@ -183,7 +183,7 @@ describe('commands from the allowed chat', () => {
     await learn.fit(5);
     expect(warnings).toEqual([]);
     expect(replies.help).toMatch(
-      /^tiny(?: \(\w{8}\))?\n\/status — the latest epoch table\n\/plot — .*\n\/stop — .*\n\/lr — .*\n\/quiet — .*\n\/verbose — .*\n\/help — this list$/,
+      /^tiny(?: \(\w{8}\))?\n\/status — the latest epoch table\n\/plot — .*\n\/stop — .*\n\/lr — .*\n\/quiet — .*\n\/verbose — .*\n\/runs — the active runs sharing this bot\n\/help — this list$/,
     );
     expect(replies.status).toMatch(
       /^📊 tiny \(\w{8}\) · epoch 2\/5 done · loss [\d.]+ · lr 0\.001 · \d+s in\n\n📈 tiny epoch 2\/5 · train_loss/,
@@ -199,7 +199,7 @@ describe('commands from the allowed chat', () => {
     expect(shown(live)).toMatch(/epoch 5\/5/);
     expect(callback.report.delivered.filter((e) => e === 'epoch')).toHaveLength(3);
     // The command menu was registered.
-    expect(s.commands.map((c) => c.command)).toEqual(['status', 'plot', 'stop', 'lr', 'quiet', 'verbose', 'help']);
+    expect(s.commands.map((c) => c.command)).toEqual(['status', 'plot', 'stop', 'lr', 'quiet', 'verbose', 'runs', 'help']);
   });
 
   test('commands: a subset turns the others off; false does not poll at all', async () => {
@@ -212,7 +212,7 @@ describe('commands from the allowed chat', () => {
         reply = r;
       }),
     ]).fit(2);
-    expect(reply).toBe('/stop is turned off for this run.');
+    expect(reply).toMatch(/^\/stop is turned off for tiny \(\w{8}\)\.$/);
     s.clearReceived();
     await tinyLearner([telegram(s, { on: [], commands: false }).callback]).fit(1);
     expect(s.received.map((c) => c.method)).toEqual(['getMe']);

@@ -2,6 +2,8 @@ export type { Fault, FaultKind, FaultScope } from './faults.js';
 export { Faults, takeFault } from './faults.js';
 export type { BodyEncoding, ReceivedFile } from './http.js';
 export type { Match } from './record-log.js';
+export type { RedisServer, RedisServerOptions } from './redis.js';
+export { startRedisServer } from './redis.js';
 export type { SlackCall, SlackFile, SlackMessage, SlackServer, SlackServerOptions } from './slack.js';
 export { startSlackServer } from './slack.js';
 export type { SlackBlocksError } from './slack-blocks.js';

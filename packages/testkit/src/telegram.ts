@@ -68,6 +68,8 @@ export interface TgMessage {
   photo?: TgPhotoSize[];
   document?: TgDocument;
   reply_markup?: unknown;
+  /** The message this one answers (from `reply_parameters`), without its own `reply_to_message`, as Telegram nests one level. */
+  reply_to_message?: TgMessage;
 }
 
 export interface TgCallbackQuery {
@@ -119,6 +121,12 @@ export interface TelegramServerOptions {
    * pollers flap at that pace. Default 3000.
    */
   conflictThrottleMs?: number;
+  /**
+   * Which of two concurrent getUpdates long polls is answered 409 "terminated by other getUpdates
+   * request": `older` (default: api.telegram.org lets the newer request take over) or `newer` (the
+   * second request is refused while the first is pending), to check a client copes with either.
+   */
+  conflictLoser?: 'older' | 'newer';
 }
 
 export interface PushUpdateInput {
@@ -248,6 +256,7 @@ class TelegramServerImpl implements TelegramServer {
   readonly #log = new RecordLog<TelegramCall>((c) => `${c.method}(${c.status ?? c.fault ?? 'pending'})`);
   readonly #strictHtml: boolean;
   readonly #conflictThrottleMs: number;
+  readonly #conflictLoser: 'older' | 'newer';
   readonly #knownChats: Set<number> | undefined;
   readonly #chats = new Map<number, ChatState>();
   readonly #callbackIds = new Set<string>();
@@ -265,6 +274,7 @@ class TelegramServerImpl implements TelegramServer {
     this.token = options.token ?? '123456:TEST-token';
     this.#strictHtml = options.strictHtml ?? true;
     this.#conflictThrottleMs = options.conflictThrottleMs ?? 3000;
+    this.#conflictLoser = options.conflictLoser ?? 'older';
     this.#knownChats = options.chats ? new Set(options.chats) : undefined;
     const botId = Number(this.token.split(':')[0]);
     this.bot = {
@@ -455,6 +465,7 @@ class TelegramServerImpl implements TelegramServer {
     if (text === '') throw new Failed(400, 'Bad Request: message text is empty');
     const markup = this.#markup(ctx.params.reply_markup);
     const message = this.#store(state, {
+      ...this.#replyTo(state, ctx.params),
       text,
       ...(entities.length > 0 ? { entities } : {}),
       ...(markup !== undefined ? { reply_markup: markup } : {}),
@@ -514,6 +525,7 @@ class TelegramServerImpl implements TelegramServer {
             },
           };
     const message = this.#store(state, {
+      ...this.#replyTo(state, p),
       ...media,
       ...(caption.text ? { caption: caption.text } : {}),
       ...(caption.entities.length > 0 ? { caption_entities: caption.entities } : {}),
@@ -545,6 +557,10 @@ class TelegramServerImpl implements TelegramServer {
       return;
     }
 
+    if (this.#conflictLoser === 'newer' && this.#poll) {
+      this.#conflict(ctx, CONFLICT_GET_UPDATES);
+      return;
+    }
     // As the official server does: the new long poll takes over and the pending one is
     // terminated with 409, so the poller that was there first is the one told to stop.
     this.#abortPoll(CONFLICT_GET_UPDATES);
@@ -674,6 +690,23 @@ class TelegramServerImpl implements TelegramServer {
       language_code: 'en',
       ...overrides,
     };
+  }
+
+  /** `reply_parameters` (or the older `reply_to_message_id`) resolved to the message answered. */
+  #replyTo(state: ChatState, params: Record<string, unknown>): Partial<TgMessage> {
+    const parameters = structured(params.reply_parameters, "Bad Request: can't parse reply parameters JSON object") as
+      | { message_id?: unknown; allow_sending_without_reply?: unknown }
+      | undefined;
+    const id = Number(parameters?.message_id ?? params.reply_to_message_id ?? Number.NaN);
+    if (!Number.isInteger(id)) return {};
+    const replied = state.messages.get(id)?.message;
+    if (replied) {
+      const { reply_to_message: _nested, ...flat } = replied;
+      return { reply_to_message: flat };
+    }
+    const lenient = parameters?.allow_sending_without_reply === true || parameters?.allow_sending_without_reply === 'true';
+    if (!lenient) throw new Failed(400, 'Bad Request: message to be replied not found');
+    return {};
   }
 
   #store(state: ChatState, content: Partial<TgMessage>): TgMessage {

@@ -248,6 +248,37 @@ describe('getUpdates', () => {
     expect((await second).map(textOf)).toEqual(['hello']);
   });
 
+  it('records what a message replies to, and refuses a reply to a missing message unless allowed', async () => {
+    const asked = server.pushUpdate({ chatId: CHAT, text: '/status' }).message;
+    const reply = await api.sendMessage({ chat_id: CHAT, text: 'ok', reply_parameters: { message_id: asked?.message_id ?? 0 } });
+    expect(reply.reply_to_message?.text).toBe('/status');
+    expect(server.messages(CHAT).find((m) => m.message_id === reply.message_id)?.reply_to_message?.message_id).toBe(asked?.message_id);
+    const missing = await apiError(api.sendMessage({ chat_id: CHAT, text: 'x', reply_parameters: { message_id: 9999 } }));
+    expect(missing.description).toBe('Bad Request: message to be replied not found');
+    const lenient = await api.sendMessage({
+      chat_id: CHAT,
+      text: 'x',
+      reply_parameters: { message_id: 9999, allow_sending_without_reply: true },
+    });
+    expect(lenient.reply_to_message).toBeUndefined();
+  });
+
+  it('with conflictLoser "newer", refuses the second long poll and keeps the first', async () => {
+    const strict = await startTelegramServer({ token: TOKEN, conflictThrottleMs: 0, conflictLoser: 'newer' });
+    try {
+      const client = new Api(TOKEN, { apiRoot: strict.url, maxRetries: 0 });
+      const first = client.getUpdates({ timeout: 10 });
+      await strict.waitFor('getUpdates');
+      const conflict = await apiError(new Api(TOKEN, { apiRoot: strict.url, maxRetries: 0 }).getUpdates({ timeout: 10 }));
+      expect(conflict.errorCode).toBe(409);
+      expect(conflict.description).toMatch(/^Conflict: terminated by other getUpdates request/);
+      strict.pushUpdate({ chatId: CHAT, text: 'hello' });
+      expect((await first).map(textOf)).toEqual(['hello']);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('refuses getUpdates while a webhook is set', async () => {
     await api.setWebhook({ url: 'https://example.test/hook' });
     const error = await apiError(api.getUpdates({ timeout: 0 }));

@@ -4,6 +4,8 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import pRetry from 'p-retry';
 import { Callback } from '../callback.js';
+import { joinScope, resolveRedisUrl } from '../coordination/index.js';
+import type { JoinOptions, Membership, RunRecord } from '../coordination/types.js';
 import { ConfigError, describeValue } from '../errors.js';
 import { NOTIFY_EVENTS, type Notification, type NotifyEvent, type RunInfo } from '../notification.js';
 import type { EpochStats, TrainingState } from '../state.js';
@@ -55,6 +57,22 @@ export interface NotifierOptions {
   handleSignals?: boolean;
   /** Where warnings go. Default: one line on stderr. */
   logger?: NotifierLogger;
+  /**
+   * Runs that share one account (a bot token, a channel) coordinate: one command poller, one send
+   * budget. On one machine they do so through a local socket; with a Redis URL (default
+   * `EPOCHCAST_REDIS_URL`), across machines.
+   */
+  redisUrl?: string;
+}
+
+/** What a plugin asks of the runs it shares an account with (see `Notifier.coordination`). */
+export interface ScopeRequest {
+  /** Names the account; safe to show (see `scopeName`). */
+  scope: string;
+  /** Compete for the scope's single leader role (Telegram's one getUpdates poller). */
+  leadership?: JoinOptions['leadership'];
+  /** Messages other runs send this one. */
+  onMessage?: JoinOptions['onMessage'];
 }
 
 /** Extra context a plugin's `send` receives. */
@@ -98,9 +116,10 @@ export abstract class Notifier extends Callback {
   protected defaultEvents: readonly NotifyEvent[] = NOTIFY_EVENTS;
 
   readonly enabled: boolean;
-  protected readonly options: Required<Omit<NotifierOptions, 'on' | 'runName' | 'enabled' | 'logger'>> & {
+  protected readonly options: Required<Omit<NotifierOptions, 'on' | 'runName' | 'enabled' | 'logger' | 'redisUrl'>> & {
     on: readonly NotifyEvent[] | undefined;
     runName: string | undefined;
+    redisUrl: string | undefined;
   };
   private readonly logger: NotifierLogger;
   private readonly secrets = new Set<string>();
@@ -108,6 +127,15 @@ export abstract class Notifier extends Callback {
   private worker: Promise<void> | undefined;
   private abort = new AbortController();
   private lastSendAt = Number.NEGATIVE_INFINITY;
+  /**
+   * Stops (false) or restarts (true) the current attempt's time bound, so waiting for a send slot
+   * inside `send` does not count and each request of a multi-request send gets the whole bound.
+   */
+  private attemptTimer: ((running: boolean) => void) | undefined;
+  /** This run's place among the runs sharing the account, once joined (see `coordinate`). */
+  private scope: { joining: Promise<Membership | undefined>; membership: Membership | undefined } | undefined;
+  /** Epoch messages muted (Telegram's /quiet); the run still reports its progress to the other runs. */
+  protected epochMessagesMuted = false;
   private lastEpochQueuedAt = Number.NEGATIVE_INFINITY;
   private epochFailureLogged = false;
   private run: RunInfo | undefined;
@@ -135,6 +163,7 @@ export abstract class Notifier extends Callback {
       retries: nonNegativeInteger(where, 'retries', options.retries ?? 4),
       flushTimeoutMs: nonNegative(where, 'flushTimeoutMs', options.flushTimeoutMs ?? 30_000),
       handleSignals: options.handleSignals ?? true,
+      redisUrl: resolveRedisUrl(where, options.redisUrl),
     };
     if (options.runName !== undefined && (typeof options.runName !== 'string' || options.runName.trim() === ''))
       throw new ConfigError(`${where}: runName must be a non-empty string; received ${describeValue(options.runName)}.`);
@@ -172,6 +201,58 @@ export abstract class Notifier extends Callback {
     return this.run;
   }
 
+  /**
+   * Override to join the other runs on the same account (a bot token, a channel): return the scope
+   * that names the account (hash tokens into it with `scopeName`) and what the plugin wants of the
+   * others. Then the sends of all those runs together keep to `limits.minSendIntervalMs`, listings
+   * see this run's progress, and the plugin may be elected leader or be sent messages. The base
+   * calls it in `onTrainBegin` before the start message, joins in the background, and leaves after
+   * the last message of the fit.
+   */
+  protected coordination?(state: TrainingState): ScopeRequest | undefined;
+
+  /** This run's membership of its scope: resolves once joined (undefined when it could not join). */
+  protected get scopeMembership(): Promise<Membership | undefined> | undefined {
+    return this.scope?.joining;
+  }
+
+  private joinShared(request: ScopeRequest, run: RunInfo): void {
+    const record: RunRecord = {
+      id: run.id,
+      name: run.name,
+      host: run.host,
+      pid: process.pid,
+      startedAt: run.startedAt,
+      epoch: 0,
+      totalEpochs: run.totalEpochs,
+    };
+    const slot: { joining: Promise<Membership | undefined>; membership: Membership | undefined } = {
+      joining: Promise.resolve(undefined),
+      membership: undefined,
+    };
+    slot.joining = joinScope(request.scope, {
+      record,
+      redisUrl: this.options.redisUrl,
+      onMessage: request.onMessage ?? (() => {}),
+      ...(request.leadership ? { leadership: request.leadership } : {}),
+      warn: (line) => this.logger.warn(this.redact(`${line} (${this.service})`)),
+    }).then(
+      (membership) => {
+        slot.membership = membership;
+        return membership;
+      },
+      (error: unknown) => {
+        this.logger.warn(
+          this.redact(
+            `epochcast ${this.service}: could not coordinate with other runs (${errorMessage(error)}); this run paces its own sends`,
+          ),
+        );
+        return undefined;
+      },
+    );
+    this.scope = slot;
+  }
+
   /** Whether `event` is sent by this notifier, given `on`, the plugin's default and the rank. */
   wants(event: NotifyEvent): boolean {
     if (!this.enabled) return false;
@@ -200,13 +281,18 @@ export abstract class Notifier extends Callback {
       }
     }
     this.run = run;
+    // Other ranks of a distributed job only ever send their crash: they share nothing.
+    const request = rank() === 0 ? this.coordination?.(state) : undefined;
+    if (request) this.joinShared(request, run);
     if (this.options.handleSignals)
       holdSignals(this, (signal) => state.learner.stop(`interrupted by ${signal}`, 'interrupted'), this.options.flushTimeoutMs);
     if (this.wants('start')) this.enqueue(this.notification('start', state));
   }
 
   override onEpochEnd(state: TrainingState): void {
-    if (!this.run || state.mode === 'lrFind' || !this.wants('epoch')) return;
+    if (!this.run || state.mode === 'lrFind') return;
+    this.scope?.membership?.update(progressOf(state));
+    if (this.epochMessagesMuted || !this.wants('epoch')) return;
     if ((state.epoch + 1) % this.options.every !== 0) return;
     this.enqueue(this.notification('epoch', state));
   }
@@ -219,11 +305,21 @@ export abstract class Notifier extends Callback {
       // Whatever is not delivered now has been reported, a warning line per message, by fail().
       await this.flush(this.options.flushTimeoutMs);
     } finally {
+      await this.leaveScope();
       if (this.deferred) clearTimeout(this.deferred.timer);
       this.deferred = undefined;
       this.run = undefined;
       releaseSignals(this);
     }
+  }
+
+  /** Leaves the shared scope after the last message (bounded: a dead engine must not hold up the end). */
+  private async leaveScope(): Promise<void> {
+    const scope = this.scope;
+    this.scope = undefined;
+    if (!scope) return;
+    const membership = await settledWithin(scope.joining, 3000);
+    await settledWithin(membership?.leave().catch(() => {}) ?? Promise.resolve(), 3000);
   }
 
   /**
@@ -318,7 +414,14 @@ export abstract class Notifier extends Callback {
       await pRetry(
         async (attempt) => {
           await this.spaceSends(signal);
-          await withTimeout(this.options.timeoutMs, signal, (attemptSignal) => this.send(notification, { signal: attemptSignal, attempt }));
+          await withTimeout(
+            this.options.timeoutMs,
+            signal,
+            (attemptSignal) => this.send(notification, { signal: attemptSignal, attempt }),
+            (control) => {
+              this.attemptTimer = control;
+            },
+          );
         },
         {
           retries: this.options.retries,
@@ -364,15 +467,28 @@ export abstract class Notifier extends Callback {
   }
 
   /**
-   * Waits until `limits.minSendIntervalMs` has passed since the last request to the service, then
-   * counts this one. The base calls it before every attempt; a plugin whose `send` makes several
-   * requests (a text, then a photo) calls it before each further one.
+   * Waits for this request's turn, then counts it: `limits.minSendIntervalMs` after the previous
+   * request of this run or, once the run has joined the others on its account (`coordinate`), of
+   * any of them. The base calls it before every attempt; a plugin whose `send` makes several
+   * requests (a text, then a photo) calls it before each further one, and the wait does not count
+   * against that request's `timeoutMs`.
    */
   protected async spaceSends(signal: AbortSignal): Promise<void> {
     const gap = this.limits.minSendIntervalMs ?? 0;
-    const wait = this.lastSendAt + gap - performance.now();
+    this.attemptTimer?.(false);
+    // The first send of a fit may come before the join completes: it waits (briefly) to share the budget.
+    const shared = this.scope && (this.scope.membership ?? (await settledWithin(this.scope.joining, 5000)));
+    let wait = this.lastSendAt + gap - performance.now();
+    if (gap > 0 && shared) {
+      try {
+        wait = await shared.reserve(gap);
+      } catch {
+        // The shared budget is out of reach for now: keep to this run's own pace.
+      }
+    }
     if (wait > 0) await sleep(wait, signal);
     this.lastSendAt = performance.now();
+    this.attemptTimer?.(true);
   }
 
   private notification(event: NotifyEvent, state: TrainingState): Notification {
@@ -465,16 +581,27 @@ function runInfo(state: TrainingState, runName: string | undefined): RunInfo {
  * Runs one attempt, settled by the first of: the attempt itself, its time bound, or the outer
  * abort (the flush bound) — so a plugin that ignores its signal still cannot hold up the end.
  */
-async function withTimeout<T>(ms: number, outer: AbortSignal, run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function withTimeout<T>(
+  ms: number,
+  outer: AbortSignal,
+  run: (signal: AbortSignal) => Promise<T>,
+  exposeControl: (control: ((running: boolean) => void) | undefined) => void,
+): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let onOuterAbort: (() => void) | undefined;
   const bounds = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const error = new TransientError(`no answer within ${ms} ms`);
-      controller.abort(error);
-      reject(error);
-    }, ms);
+    const arm = (running: boolean) => {
+      clearTimeout(timer);
+      if (!running) return;
+      timer = setTimeout(() => {
+        const error = new TransientError(`no answer within ${ms} ms`);
+        controller.abort(error);
+        reject(error);
+      }, ms);
+    };
+    arm(true);
+    exposeControl(arm);
     onOuterAbort = () => {
       controller.abort(outer.reason);
       reject(outer.reason);
@@ -485,9 +612,37 @@ async function withTimeout<T>(ms: number, outer: AbortSignal, run: (signal: Abor
   try {
     return await Promise.race([run(controller.signal), bounds]);
   } finally {
+    exposeControl(undefined);
     clearTimeout(timer);
     if (onOuterAbort) outer.removeEventListener('abort', onOuterAbort);
   }
+}
+
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What the other runs of a scope see of this one after an epoch: its count and its main metric. */
+function progressOf(state: TrainingState): Partial<RunRecord> {
+  const stats = state.learner.recorder.history.at(-1);
+  if (!stats) return { epoch: state.epoch + 1 };
+  const name = state.learner.metricNames[0];
+  const value = name !== undefined ? stats.metrics[name] : undefined;
+  const metric =
+    name !== undefined && value !== undefined && Number.isFinite(value)
+      ? { name, value }
+      : Number.isFinite(stats.validLoss)
+        ? { name: 'valid_loss', value: stats.validLoss }
+        : { name: 'train_loss', value: stats.trainLoss };
+  return { epoch: stats.epoch + 1, metric };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,0 +1,195 @@
+/**
+ * What one run does with the commands forwarded to it (by its own poller, or by the poller of
+ * another run sharing the bot): it answers /status, /plot, /lr, /quiet and /verbose about itself,
+ * and asks before /stop — with buttons that carry its run id, so "Yes, stop" stops this run only.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TrainingHost } from '@epochcast/core';
+import { type Api, InputFile, type Message } from 'node-telegram-bot-api';
+import { apiErrorCode } from './client.js';
+import type { TelegramCommand } from './commands.js';
+import { formatLr, type Markup } from './markup.js';
+import { type ChatRef, DECIMAL, type ForwardedButton, type ForwardedCommand, parseButtonData, stopButtonData } from './routing.js';
+
+/** The largest lr `/lr` accepts: anything above is a typo, not a learning rate. */
+const MAX_LR = 10;
+
+/** What the handler needs from the TelegramCallback that owns it. */
+export interface RunCommandsHost {
+  readonly api: Api;
+  readonly markup: Markup;
+  readonly runId: string;
+  readonly enabled: ReadonlySet<TelegramCommand>;
+  readonly learner: TrainingHost;
+  isAllowed(chat: ChatRef): boolean;
+  /** `mnist-mlp (a1b2c3d4)`: names the run in every reply. */
+  runLabel(): string;
+  /** The /status reply: the progress line and the table so far, already escaped. */
+  statusText(): string;
+  /** The photo caption for /plot, already escaped. */
+  plotCaption(): string;
+  setQuiet(quiet: boolean): void;
+  /** One redacted warning line. */
+  warn(line: string): void;
+}
+
+export class RunCommands {
+  /** Open /stop questions of this fit, by the nonce in their buttons. */
+  private readonly prompts = new Map<string, number>();
+
+  constructor(private readonly host: RunCommandsHost) {}
+
+  async command(c: ForwardedCommand): Promise<void> {
+    const { markup: m } = this.host;
+    if (!this.host.isAllowed(c.chat)) {
+      this.host.warn(`epochcast telegram: ignored a command from chat ${c.chat.id} (${c.chat.type}), which is not in allowedChatIds`);
+      return;
+    }
+    if (!this.host.enabled.has(c.command)) return this.reply(c, m.text(`/${c.command} is turned off for ${this.host.runLabel()}.`));
+    switch (c.command) {
+      case 'status':
+        return this.reply(c, this.host.statusText());
+      case 'plot':
+        return this.plot(c);
+      case 'stop':
+        return this.askStop(c);
+      case 'lr':
+        return this.lr(c);
+      case 'quiet':
+        this.host.setQuiet(true);
+        return this.reply(
+          c,
+          m.text(`🔕 Epoch updates muted for ${this.host.runLabel()}. The end (or a crash) is still sent; /verbose resumes them.`),
+        );
+      case 'verbose':
+        this.host.setQuiet(false);
+        return this.reply(c, m.text(`🔔 Epoch updates resumed for ${this.host.runLabel()}.`));
+    }
+  }
+
+  async button(b: ForwardedButton): Promise<void> {
+    const parsed = parseButtonData(b.data);
+    if (parsed?.kind !== 'stop' || parsed.runId !== this.host.runId) return;
+    const { api, markup: m } = this.host;
+    if (!this.host.isAllowed(b.chat)) {
+      this.host.warn(`epochcast telegram: ignored a button press from chat ${b.chat.id} (${b.chat.type}), which is not in allowedChatIds`);
+      return;
+    }
+    const messageId = this.prompts.get(parsed.nonce);
+    if (messageId === undefined) {
+      await api.answerCallbackQuery({ callback_query_id: b.queryId, text: 'That question was already answered.' });
+      return;
+    }
+    this.prompts.delete(parsed.nonce);
+    const who = userLabel(b.from);
+    if (parsed.answer === 'yes') {
+      this.host.learner.stop(`stopped from Telegram by ${who}`);
+      await api.answerCallbackQuery({ callback_query_id: b.queryId, text: 'Stopping at the end of the current batch.' });
+      await this.editPrompt(
+        b.chat.id,
+        messageId,
+        `${m.text('⏹ Stopping ')}${m.bold(this.host.runLabel())}${m.text(` at the end of the current batch — asked by ${who}.`)}`,
+      );
+    } else {
+      await api.answerCallbackQuery({ callback_query_id: b.queryId, text: 'Training goes on.' });
+      await this.editPrompt(
+        b.chat.id,
+        messageId,
+        `${m.text('▶️ Carrying on: ')}${m.bold(this.host.runLabel())}${m.text(' was not stopped.')}`,
+      );
+    }
+  }
+
+  private async plot(c: ForwardedCommand): Promise<void> {
+    const recorder = this.host.learner.recorder;
+    if (recorder.losses.length === 0)
+      return this.reply(c, this.host.markup.text(`No batch of ${this.host.runLabel()} has finished yet: nothing to plot.`));
+    const png = await recorder.plotLosses().png();
+    await this.host.api.sendPhoto({
+      chat_id: c.chat.id,
+      photo: new InputFile(png, { filename: 'losses.png', contentType: 'image/png' }),
+      caption: this.host.plotCaption(),
+      parse_mode: this.host.markup.mode,
+      ...replyTo(c),
+    });
+  }
+
+  private async askStop(c: ForwardedCommand): Promise<void> {
+    const nonce = randomBytes(4).toString('hex');
+    const m = this.host.markup;
+    const runId = this.host.runId;
+    const sent = await this.send(c, `${m.text('⏹ Stop ')}${m.bold(this.host.runLabel())}${m.text(' at the end of the current batch?')}`, [
+      [
+        { text: 'Yes, stop', callback_data: stopButtonData(runId, nonce, 'yes') },
+        { text: 'No', callback_data: stopButtonData(runId, nonce, 'no') },
+      ],
+    ]);
+    this.prompts.set(nonce, sent.message_id);
+  }
+
+  private async editPrompt(chatId: number, messageId: number, text: string): Promise<void> {
+    try {
+      // Without reply_markup the edit also removes the Yes/No buttons.
+      await this.host.api.editMessageText({ chat_id: chatId, message_id: messageId, text, parse_mode: this.host.markup.mode });
+    } catch (error) {
+      // The question may have been deleted; the stop itself has happened either way.
+      if (apiErrorCode(error) !== 400) throw error;
+    }
+  }
+
+  private async lr(c: ForwardedCommand): Promise<void> {
+    const m = this.host.markup;
+    const learner = this.host.learner;
+    const schedule = learner.state.schedule;
+    const scheduled = !/^constant\b/.test(schedule) && schedule !== 'tfjs model.fit';
+    const now = formatLr(learner.lr);
+    const args = c.args.trim();
+    if (args === '') {
+      const how = scheduled ? ` It follows the schedule (${schedule}), which sets it every batch.` : '';
+      return this.reply(c, `${m.text('lr now ')}${m.code(now)}${m.text(` for ${this.host.runLabel()}.${how}`)}`);
+    }
+    const value = DECIMAL.test(args) ? Number(args) : Number.NaN;
+    if (!(Number.isFinite(value) && value > 0 && value <= MAX_LR))
+      return this.reply(
+        c,
+        `${m.text(`Not a learning rate: ${JSON.stringify(args.slice(0, 40))}. Send /lr followed by a number > 0 and ≤ ${MAX_LR}, e.g. `)}${m.code('/lr 3e-4')}${m.text('.')}`,
+      );
+    if (scheduled)
+      return this.reply(
+        c,
+        m.text(
+          `lr not changed: ${this.host.runLabel()} follows a schedule (${schedule}) that sets the lr at every batch, so ${formatLr(value)} would be overwritten at the next one. ` +
+            `It is ${now} now. To train at a fixed lr, stop and start again with fit(epochs, { lr }).`,
+        ),
+      );
+    learner.setLr(value);
+    return this.reply(
+      c,
+      `${m.text('lr set to ')}${m.code(formatLr(value))}${m.text(` for ${this.host.runLabel()} from the next batch (was ${now}).`)}`,
+    );
+  }
+
+  private async reply(c: ForwardedCommand, text: string): Promise<void> {
+    await this.send(c, text);
+  }
+
+  private send(c: ForwardedCommand, text: string, keyboard?: { text: string; callback_data: string }[][]): Promise<Message> {
+    return this.host.api.sendMessage({
+      chat_id: c.chat.id,
+      text,
+      parse_mode: this.host.markup.mode,
+      ...replyTo(c),
+      ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
+    });
+  }
+}
+
+function replyTo(c: ForwardedCommand): { reply_parameters?: { message_id: number; allow_sending_without_reply: boolean } } {
+  return c.replyTo === undefined ? {} : { reply_parameters: { message_id: c.replyTo, allow_sending_without_reply: true } };
+}
+
+/** `Ada Lovelace (@ada)`: who pressed a button, for the stop reason. */
+function userLabel(user: ForwardedButton['from']): string {
+  const name = [user.first_name, user.last_name].filter(Boolean).join(' ') || String(user.id);
+  return user.username ? `${name} (@${user.username})` : name;
+}

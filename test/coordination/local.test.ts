@@ -479,6 +479,28 @@ describe('in one process', () => {
     }
   }
 
+  test('resign(): the leader steps down at once and the next candidate is elected; the resigned run stays a member', async () => {
+    const scope = randomScope('resign');
+    const coordinator = localCoordinator();
+    const [pa, pb] = [probe(randomRunId(), true), probe(randomRunId(), true)];
+    const a = await coordinator.join(scope, pa.options);
+    await sleep(2);
+    const b = await coordinator.join(scope, pb.options);
+    await until(() => pa.elected === 1);
+    a.resign();
+    expect([a.isLeader, pa.deposed]).toEqual([false, 1]);
+    await until(() => pb.elected === 1, 1_000);
+    expect(b.isLeader).toBe(true);
+    expect(await b.sendTo(a.runId, { still: 'here' })).toBe(true);
+    await until(() => pa.messages.length === 1);
+    expect((await a.runs()).map((r) => r.id)).toEqual([a.runId, b.runId]);
+    // b leaving does not bring a back: it resigned for good.
+    await b.leave();
+    await sleep(100);
+    expect([a.isLeader, pa.elected]).toEqual([false, 1]);
+    await a.leave();
+  });
+
   test('several members in one process: one hub, one leader, routing, one budget, hand-over on leave', async () => {
     const scope = randomScope('in-process');
     const coordinator = localCoordinator();
@@ -503,7 +525,7 @@ describe('in one process', () => {
 
     b.update({ epoch: 2, metric: { name: 'val_loss', value: 0.5 } });
     const waits = await Promise.all([a.reserve(100), b.reserve(100), c.reserve(100)]);
-    expect([...waits].sort((x, y) => x - y).map((w) => Math.round(w / 100))).toEqual([0, 1, 2]);
+    expect([...waits].sort((x, y) => x - y).map((w) => Math.round(Math.max(0, w) / 100))).toEqual([0, 1, 2]);
     expect((await a.runs()).find((r) => r.id === b.runId)).toMatchObject({ epoch: 2, metric: { name: 'val_loss', value: 0.5 } });
 
     // The hub was created by a's join, but lives on while b and c remain in this process.

@@ -297,6 +297,44 @@ describe('with a redis-server', () => {
   });
 
   describe('one process', () => {
+    test('resign(): the leader steps down and releases the lease at once; it stays a member that sends and receives', async () => {
+      const previous = process.env.EPOCHCAST_REDIS_LEASE_MS;
+      process.env.EPOCHCAST_REDIS_LEASE_MS = String(LEASE_MS);
+      const scope = uniqueScope();
+      const events: string[] = [];
+      const received: unknown[] = [];
+      const join = (id: string) =>
+        redisCoordinator(server.url).join(scope, {
+          record: { id, name: id, host: 'here', pid: process.pid, startedAt: Date.now(), epoch: 0, totalEpochs: 3 },
+          onMessage: (message) => received.push(message),
+          leadership: { onElected: () => events.push(`+${id}`), onDeposed: () => events.push(`-${id}`) },
+          warn: () => {},
+        });
+      try {
+        const a = await join('a1a1a1a1');
+        const b = await join('b1b1b1b1');
+        expect(a.isLeader).toBe(true);
+        const resignedAt = performance.now();
+        a.resign();
+        expect(a.isLeader).toBe(false);
+        expect(events).toEqual(['+a1a1a1a1', '-a1a1a1a1']);
+        // b is elected at its next bid (every lease/3), not after the lease runs out.
+        while (!b.isLeader && performance.now() - resignedAt < LEASE_MS) await sleep(20);
+        expect(b.isLeader).toBe(true);
+        expect(performance.now() - resignedAt).toBeLessThan(LEASE_MS / 3 + 400);
+        expect(await b.sendTo('a1a1a1a1', { still: 'here' })).toBe(true);
+        expect((await b.runs()).map((r) => r.id)).toEqual(['a1a1a1a1', 'b1b1b1b1']);
+        await sleep(LEASE_MS);
+        expect(a.isLeader).toBe(false);
+        expect(events).toEqual(['+a1a1a1a1', '-a1a1a1a1', '+b1b1b1b1']);
+        expect(received).toEqual([{ still: 'here' }]);
+        await Promise.all([a.leave(), b.leave()]);
+      } finally {
+        if (previous === undefined) delete process.env.EPOCHCAST_REDIS_LEASE_MS;
+        else process.env.EPOCHCAST_REDIS_LEASE_MS = previous;
+      }
+    });
+
     test('memberships on one URL share one command and one subscriber connection; the last leave closes both', async () => {
       const previous = process.env.EPOCHCAST_REDIS_LEASE_MS;
       process.env.EPOCHCAST_REDIS_LEASE_MS = String(LEASE_MS);

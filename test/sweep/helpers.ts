@@ -1,5 +1,8 @@
 /** Sweep runs as child processes, and what the chat and the channel saw of them. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SlackServer, TelegramServer, TgMessage } from '@epochcast/testkit';
 
@@ -14,6 +17,17 @@ export interface RunLine {
   polling?: boolean;
   status?: string;
   stopReason?: string | null;
+}
+
+/** A file whose existence tells the runs to finish their remaining epochs at full speed. */
+export async function finishSignal(): Promise<{ path: string; finish(): Promise<void>; remove(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'epochcast-sweep-'));
+  const file = path.join(dir, 'finish');
+  return {
+    path: file,
+    finish: () => writeFile(file, ''),
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
 }
 
 export interface SweepChild {
@@ -104,6 +118,12 @@ export function maxInWindow(times: readonly number[], windowMs = 1000): number {
     best = Math.max(best, i - j + 1);
   }
   return best;
+}
+
+/** Arrival times as gaps from the first, for a failure message. */
+export function timeline(times: readonly number[]): string {
+  const sorted = [...times].sort((a, b) => a - b);
+  return sorted.map((t) => Math.round(t - (sorted[0] ?? 0))).join(' ');
 }
 
 export function minGap(times: readonly number[]): number {

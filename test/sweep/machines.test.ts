@@ -11,6 +11,7 @@ import {
   ask,
   CHANNEL,
   describeRuns,
+  finishSignal,
   maxInWindow,
   minGap,
   pollers,
@@ -20,6 +21,7 @@ import {
   startRun,
   telegramEnv,
   text,
+  timeline,
   until,
 } from './helpers.js';
 
@@ -45,13 +47,16 @@ test('three "machines" sharing only Redis: one poller, routing, failover after t
     () => tg.close(),
     () => slack.close(),
   );
+  const finish = await finishSignal();
+  cleanup.push(finish.remove);
   const env = {
     ...telegramEnv(tg),
     ...slackEnv(slack),
     EPOCHCAST_REDIS_URL: redis.url,
     EPOCHCAST_REDIS_LEASE_MS: String(LEASE_MS),
-    EPOCHS: '250',
+    EPOCHS: '2000',
     EPOCH_MS: '100',
+    FINISH_FILE: finish.path,
   };
   for (const name of NAMES) {
     // Each "machine" has its own socket directory and temp dir: only Redis is shared.
@@ -78,7 +83,7 @@ test('three "machines" sharing only Redis: one poller, routing, failover after t
 
   // Routing by id and by name prefix, through Redis pub/sub.
   const [status] = await ask(tg, `/status ${id('node-2')}`, 'the status of node-2');
-  expect(text(status)).toMatch(new RegExp(`^📊 node-2 \\(${id('node-2')}\\) · epoch \\d+/250`));
+  expect(text(status)).toMatch(new RegExp(`^📊 node-2 \\(${id('node-2')}\\) · epoch \\d+/2000`));
   const [lr] = await ask(tg, '/lr node-3 0.003', 'the /lr reply of node-3');
   expect(text(lr)).toBe(`lr set to 0.003 for node-3 (${id('node-3')}) from the next batch (was 0.01).`);
   await until(() => children[2]?.latest()?.lr === 0.003, 'node-3 training at the new lr');
@@ -111,6 +116,7 @@ test('three "machines" sharing only Redis: one poller, routing, failover after t
   }
   await until(() => pollers(children).length === 1, 'one poller among the survivors');
 
+  await finish.finish();
   await Promise.all(survivors.map((c) => c.exited));
   for (const c of survivors) {
     expect(c.lines.at(-1)?.event, `${c.name}: ${c.stderr()}`).toBe('done');
@@ -127,7 +133,9 @@ test('three "machines" sharing only Redis: one poller, routing, failover after t
   // One Slack budget for the channel, kept in Redis across the three machines.
   const posts = slack.received.filter((c) => c.method === 'chat.postMessage' && c.status === 200).map((c) => c.at);
   expect(posts.length).toBeGreaterThan(6);
-  expect(maxInWindow(posts)).toBe(1);
-  expect(minGap(posts)).toBeGreaterThanOrEqual(950);
+  // ~1 post/s for the channel as a whole: at most 5 in any 5 s, and never two within 0.8 s (slots
+  // are 1.05 s apart; a busy process may send a little late into its own).
+  expect(maxInWindow(posts, 5000), timeline(posts)).toBeLessThanOrEqual(5);
+  expect(minGap(posts), timeline(posts)).toBeGreaterThanOrEqual(800);
   expect(slack.messages(CHANNEL).filter((m) => !m.thread_ts || m.thread_ts === m.ts)).toHaveLength(NAMES.length);
 }, 120_000);

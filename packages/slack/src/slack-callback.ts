@@ -62,6 +62,9 @@ const quiet: Logger = {
   setName: () => {},
 };
 
+/** How long the check before the first epoch waits for the start message's turn on the channel's budget. */
+const START_SLOT_WAIT_MS = 2000;
+
 const stderrLogger: NotifierLogger = { warn: (line) => process.stderr.write(`${line}\n`) };
 
 /**
@@ -129,7 +132,9 @@ export class SlackCallback extends Notifier {
     try {
       await super.onTrainBegin(state);
       if (!gate) return;
-      const error = await gate.wait(this.options.timeoutMs + (this.limits.minSendIntervalMs ?? 0) + 100);
+      // The start message may first wait its turn on the channel's budget behind other runs: the
+      // check is worth a short wait for that, not the whole queue's (a refusal later still stops the sends).
+      const error = await gate.wait(START_SLOT_WAIT_MS + (this.limits.minSendIntervalMs ?? 0), this.options.timeoutMs + 100);
       if (error instanceof SlackRefusal && CONFIG_CODES.has(error.code)) {
         this.refused = true;
         throw new PermanentError(`slack: ${this.redact(error.message)}`);
@@ -178,11 +183,14 @@ export class SlackCallback extends Notifier {
   protected async send(n: Notification, context: SendContext): Promise<void> {
     if (this.mode === 'webhook') return this.sendWebhook(n, context);
     const gate = n.event === 'start' && context.attempt === 1 ? this.startGate : undefined;
+    gate?.begin();
     try {
       await this.sendBot(n, this.client(context.signal));
       gate?.settle(undefined);
     } catch (error) {
       gate?.settle(error);
+      // Refused for good (a wrong channel or token) after the start check stopped waiting: send nothing more.
+      if (error instanceof SlackRefusal && CONFIG_CODES.has(error.code)) this.refused = true;
       throw error;
     }
   }
@@ -344,25 +352,46 @@ function errorText(error: unknown): string {
 }
 
 /** A one-shot outcome, awaited for at most a bound. */
+/** The start message's fate, for the check before the first epoch: begun (its turn came), then settled. */
 class Gate {
   private resolve: (error: unknown) => void = () => {};
+  private markBegun: () => void = () => {};
   private readonly settled = new Promise<unknown>((resolve) => {
     this.resolve = resolve;
   });
+  private readonly begun = new Promise<void>((resolve) => {
+    this.markBegun = resolve;
+  });
+
+  begin(): void {
+    this.markBegun();
+  }
 
   settle(error: unknown): void {
     this.resolve(error);
   }
 
-  async wait(ms: number): Promise<unknown> {
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<undefined>((resolve) => {
-      timer = setTimeout(resolve, ms, undefined);
-    });
-    try {
-      return await Promise.race([this.settled, bound]);
-    } finally {
-      clearTimeout(timer);
-    }
+  /** The start message's error, or undefined: when it succeeded, or did not begin within `beginMs` or answer within `answerMs`. */
+  async wait(beginMs: number, answerMs: number): Promise<unknown> {
+    if (
+      (await within(
+        this.begun.then(() => true as const),
+        beginMs,
+      )) === undefined
+    )
+      return undefined;
+    return within(this.settled, answerMs);
+  }
+}
+
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, ms, undefined);
+  });
+  try {
+    return await Promise.race([promise, bound]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -58,6 +58,8 @@ export interface PollerHost {
   botUsername(): string | undefined;
   /** One redacted warning line. */
   warn(line: string): void;
+  /** Sends a reply: at once, but counted on the chat's shared budget, and retried once after a 429. */
+  paced<T>(request: () => Promise<T>): Promise<T>;
 }
 
 /** The leader's long poll: receives every command for every run of the bot and routes it. */
@@ -186,7 +188,9 @@ export class CommandPoller {
     const m = this.host.markup;
     const runs = await this.host.directory.runs();
     const { selector, rest: args } = splitSelector(command, rawArgs, runs);
-    const selection = selectRun(runs, selector);
+    // Runs sending their last messages still answer when named, but are not offered or guessed.
+    const training = runs.filter((r) => (r.status ?? 'running') === 'running');
+    const selection = selectRun(selector || training.length === 0 ? runs : training, selector);
     if (selection.kind === 'none') {
       const why = selector ? `No active run matches ${JSON.stringify(selector.slice(0, 40))}.` : 'No run is active.';
       return this.sendTo(chat.id, replyTo, m.text(`${why} /runs lists the active runs.`));
@@ -243,12 +247,14 @@ export class CommandPoller {
     await api.answerCallbackQuery({ callback_query_id: query.id, text: `/${data.command} → ${run.name}`.slice(0, 190) });
     try {
       // The choice is made: the keyboard goes, so it cannot be pressed twice by accident.
-      await api.editMessageText({
-        chat_id: message.chat.id,
-        message_id: message.message_id,
-        text: `${m.text(`/${data.command}${data.arg ? ` ${data.arg}` : ''} → `)}${m.bold(`${run.name} (${run.id})`)}`,
-        parse_mode: m.mode,
-      });
+      await this.host.paced(() =>
+        api.editMessageText({
+          chat_id: message.chat.id,
+          message_id: message.message_id,
+          text: `${m.text(`/${data.command}${data.arg ? ` ${data.arg}` : ''} → `)}${m.bold(`${run.name} (${run.id})`)}`,
+          parse_mode: m.mode,
+        }),
+      );
     } catch {
       // Deleted or too old to edit: the command is forwarded all the same.
     }
@@ -265,8 +271,8 @@ export class CommandPoller {
     const now = Date.now();
     const lines = runs.map((r) => {
       const metric = r.metric ? ` · ${r.metric.name} ${formatMetricValue(r.metric.value)}` : '';
-      const age = formatAge(now - r.startedAt);
-      return `• ${m.bold(r.name)} ${m.code(r.id)}${m.text(` · ${r.host} · epoch ${r.epoch}/${r.totalEpochs}${metric} · ${age}`)}`;
+      const when = (r.status ?? 'running') === 'running' ? formatAge(now - r.startedAt) : `${r.status}, sending its last messages`;
+      return `• ${m.bold(r.name)} ${m.code(r.id)}${m.text(` · ${r.host} · epoch ${r.epoch}/${r.totalEpochs}${metric} · ${when}`)}`;
     });
     const title = runs.length === 1 ? '1 active run' : `${runs.length} active runs`;
     const hint = runs.length > 1 ? `\n\n${m.text('Name one after a command: /status <id or name prefix>.')}` : '';
@@ -296,13 +302,15 @@ export class CommandPoller {
     text: string,
     keyboard?: { text: string; callback_data: string }[][],
   ): Promise<void> {
-    await this.host.api.sendMessage({
-      chat_id: chatId,
-      text,
-      parse_mode: this.host.markup.mode,
-      reply_parameters: { message_id: replyTo, allow_sending_without_reply: true },
-      ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
-    });
+    await this.host.paced(() =>
+      this.host.api.sendMessage({
+        chat_id: chatId,
+        text,
+        parse_mode: this.host.markup.mode,
+        reply_parameters: { message_id: replyTo, allow_sending_without_reply: true },
+        ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
+      }),
+    );
   }
 }
 

@@ -31,6 +31,8 @@ export interface RunCommandsHost {
   setQuiet(quiet: boolean): void;
   /** One redacted warning line. */
   warn(line: string): void;
+  /** Sends a reply: at once, but counted on the chat's shared budget, and retried once after a 429. */
+  paced<T>(request: () => Promise<T>): Promise<T>;
 }
 
 export class RunCommands {
@@ -46,6 +48,10 @@ export class RunCommands {
       return;
     }
     if (!this.host.enabled.has(c.command)) return this.reply(c, m.text(`/${c.command} is turned off for ${this.host.runLabel()}.`));
+    const status = this.host.learner.state.status;
+    // Between the end of the fit and the run leaving (its last messages going out), only looking is left.
+    if (status !== 'running' && (c.command === 'stop' || c.command === 'lr' || c.command === 'quiet' || c.command === 'verbose'))
+      return this.reply(c, m.text(`${this.host.runLabel()} has finished training (${status}): /${c.command} no longer applies.`));
     switch (c.command) {
       case 'status':
         return this.reply(c, this.host.statusText());
@@ -82,7 +88,14 @@ export class RunCommands {
     }
     this.prompts.delete(parsed.nonce);
     const who = userLabel(b.from);
-    if (parsed.answer === 'yes') {
+    if (parsed.answer === 'yes' && this.host.learner.state.status !== 'running') {
+      await api.answerCallbackQuery({ callback_query_id: b.queryId, text: 'That run has already finished.' });
+      await this.editPrompt(
+        b.chat.id,
+        messageId,
+        `${m.bold(this.host.runLabel())}${m.text(` had already finished (${this.host.learner.state.status}).`)}`,
+      );
+    } else if (parsed.answer === 'yes') {
       this.host.learner.stop(`stopped from Telegram by ${who}`);
       await api.answerCallbackQuery({ callback_query_id: b.queryId, text: 'Stopping at the end of the current batch.' });
       await this.editPrompt(
@@ -105,13 +118,15 @@ export class RunCommands {
     if (recorder.losses.length === 0)
       return this.reply(c, this.host.markup.text(`No batch of ${this.host.runLabel()} has finished yet: nothing to plot.`));
     const png = await recorder.plotLosses().png();
-    await this.host.api.sendPhoto({
-      chat_id: c.chat.id,
-      photo: new InputFile(png, { filename: 'losses.png', contentType: 'image/png' }),
-      caption: this.host.plotCaption(),
-      parse_mode: this.host.markup.mode,
-      ...replyTo(c),
-    });
+    await this.host.paced(() =>
+      this.host.api.sendPhoto({
+        chat_id: c.chat.id,
+        photo: new InputFile(png, { filename: 'losses.png', contentType: 'image/png' }),
+        caption: this.host.plotCaption(),
+        parse_mode: this.host.markup.mode,
+        ...replyTo(c),
+      }),
+    );
   }
 
   private async askStop(c: ForwardedCommand): Promise<void> {
@@ -130,7 +145,9 @@ export class RunCommands {
   private async editPrompt(chatId: number, messageId: number, text: string): Promise<void> {
     try {
       // Without reply_markup the edit also removes the Yes/No buttons.
-      await this.host.api.editMessageText({ chat_id: chatId, message_id: messageId, text, parse_mode: this.host.markup.mode });
+      await this.host.paced(() =>
+        this.host.api.editMessageText({ chat_id: chatId, message_id: messageId, text, parse_mode: this.host.markup.mode }),
+      );
     } catch (error) {
       // The question may have been deleted; the stop itself has happened either way.
       if (apiErrorCode(error) !== 400) throw error;
@@ -174,13 +191,15 @@ export class RunCommands {
   }
 
   private send(c: ForwardedCommand, text: string, keyboard?: { text: string; callback_data: string }[][]): Promise<Message> {
-    return this.host.api.sendMessage({
-      chat_id: c.chat.id,
-      text,
-      parse_mode: this.host.markup.mode,
-      ...replyTo(c),
-      ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
-    });
+    return this.host.paced(() =>
+      this.host.api.sendMessage({
+        chat_id: c.chat.id,
+        text,
+        parse_mode: this.host.markup.mode,
+        ...replyTo(c),
+        ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
+      }),
+    );
   }
 }
 

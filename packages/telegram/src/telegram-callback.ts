@@ -224,8 +224,12 @@ export class TelegramCallback extends Notifier {
     try {
       await this.stopPolling();
     } finally {
-      this.runCommands = undefined;
-      await super.onTrainEnd(state);
+      try {
+        // Until the run leaves (after its last messages), it still answers what is routed to it.
+        await super.onTrainEnd(state);
+      } finally {
+        this.runCommands = undefined;
+      }
     }
   }
 
@@ -251,6 +255,7 @@ export class TelegramCallback extends Notifier {
       isAllowed: (chat) => this.isAllowed(chat),
       botUsername: () => this.botUsername,
       warn: (line) => this.warnings.warn(this.redact(line)),
+      paced: (request) => this.paced(request),
     });
     this.poller.start();
     // The command menu Telegram shows when the user types "/". Best effort: it is a nicety.
@@ -278,7 +283,24 @@ export class TelegramCallback extends Notifier {
         this.epochMessagesMuted = quiet;
       },
       warn: (line) => this.warnings.warn(this.redact(line)),
+      paced: (request) => this.paced(request),
     });
+  }
+
+  /**
+   * A reply to a command goes at once (someone is waiting for it) but books a slot on the budget the
+   * runs on this bot share, so their own messages make room; a 429 is waited out once, briefly.
+   */
+  private async paced<T>(request: () => Promise<T>): Promise<T> {
+    const gap = this.limits.minSendIntervalMs ?? 0;
+    if (gap > 0) void this.scopeMembership?.then((membership) => membership?.reserve(gap)).catch(() => {});
+    try {
+      return await request();
+    } catch (error) {
+      if (!(error instanceof TelegramApiError && error.errorCode === 429)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min((error.retryAfter ?? 1) * 1000, 10_000)));
+      return request();
+    }
   }
 
   /** A command or button press routed to this run by the leader's poller (maybe this run's own). */

@@ -11,6 +11,7 @@
  *                 {op:'list', rid}                                          reply: RunRecord[]
  *                 {op:'send', rid, to, message}                             reply: boolean
  *                 {op:'reserve', rid, intervalMs}                           reply: {wait, at}
+ *                 {op:'resign'}: no longer a candidate for leader              no reply
  *                 {op:'leave', rid}                                         reply: {}
  *   hub → client  {op:'reply', rid, ok, value | error}, {op:'message', message}, {op:'elected'},
  *                 {op:'budget', until}: after each reservation, how far the shared budget is booked
@@ -163,7 +164,7 @@ interface Entry {
   readonly runId: string;
   readonly token: string;
   readonly own: boolean;
-  readonly wantsLeader: boolean;
+  wantsLeader: boolean;
   readonly seq: number;
   readonly socket: net.Socket;
   record: RunRecord;
@@ -299,6 +300,13 @@ class Hub {
         // `at` lets the client take off the time the reply spent in transit (both read the same wall clock).
         return answer({ wait, at: Date.now() + wait });
       }
+      case 'resign':
+        entry.wantsLeader = false;
+        if (this.leader === entry.runId) {
+          this.leader = undefined;
+          this.elect();
+        }
+        return undefined;
       case 'leave':
         this.remove(entry);
         return answer({});
@@ -554,6 +562,8 @@ class LocalMembership implements Membership {
   private leader = false;
   /** onElected was called and onDeposed not yet. */
   private announced = false;
+  /** Gave up the leader role for good (`resign`). */
+  private resigned = false;
   private nextRid = 1;
   private readonly pending = new Map<number, Pending>();
   private handshake: (Settle & { readonly rid: number }) | undefined;
@@ -630,10 +640,20 @@ class LocalMembership implements Membership {
     const value = await this.request({ op: 'reserve', intervalMs });
     const granted = isObject(value) && typeof value.wait === 'number' ? value.wait : 0;
     const at = isObject(value) && typeof value.at === 'number' ? value.at : undefined;
-    // Clamped to the hub's own answer, so a wall clock that jumped in between cannot stretch or skip the wait.
-    const wait = at === undefined ? granted : Math.min(granted, Math.max(0, at - Date.now()));
-    this.reservedUntil = Math.max(this.reservedUntil, Date.now() + wait + intervalMs);
+    // Clamped to the hub's own answer, so a wall clock that jumped in between cannot stretch the wait;
+    // negative when the answer arrived after the slot began (a busy event loop), so the caller can tell.
+    const wait = at === undefined ? granted : Math.min(granted, at - Date.now());
+    this.reservedUntil = Math.max(this.reservedUntil, Date.now() + Math.max(0, wait) + intervalMs);
     return wait;
+  }
+
+  resign(): void {
+    if (this.resigned || !this.options.leadership) return;
+    this.resigned = true;
+    // Step down before the hub hears of it, as on leave: never two runs acting as leader.
+    this.leader = false;
+    this.depose();
+    if (this.joined && this.socket) write(this.socket, { op: 'resign' });
   }
 
   leave(): Promise<void> {
@@ -706,7 +726,7 @@ class LocalMembership implements Membership {
       record: this.record,
       token: this.token,
       proc: PROCESS_KEY,
-      leader: this.options.leadership !== undefined,
+      leader: this.options.leadership !== undefined && !this.resigned,
       until: this.reservedUntil,
     });
     try {
@@ -751,6 +771,9 @@ class LocalMembership implements Membership {
     } else if (message.op === 'message' && isObject(message.message)) {
       const delivered = message.message;
       this.guard('onMessage', () => this.options.onMessage(delivered));
+    } else if (message.op === 'elected' && this.resigned && this.socket) {
+      // Elected before the hub read our resignation: decline again, and it elects another.
+      write(this.socket, { op: 'resign' });
     } else if (message.op === 'elected' && this.options.leadership && !this.left && !this.leader) {
       this.leader = true;
       if (this.started) this.announce();

@@ -252,6 +252,8 @@ class RedisMembership implements Membership {
   private beatAgain = false;
 
   private leader = false;
+  /** Gave up the leader role for good (`resign`). */
+  private resigned = false;
   /** Bumped at every change of leadership, so that a late answer about an old term changes nothing. */
   private term = 0;
   private leading = false;
@@ -415,10 +417,24 @@ class RedisMembership implements Membership {
     await this.connection.release();
   }
 
+  resign(): void {
+    if (this.resigned || !this.options.leadership) return;
+    this.resigned = true;
+    // Duties stop before the lease is released, so two leaders never overlap; then the next run
+    // need not wait for the lease to run out.
+    if (this.leader) this.depose();
+    this.release();
+  }
+
+  private release(): void {
+    if (this.connection.command.status !== 'ready') return;
+    this.connection.command.eval(RELEASE_LEADER, 1, this.keys.leader, this.runId).catch(() => {});
+  }
+
   private tick(): void {
     if (this.closed) return;
     this.heartbeat();
-    if (this.options.leadership) void this.lead();
+    if (this.options.leadership && !this.resigned) void this.lead();
   }
 
   /** Refreshes the record in the background: one write in flight at most, plus one for what changed meanwhile. */
@@ -455,7 +471,7 @@ class RedisMembership implements Membership {
 
   /** Acquires or renews the lease; one attempt in flight at most. */
   private async lead(): Promise<void> {
-    if (this.leading || this.closed) return;
+    if (this.leading || this.closed || this.resigned) return;
     this.leading = true;
     const term = this.term;
     // Measured from before the request: the lease on Redis started no earlier.
@@ -473,9 +489,9 @@ class RedisMembership implements Membership {
         if (!won && this.mayHoldLease) won = (await command.eval(RENEW_LEADER, 1, this.keys.leader, this.runId, this.leaseMs)) === 1;
         this.connection.answered();
         this.mayHoldLease = false;
-        if (term !== this.term || this.closed) {
-          // Won after a leave began: give the lease back rather than block the scope for a lease.
-          if (won && this.closed) command.eval(RELEASE_LEADER, 1, this.keys.leader, this.runId).catch(() => {});
+        if (term !== this.term || this.closed || this.resigned) {
+          // Won after a leave or a resignation began: give the lease back rather than block the scope for a lease.
+          if (won && (this.closed || this.resigned)) this.release();
           return;
         }
         if (won) this.elect(sentAt);

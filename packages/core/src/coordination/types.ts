@@ -20,6 +20,8 @@ export interface RunRecord {
   startedAt: number;
   /** Epochs finished so far. */
   epoch: number;
+  /** `running` while the fit runs, then how it ended (`completed`, `stopped`, …) while its last messages go out. */
+  status?: string;
   totalEpochs: number;
   /** The latest value of the run's main metric (validation loss, else training loss), if any. */
   metric?: { name: string; value: number };
@@ -61,11 +63,18 @@ export interface Membership {
   sendTo(runId: string, message: ScopeMessage): Promise<boolean>;
   /**
    * Reserves the next send slot on the scope's shared budget (one send per `intervalMs` for all runs
-   * of the scope together) and resolves with how long to wait before sending, in ms. When the engine
+   * of the scope together) and resolves with how long to wait before sending, in ms (negative when the
+   * slot had already begun as the answer arrived, by that much). When the engine
    * cannot be reached it rejects (local) or paces this process alone (Redis): either way the caller
    * keeps its own pace too.
    */
   reserve(intervalMs: number): Promise<number>;
+  /**
+   * Gives up the leader role for good (calling `onDeposed` if this run leads) while staying a
+   * member: the run still sends, shares the budget and receives messages, and another run is
+   * elected at once. For a run whose duty as leader ends before its last messages are out.
+   */
+  resign(): void;
   /** Leaves the scope: deregisters, gives up leadership (calling `onDeposed`), stops every timer. */
   leave(): Promise<void>;
 }

@@ -96,6 +96,9 @@ interface Job {
   notification: Notification;
 }
 
+/** A send later than this share of the interval into its booked slot books a new one. */
+const LATE_SLOT_FRACTION = 0.05;
+
 const TERMINAL: ReadonlySet<NotifyEvent> = new Set(['end', 'error', 'interrupt']);
 
 const stderrLogger: NotifierLogger = { warn: (line) => process.stderr.write(`${line}\n`) };
@@ -225,6 +228,7 @@ export abstract class Notifier extends Callback {
       startedAt: run.startedAt,
       epoch: 0,
       totalEpochs: run.totalEpochs,
+      status: 'running',
     };
     const slot: { joining: Promise<Membership | undefined>; membership: Membership | undefined } = {
       joining: Promise.resolve(undefined),
@@ -299,6 +303,11 @@ export abstract class Notifier extends Callback {
 
   override async onTrainEnd(state: TrainingState): Promise<void> {
     if (!this.run || state.mode === 'lrFind') return;
+    // The fit is over: the others see it, and a leader's duties (polling for commands) pass on now
+    // rather than after the last messages, which still share the budget until the run leaves.
+    const membership = this.scope?.membership;
+    membership?.update({ status: state.status });
+    membership?.resign();
     try {
       const event: NotifyEvent = state.status === 'failed' ? 'error' : state.status === 'interrupted' ? 'interrupt' : 'end';
       if (this.wants(event)) this.enqueue(this.notification(event, state));
@@ -478,17 +487,31 @@ export abstract class Notifier extends Callback {
     this.attemptTimer?.(false);
     // The first send of a fit may come before the join completes: it waits (briefly) to share the budget.
     const shared = this.scope && (this.scope.membership ?? (await settledWithin(this.scope.joining, 5000)));
-    let wait = this.lastSendAt + gap - performance.now();
-    if (gap > 0 && shared) {
+    const ownWait = this.lastSendAt + gap - performance.now();
+    if (!(gap > 0 && shared && (await this.waitForSharedSlot(shared, gap, signal)))) {
+      if (ownWait > 0) await sleep(ownWait, signal);
+    }
+    this.lastSendAt = performance.now();
+    this.attemptTimer?.(true);
+  }
+
+  /**
+   * Waits for this run's slot on the budget shared with the other runs on the account. A run whose
+   * event loop was busy wakes up late in its slot, into the next run's: it books again rather than
+   * crowd that one (twice at most). False when the budget is out of reach: the caller paces itself.
+   */
+  private async waitForSharedSlot(shared: Membership, gap: number, signal: AbortSignal): Promise<boolean> {
+    for (let booking = 1; ; booking++) {
+      let wait: number;
       try {
         wait = await shared.reserve(gap);
       } catch {
-        // The shared budget is out of reach for now: keep to this run's own pace.
+        return false;
       }
+      const due = performance.now() + wait;
+      if (wait > 0) await sleep(wait, signal);
+      if (performance.now() - due <= gap * LATE_SLOT_FRACTION || booking === 3) return true;
     }
-    if (wait > 0) await sleep(wait, signal);
-    this.lastSendAt = performance.now();
-    this.attemptTimer?.(true);
   }
 
   private notification(event: NotifyEvent, state: TrainingState): Notification {

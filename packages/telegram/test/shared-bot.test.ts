@@ -1,0 +1,64 @@
+// Two runs in one process on one bot: the leader's duties pass on the moment its fit ends, and the
+// finished run still answers (without acting) while its last messages go out.
+import { startTelegramServer, type TelegramServer, type TgMessage } from '@epochcast/testkit';
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, beforeAll, expect, test } from 'vitest';
+import { CHAT, SlowEpochs, shown, TOKEN, telegram, tinyLearner, until } from './helpers.js';
+
+let server: TelegramServer | undefined;
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function ask(s: TelegramServer, text: string): Promise<string> {
+  const asked = s.pushUpdate({ chatId: CHAT, text }).message as TgMessage;
+  let reply: TgMessage | undefined;
+  await until(
+    () => {
+      reply = s.messages(CHAT).find((m) => m.reply_to_message?.message_id === asked.message_id);
+      return reply !== undefined;
+    },
+    3000,
+    `the reply to ${text}`,
+  );
+  return shown(reply);
+}
+
+test('when the polling run’s fit ends, the other run polls at once; the finished one answers /status but not /stop', async () => {
+  const s = await startTelegramServer({ token: TOKEN });
+  server = s;
+  const short = telegram(s, { runName: 'short', on: ['end'], timeoutMs: 4000 });
+  const long = telegram(s, { runName: 'long', on: ['end'] });
+  const shortRun = tinyLearner([short.callback, new SlowEpochs(400)]);
+  const longRun = tinyLearner([long.callback, new SlowEpochs(100)]);
+  // The end photo of `short` hangs until its 4 s attempt bound: its fit is over, its last message is not.
+  s.faults.hang(1, { methods: ['sendPhoto'] });
+  const shortFit = shortRun.fit(3);
+  await until(() => short.callback.pollsCommands, 3000, 'the first run to poll');
+  const longFit = longRun.fit(60);
+  await until(() => shortRun.state.status === 'completed', 5000, 'the short fit to end');
+  await until(() => long.callback.pollsCommands, 1000, 'the long run to take over polling');
+  expect(short.callback.pollsCommands).toBe(false);
+
+  const runs = await ask(s, '/runs');
+  expect(runs).toMatch(/^🏃 2 active runs\n/);
+  expect(runs).toMatch(/• short [0-9a-f]{8} · .* · epoch 3\/3 · accuracy [\d.]+ · completed, sending its last messages/);
+  expect(runs).toMatch(/• long [0-9a-f]{8} · .* · epoch \d+\/60 .*· started just now/);
+  expect(await ask(s, '/stop short')).toMatch(/^short \([0-9a-f]{8}\) has finished training \(completed\): \/stop no longer applies\.$/);
+  expect(await ask(s, '/status sh')).toMatch(/^📊 short \([0-9a-f]{8}\) · completed/);
+  // Without a selector, the only run still training is meant: no picker.
+  expect(await ask(s, '/lr')).toMatch(/^lr now 0\.001 for long \([0-9a-f]{8}\)\.$/);
+
+  await shortFit;
+  expect(short.callback.report.failed).toEqual([]);
+  longRun.stop('enough');
+  await longFit;
+  expect(long.callback.pollsCommands).toBe(false);
+  expect([...short.warnings, ...long.warnings]).toEqual([]);
+}, 60_000);

@@ -1,0 +1,13 @@
+import { spawn } from 'node:child_process';
+import { startTelegramServer, startSlackServer } from '@epochcast/testkit';
+const tg = await startTelegramServer();
+const slack = await startSlackServer();
+const t0 = Date.now();
+const env = { PATH: process.env.PATH, HOME: process.env.HOME, TELEGRAM_BOT_TOKEN: tg.token, TELEGRAM_CHAT_ID: '4242', TELEGRAM_API_ROOT: tg.url, SLACK_BOT_TOKEN: slack.token, SLACK_CHANNEL: '#s', SLACK_API_URL: slack.apiUrl, EPOCHS: '40', EPOCH_MS: '150' };
+const kids = [1,2,3,4,5,6,7,8].map((i) => { const c = spawn(process.execPath, ['test/sweep/fixtures/sweep-run.mjs'], { env: { ...env, RUN_NAME: `r${i}` }, stdio: ['ignore','pipe','pipe'] }); c.name=`r${i}`; c.err=''; c.stderr.on('data', d => c.err += d); c.lastEpochAt = 0; c.stdout.on('data', (d) => { for (const l of String(d).split('\n')) { if (l.includes('"epoch"')) c.lastEpochAt = Date.now() - t0; } }); c.exitedP = new Promise(r => c.on('exit', () => { c.exitAt = Date.now() - t0; r(); })); return c; });
+await Promise.all(kids.map(k => k.exitedP));
+for (const k of kids) console.log(k.name, 'last epoch', k.lastEpochAt, 'exit', k.exitAt, k.err.split('\n').filter(l => l.includes('epochcast')).join(' | '));
+const calls = tg.received.filter(c => /sendMessage|editMessageText|sendPhoto/.test(c.method));
+const name = (c) => { const t = String(c.params.text ?? c.params.caption ?? ''); const m = /r\d/.exec(t); return m ? m[0] : '?'; };
+console.log(calls.map(c => `${c.at - t0}:${c.method[0]}${c.method[4]}:${name(c)}`).join(' '));
+await tg.close(); await slack.close();

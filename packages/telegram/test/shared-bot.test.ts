@@ -2,6 +2,7 @@
 // finished run still answers (without acting) while its last messages go out.
 import { startTelegramServer, type TelegramServer, type TgMessage } from '@epochcast/testkit';
 import * as tf from '@tensorflow/tfjs';
+import { Api } from 'node-telegram-bot-api';
 import { afterEach, beforeAll, expect, test } from 'vitest';
 import { CHAT, SlowEpochs, shown, TOKEN, telegram, tinyLearner, until } from './helpers.js';
 
@@ -61,4 +62,34 @@ test('when the polling run’s fit ends, the other run polls at once; the finish
   await longFit;
   expect(long.callback.pollsCommands).toBe(false);
   expect([...short.warnings, ...long.warnings]).toEqual([]);
+}, 60_000);
+
+test('a poller outside the coordination (409 Conflict): backed off, never a tight loop, one warning line', async () => {
+  const s = await startTelegramServer({ token: TOKEN, conflictThrottleMs: 0 });
+  server = s;
+  // Another program on the same bot, polling in a tight loop of its own.
+  const foreign = new Api(TOKEN, { apiRoot: s.url, maxRetries: 0 });
+  let running = true;
+  const foreignLoop = (async () => {
+    while (running) await foreign.getUpdates({ timeout: 1 }).catch(() => {});
+  })();
+  const { callback, warnings } = telegram(s, { on: [], pollTimeoutSec: 1 });
+  const learn = tinyLearner([callback, new SlowEpochs(200)]);
+  await learn.fit(40);
+  running = false;
+  await foreignLoop;
+
+  expect(learn.state.status).toBe('completed');
+  // Ours are the polls that ask for messages and button presses only.
+  const ours = s.received.filter((c) => c.method === 'getUpdates' && String(c.params.allowed_updates ?? '').includes('callback_query'));
+  const conflicts = ours.filter((c) => c.status === 409);
+  expect(conflicts.length).toBeGreaterThanOrEqual(2);
+  // ~8 s of training: waits of 2, 5, … s between tries, so a handful of polls, not hundreds.
+  expect(ours.length).toBeLessThanOrEqual(6);
+  for (let i = 1; i < ours.length; i++) {
+    const previous = ours[i - 1];
+    if (previous?.status === 409) expect((ours[i]?.at ?? 0) - previous.at).toBeGreaterThanOrEqual(1900);
+  }
+  expect(warnings.filter((w) => /another process keeps polling this bot \(409 Conflict\)/.test(w))).toHaveLength(1);
+  expect(warnings).toHaveLength(1);
 }, 60_000);

@@ -297,6 +297,23 @@ describe('with a redis-server', () => {
   });
 
   describe('one process', () => {
+    test('two memberships joining at once (Telegram and Slack of one run) both join through Redis, 10 times over', async () => {
+      const warnings: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        const join = (id: string) =>
+          redisCoordinator(server.url).join(uniqueScope(), {
+            record: { id, name: id, host: 'here', pid: process.pid, startedAt: Date.now(), epoch: 0, totalEpochs: 3 },
+            onMessage: () => {},
+            warn: (line) => warnings.push(line),
+          });
+        const [a, b] = await Promise.all([join('c0c0c0c0'), join('d0d0d0d0')]);
+        expect([a.engine, b.engine]).toEqual(['redis', 'redis']);
+        expect(await a.sendTo('c0c0c0c0', { to: 'self' })).toBe(true);
+        await Promise.all([a.leave(), b.leave()]);
+      }
+      expect(warnings).toEqual([]);
+    });
+
     test('resign(): the leader steps down and releases the lease at once; it stays a member that sends and receives', async () => {
       const previous = process.env.EPOCHCAST_REDIS_LEASE_MS;
       process.env.EPOCHCAST_REDIS_LEASE_MS = String(LEASE_MS);

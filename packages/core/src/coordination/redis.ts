@@ -170,7 +170,10 @@ class Connection {
   /** The subscriber, created with the first subscription: a subscribed connection takes no other commands. */
   async subscribe(channel: string, member: RedisMembership): Promise<void> {
     if (!this.subscriber) {
-      const subscriber = this.command.duplicate();
+      // No ready check (INFO) and no client info (CLIENT SETINFO) on this one: ioredis 5.8.2+ can
+      // write a SUBSCRIBE queued during connect ahead of them, and Redis then refuses them with
+      // "Connection in subscriber mode" (ioredis #2037, fixed in 6.0) and the join fails.
+      const subscriber = this.command.duplicate({ enableReadyCheck: false, disableClientInfo: true });
       this.watch(subscriber);
       subscriber.on('message', (ch: string, text: string) => this.channels.get(ch)?.receive(text));
       this.subscriber = subscriber;

@@ -208,7 +208,8 @@ export class TelegramCallback extends Notifier {
         : [];
     const joining = this.scopeMembership;
     return {
-      runs: async () => (await joining)?.runs() ?? self(),
+      // The engine out of reach for a moment (Redis restarting): answer for this run at least.
+      runs: async () => (await joining)?.runs().catch(self) ?? self(),
       sendTo: async (runId, message) => {
         const membership = await joining;
         if (membership) return membership.sendTo(runId, message);

@@ -39,7 +39,10 @@ const DESCRIPTIONS: Readonly<Record<TelegramCommand, string>> = {
 // Backoff while another process polls the bot (409): never a tight loop.
 const CONFLICT_BACKOFF_MS = [2000, 5000, 10_000, 30_000];
 
-/** How the poller reaches the runs sharing the bot (the scope membership, or this run alone). */
+/** The runs sharing the bot could not be listed: their coordination does not answer for the moment. */
+export class RunsUnavailable extends Error {}
+
+/** How the poller reaches the runs sharing the bot (the scope membership). */
 export interface RunDirectory {
   runs(): Promise<RunRecord[]>;
   sendTo(runId: string, message: ScopeMessage): Promise<boolean>;
@@ -175,7 +178,15 @@ export class CommandPoller {
     const bot = this.host.botUsername();
     // In a group, `/status@otherbot` is for another bot.
     if (addressee && bot && addressee.toLowerCase() !== bot.toLowerCase()) return;
-    const name = rawName.toLowerCase();
+    try {
+      await this.command(message, rawName.toLowerCase(), rawArgs);
+    } catch (error) {
+      if (!(error instanceof RunsUnavailable)) throw error;
+      await this.reply(message, this.host.markup.text('The runs sharing this bot cannot be reached just now; try again in a moment.'));
+    }
+  }
+
+  private async command(message: Message, name: string, rawArgs: string): Promise<void> {
     if (name === 'start' || name === 'help') return this.reply(message, await this.helpText());
     if (name === 'runs' && this.host.enabled.has('runs')) return this.reply(message, await this.runsText());
     if (!isRunCommand(name))

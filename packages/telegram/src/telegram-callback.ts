@@ -8,7 +8,6 @@ import {
   PermanentError,
   RateLimitError,
   type RunInfo,
-  type RunRecord,
   renderTelegramCaption,
   renderTelegramHtml,
   renderTelegramMarkdownV2,
@@ -23,7 +22,7 @@ import {
 } from '@epochcast/core';
 import { type Api, type Chat, InputFile, NetworkError, ParseError, TelegramApiError, TimeoutError } from 'node-telegram-bot-api';
 import { createApi, describeError, parseChatId, resolveApiRoot, resolveToken, TelegramConfigError } from './client.js';
-import { CommandPoller, commandMenu, type RunDirectory, TELEGRAM_COMMANDS, type TelegramCommand } from './commands.js';
+import { CommandPoller, commandMenu, type RunDirectory, RunsUnavailable, TELEGRAM_COMMANDS, type TelegramCommand } from './commands.js';
 import { formatLr, type Markup, markupFor, type ParseMode } from './markup.js';
 import { type ChatRef, parseForwarded } from './routing.js';
 import { RunCommands } from './run-commands.js';
@@ -162,14 +161,8 @@ export class TelegramCallback extends Notifier {
   // ---- lifecycle -----------------------------------------------------------------------------
 
   override async onTrainBegin(state: TrainingState): Promise<void> {
-    this.epochMessagesMuted = false;
     this.fitEnding = false;
     await super.onTrainBegin(state);
-    const run = this.currentRun;
-    const joining = this.scopeMembership;
-    if (!run || !joining || !this.api || this.enabledCommands.size === 0) return;
-    // Could not coordinate at all (no local socket either): this run polls on its own.
-    void joining.then((membership) => membership === undefined && this.lead(state));
   }
 
   /**
@@ -189,34 +182,18 @@ export class TelegramCallback extends Notifier {
     };
   }
 
-  /** The runs sharing the bot, as the poller sees them: this run alone until (or unless) it has joined them. */
-  private directory(state: TrainingState): RunDirectory {
-    const run = this.currentRun;
-    const self = (): RunRecord[] =>
-      run
-        ? [
-            {
-              id: run.id,
-              name: run.name,
-              host: run.host,
-              pid: process.pid,
-              startedAt: run.startedAt,
-              epoch: state.learner.recorder.history.length,
-              totalEpochs: run.totalEpochs,
-            },
-          ]
-        : [];
+  /** The runs sharing the bot, as the poller sees them (the membership may be elected before `join` resolves). */
+  private directory(): RunDirectory {
     const joining = this.scopeMembership;
     return {
-      // The engine out of reach for a moment (Redis restarting): answer for this run at least.
-      runs: async () => (await joining)?.runs().catch(self) ?? self(),
-      sendTo: async (runId, message) => {
+      runs: async () => {
         const membership = await joining;
-        if (membership) return membership.sendTo(runId, message);
-        if (runId !== run?.id) return false;
-        this.onForwarded(message);
-        return true;
+        if (!membership) return [];
+        return membership.runs().catch((error: unknown) => {
+          throw new RunsUnavailable(error instanceof Error ? error.message : String(error));
+        });
       },
+      sendTo: async (runId, message) => (await joining)?.sendTo(runId, message) ?? false,
     };
   }
 
@@ -250,7 +227,7 @@ export class TelegramCallback extends Notifier {
       api,
       markup: this.markup,
       enabled: this.enabledCommands,
-      directory: this.directory(state),
+      directory: this.directory(),
       startedAtSec: Math.floor(state.startedAt / 1000),
       pollTimeoutSec: this.pollTimeoutSec,
       isAllowed: (chat) => this.isAllowed(chat),

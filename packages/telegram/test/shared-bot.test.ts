@@ -1,5 +1,8 @@
 // Two runs in one process on one bot: the leader's duties pass on the moment its fit ends, and the
 // finished run still answers (without acting) while its last messages go out.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startTelegramServer, type TelegramServer, type TgMessage } from '@epochcast/testkit';
 import * as tf from '@tensorflow/tfjs';
 import { Api } from 'node-telegram-bot-api';
@@ -92,4 +95,28 @@ test('a poller outside the coordination (409 Conflict): backed off, never a tigh
   }
   expect(warnings.filter((w) => /another process keeps polling this bot \(409 Conflict\)/.test(w))).toHaveLength(1);
   expect(warnings).toHaveLength(1);
+}, 60_000);
+
+test('no way to coordinate at all (the socket directory is a file): one warning, and the run polls and answers on its own', async () => {
+  const s = await startTelegramServer({ token: TOKEN });
+  server = s;
+  const dir = await mkdtemp(path.join(tmpdir(), 'epochcast-solo-'));
+  const notADirectory = path.join(dir, 'file');
+  await writeFile(notADirectory, '');
+  process.env.EPOCHCAST_SOCKET_DIR = notADirectory;
+  try {
+    const { callback, warnings } = telegram(s, { on: [] });
+    const learn = tinyLearner([callback, new SlowEpochs(100)]);
+    const fit = learn.fit(30);
+    await until(() => callback.pollsCommands, 3000, 'the lone run to poll');
+    expect(await ask(s, '/runs')).toMatch(/^🏃 1 active run\n• tiny [0-9a-f]{8} · /);
+    expect(await ask(s, '/status')).toMatch(/^📊 tiny \([0-9a-f]{8}\) · /);
+    learn.stop('enough');
+    await fit;
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^epochcast: could not coordinate with other runs \(.*\); this run acts alone \(telegram\)$/);
+  } finally {
+    delete process.env.EPOCHCAST_SOCKET_DIR;
+    await rm(dir, { recursive: true, force: true });
+  }
 }, 60_000);

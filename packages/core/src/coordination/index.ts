@@ -64,5 +64,69 @@ export async function joinScope(scope: string, options: JoinOptions & { redisUrl
       );
     }
   }
-  return localCoordinator().join(scope, join);
+  try {
+    return await localCoordinator().join(scope, join);
+  } catch (error) {
+    join.warn(
+      `epochcast: could not coordinate with other runs (${error instanceof Error ? error.message : String(error)}); this run acts alone`,
+    );
+    return soloMembership(join);
+  }
+}
+
+/**
+ * A scope of one, for a run that could not reach any engine: it is its own leader, lists itself,
+ * receives what it sends itself, and paces its sends alone (`reserve` rejects, so the caller does).
+ * Plugins then work the same way with or without company.
+ */
+function soloMembership(options: JoinOptions): Membership {
+  let record = { ...options.record };
+  let leader = false;
+  let resigned = false;
+  let left = false;
+  const guard = (name: string, handler: (() => void) | undefined) => {
+    try {
+      handler?.();
+    } catch (error) {
+      options.warn(`epochcast: ${name} of run ${record.id} threw: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+  const depose = () => {
+    if (!leader) return;
+    leader = false;
+    guard('onDeposed', options.leadership?.onDeposed);
+  };
+  if (options.leadership) {
+    // After `join` resolves, as the engines do: the caller holds the membership when it hears of it.
+    setImmediate(() => {
+      if (left || resigned || leader) return;
+      leader = true;
+      guard('onElected', options.leadership?.onElected);
+    });
+  }
+  return {
+    runId: record.id,
+    engine: 'local',
+    get isLeader() {
+      return leader;
+    },
+    update(patch) {
+      record = { ...record, ...patch, id: record.id };
+    },
+    runs: async () => [record],
+    async sendTo(runId, message) {
+      if (left || runId !== record.id) return false;
+      options.onMessage(message);
+      return true;
+    },
+    reserve: () => Promise.reject(new Error('no shared budget: this run acts alone')),
+    resign() {
+      resigned = true;
+      depose();
+    },
+    async leave() {
+      left = true;
+      depose();
+    },
+  };
 }

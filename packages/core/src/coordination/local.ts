@@ -542,7 +542,8 @@ interface Pending extends Settle {
 }
 
 /** Errors no retry can fix. */
-const FATAL = new Set(['EACCES', 'EPERM', 'ENAMETOOLONG', 'ENOTDIR']);
+// EEXIST: the socket directory's path is taken by a file, which no retry changes.
+const FATAL = new Set(['EACCES', 'EPERM', 'ENAMETOOLONG', 'ENOTDIR', 'EEXIST']);
 
 /** Socket errors that are the ordinary end of a hub, not worth a warning. */
 const ORDINARY = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOENT', 'EADDRINUSE']);

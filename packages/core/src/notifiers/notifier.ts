@@ -277,6 +277,7 @@ export abstract class Notifier extends Callback {
     this.abort = new AbortController();
     this.report = { delivered: [], failed: [], coalesced: 0 };
     this.epochFailureLogged = false;
+    this.epochMessagesMuted = false;
     this.lastEpochQueuedAt = Number.NEGATIVE_INFINITY;
     const run = runInfo(state, this.options.runName);
     if (this.verify) {

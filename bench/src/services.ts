@@ -1,7 +1,8 @@
 // The three notifiers of the issue, each pointed at its local testkit server (started once for
 // the whole bench), and what the servers received: end messages, send rates.
-import type { Notifier, NotifyEvent, TrainingState } from '@epochcast/core';
+import type { TrainingState } from '@epochcast/core';
 import { EmailCallback } from '@epochcast/email';
+import type { Notifier, NotifyEvent } from '@epochcast/notify';
 import { SlackCallback } from '@epochcast/slack';
 import { TelegramCallback } from '@epochcast/telegram';
 import {

@@ -12,8 +12,9 @@
 // - the ProgressCallback draws its live bar (`tty: true`, at most 10 redraws a second) into a
 //   stream that discards the bytes: its formatting and writes are measured, a terminal's
 //   rendering is not (that depends on the terminal, not on epochcast).
+
+import { loadMnist, mnistModel } from '@epochcast/cli/mnist';
 import { accuracy, type Callback, DataLoaders, Learner, ProgressCallback } from '@epochcast/core';
-import { loadMnist, mnistModel } from '@epochcast/example-mnist';
 import * as tf from '@tensorflow/tfjs';
 import { nullStream } from './harness.js';
 

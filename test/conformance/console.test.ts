@@ -1,11 +1,11 @@
-import { ConsoleNotifier } from '@epochcast/core';
+import { ConsoleCallback } from '@epochcast/notify';
 import { startStreamSink } from '@epochcast/testkit';
 import { notifierConformance } from '@epochcast/testkit/conformance';
 
 notifierConformance({
-  name: 'ConsoleNotifier',
+  name: 'ConsoleCallback',
   start: () => startStreamSink(),
-  notifier: (sink, options) => new ConsoleNotifier({ ...options, stream: sink.stream }),
+  notifier: (sink, options) => new ConsoleCallback({ ...options, stream: sink.stream }),
   delivered: (sink) => sink.written(),
   attempts: (sink) => sink.received.length,
   rateLimits: false,

@@ -12,8 +12,9 @@
  * - /lr junk answered with an example, a stranger's /stop ignored: packages/telegram/test/commands.test.ts.
  *   Here instead: junk and strangers together, and the training result is bit-for-bit unaffected.
  */
-import { Callback, ConfigError, Learner, type Notifier, TerminateOnNaN, type TrainingState, WebhookNotifier } from '@epochcast/core';
+import { Callback, ConfigError, Learner, TerminateOnNaN, type TrainingState } from '@epochcast/core';
 import { EmailCallback } from '@epochcast/email';
+import { type Notifier, WebhookCallback } from '@epochcast/notify';
 import { SlackCallback } from '@epochcast/slack';
 import { TelegramCallback } from '@epochcast/telegram';
 import {
@@ -68,8 +69,8 @@ describe('bad settings: a ConfigError at construction that says what is wrong, n
       /channel \(SLACK_CHANNEL\) must be/,
     ],
     ['Slack: empty channel', () => new SlackCallback({ token: SLACK_TOKEN, channel: '' }), /channel/],
-    ['webhook: ftp:// URL', () => new WebhookNotifier({ url: 'ftp://example.test/hook' }), /url must be http:\/\/ or https:\/\//],
-    ['webhook: not a URL', () => new WebhookNotifier({ url: 'example.test/hook' }), /url/],
+    ['webhook: ftp:// URL', () => new WebhookCallback({ url: 'ftp://example.test/hook' }), /url must be http:\/\/ or https:\/\//],
+    ['webhook: not a URL', () => new WebhookCallback({ url: 'example.test/hook' }), /url/],
     ['SMTP: smtpx:// scheme', () => email({ smtpUrl: `smtpx://trainer:${SMTP_PASSWORD}@host:25` }), /smtp:\/\/ or smtps:\/\//],
     ['SMTP: port 99999', () => email({ smtpUrl: SMTP_URL('host', 99999) }), /smtpUrl|port/],
     ['SMTP: port "abc"', () => email({ smtpUrl: SMTP_URL('host', 'abc') }), /smtpUrl|port/],
@@ -78,7 +79,7 @@ describe('bad settings: a ConfigError at construction that says what is wrong, n
     ['e-mail: from with two @', () => email({ from: 'a@@example.test' }), /from/],
     [
       'any notifier: empty run name',
-      () => new WebhookNotifier({ url: 'https://example.test/h', runName: '   ' }),
+      () => new WebhookCallback({ url: 'https://example.test/h', runName: '   ' }),
       /runName must be a non-empty string/,
     ],
   ];
@@ -150,7 +151,7 @@ function allFour(runName = 'bad-input', extra: { commands?: boolean } = {}): Not
       from: 'runs@example.test',
       to: 'me@example.test',
     }),
-    new WebhookNotifier({ ...base, on: [...base.on], url: `${hook.url}/h` }),
+    new WebhookCallback({ ...base, on: [...base.on], url: `${hook.url}/h` }),
   ];
 }
 

@@ -13,8 +13,8 @@
  * (test/conformance/*.test.ts via @epochcast/testkit/conformance).
  */
 import net from 'node:net';
-import { type Notifier, type NotifierOptions, WebhookNotifier } from '@epochcast/core';
 import { EmailCallback } from '@epochcast/email';
+import { type Notifier, type NotifierOptions, WebhookCallback } from '@epochcast/notify';
 import { SlackCallback } from '@epochcast/slack';
 import { TelegramCallback } from '@epochcast/telegram';
 import {
@@ -101,7 +101,7 @@ const HOOK_SECRET = 'matrix-SECRET-hmac';
 const webhook: Service<WebhookServer> = {
   name: 'webhook',
   start: () => startWebhookServer({ secret: HOOK_SECRET }),
-  notifier: (s, o) => new WebhookNotifier({ ...o, url: `${s.url}/hooks/PATHSECRET7`, secret: HOOK_SECRET }),
+  notifier: (s, o) => new WebhookCallback({ ...o, url: `${s.url}/hooks/PATHSECRET7`, secret: HOOK_SECRET }),
   attempts: (s) => s.received.map((r) => ({ at: r.at, ok: r.status === 200, fault: r.fault })),
   secrets: [HOOK_SECRET, 'PATHSECRET7'],
   scope: undefined,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError } from '@epochcast/core';
 import {
-  ConfigError,
   httpError,
   type Notification,
   Notifier,
@@ -9,10 +9,10 @@ import {
   PermanentError,
   type SendContext,
   TransientError,
-} from '@epochcast/core';
+} from '@epochcast/notify';
 import { DISCORD_LIMITS, type DiscordMessage, renderDiscord } from './render.js';
 
-export interface DiscordNotifierOptions extends NotifierOptions {
+export interface DiscordCallbackOptions extends NotifierOptions {
   /** `https://discord.com/api/webhooks/<id>/<token>` (channel settings → Integrations → Webhooks). Default `DISCORD_WEBHOOK_URL`. */
   webhookUrl?: string;
   /** The name the messages are posted under. Default `epochcast` (Discord's default: the webhook's own name). */
@@ -43,7 +43,7 @@ interface DiscordErrorBody {
  * how long to wait in its JSON body (`retry_after`, in seconds, fractional): that is what is
  * waited, and the `X-RateLimit-*` headers pace the sends so the limit is rarely hit at all.
  */
-export class DiscordNotifier extends Notifier {
+export class DiscordCallback extends Notifier {
   readonly service = 'discord';
   readonly limits: NotifierLimits = { maxTextLength: DISCORD_LIMITS.content, maxCaptionLength: 0, images: false, edits: false };
   private readonly url: URL;
@@ -53,11 +53,11 @@ export class DiscordNotifier extends Notifier {
   /** When the webhook's rate-limit bucket refills, after Discord said it was empty (Date.now() ms). */
   private resumeAt = 0;
 
-  constructor(options: DiscordNotifierOptions = {}) {
+  constructor(options: DiscordCallbackOptions = {}) {
     super(options);
     this.url = webhookUrl(options.webhookUrl ?? process.env.DISCORD_WEBHOOK_URL);
     if (options.threadId !== undefined) {
-      if (!/^\d+$/.test(options.threadId)) throw new ConfigError('DiscordNotifier: threadId must be a thread id (digits only).');
+      if (!/^\d+$/.test(options.threadId)) throw new ConfigError('DiscordCallback: threadId must be a thread id (digits only).');
       this.url.searchParams.set('thread_id', options.threadId);
     }
     this.username = options.username ?? 'epochcast';
@@ -126,20 +126,20 @@ export class DiscordNotifier extends Notifier {
 function webhookUrl(raw: string | undefined): URL {
   if (!raw)
     throw new ConfigError(
-      'DiscordNotifier: no webhook URL. Pass { webhookUrl: "https://discord.com/api/webhooks/<id>/<token>" } or set DISCORD_WEBHOOK_URL.',
+      'DiscordCallback: no webhook URL. Pass { webhookUrl: "https://discord.com/api/webhooks/<id>/<token>" } or set DISCORD_WEBHOOK_URL.',
     );
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
     // The URL is a secret: say what is wrong with it, never what it is.
-    throw new ConfigError(`DiscordNotifier: webhookUrl is not a valid URL (a string of ${raw.length} characters).`);
+    throw new ConfigError(`DiscordCallback: webhookUrl is not a valid URL (a string of ${raw.length} characters).`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new ConfigError('DiscordNotifier: webhookUrl must be an https:// URL, like https://discord.com/api/webhooks/<id>/<token>.');
+    throw new ConfigError('DiscordCallback: webhookUrl must be an https:// URL, like https://discord.com/api/webhooks/<id>/<token>.');
   if (!WEBHOOK_PATH.test(url.pathname))
     throw new ConfigError(
-      'DiscordNotifier: webhookUrl is not a webhook URL; it must look like https://discord.com/api/webhooks/<id>/<token> (copy it from the channel settings → Integrations → Webhooks).',
+      'DiscordCallback: webhookUrl is not a webhook URL; it must look like https://discord.com/api/webhooks/<id>/<token> (copy it from the channel settings → Integrations → Webhooks).',
     );
   return url;
 }

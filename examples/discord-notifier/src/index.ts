@@ -1,6 +1,6 @@
 // The public API of epochcast-notifier-discord, and nothing else.
 
-export { DiscordNotifier, type DiscordNotifierOptions, formErrors } from './discord-notifier.js';
+export { DiscordCallback, type DiscordCallbackOptions, formErrors } from './discord-notifier.js';
 export {
   codeBlock,
   DISCORD_LIMITS,

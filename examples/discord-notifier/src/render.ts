@@ -22,7 +22,7 @@ import {
   notificationOutcome,
   type Outcome,
   trimStack,
-} from '@epochcast/core';
+} from '@epochcast/notify';
 
 /** Discord's documented limits for a webhook message, in characters. */
 export const DISCORD_LIMITS = {

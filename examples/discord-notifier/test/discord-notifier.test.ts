@@ -1,20 +1,12 @@
-// DiscordNotifier against the local Discord endpoint: what it posts, how it reads Discord's
+// DiscordCallback against the local Discord endpoint: what it posts, how it reads Discord's
 // answers (429 JSON retry_after, X-RateLimit-* pacing, 400 form errors, 401/404 webhooks), its
 // configuration errors, and messages within Discord's limits whatever the run is called.
-import {
-  Callback,
-  ConfigError,
-  DataLoaders,
-  type EpochStats,
-  Learner,
-  type Notification,
-  type NotifyEvent,
-  type TrainingState,
-} from '@epochcast/core';
+import { Callback, ConfigError, DataLoaders, type EpochStats, Learner, type TrainingState } from '@epochcast/core';
+import type { Notification, NotifyEvent } from '@epochcast/notify';
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { DISCORD_LIMITS, DiscordNotifier, type DiscordNotifierOptions, embedLength, formErrors, renderDiscord } from '../src/index.js';
+import { DISCORD_LIMITS, DiscordCallback, type DiscordCallbackOptions, embedLength, formErrors, renderDiscord } from '../src/index.js';
 import { type DiscordServer, type DiscordServerOptions, startDiscordServer, validateMessage } from './discord-server.js';
 
 let server: DiscordServer | undefined;
@@ -36,8 +28,8 @@ async function start(options: DiscordServerOptions = {}): Promise<DiscordServer>
   return server;
 }
 
-function discord(s: DiscordServer, options: DiscordNotifierOptions = {}): DiscordNotifier {
-  return new DiscordNotifier({
+function discord(s: DiscordServer, options: DiscordCallbackOptions = {}): DiscordCallback {
+  return new DiscordCallback({
     webhookUrl: s.webhookUrl,
     logger: { warn: (line) => warnings.push(line) },
     handleSignals: false,
@@ -89,7 +81,7 @@ function toyLearner(callbacks: Callback[]): Learner {
   return new Learner({ model, data, loss: 'categoricalCrossentropy', callbacks });
 }
 
-describe('what DiscordNotifier posts', () => {
+describe('what DiscordCallback posts', () => {
   test('a fit: the webhook is checked (GET), then JSON messages; start and epochs as content, the end with a summary embed', async () => {
     const s = await start();
     await toyLearner([discord(s)]).fit(2);
@@ -267,11 +259,11 @@ describe("Discord's answers", () => {
 
 describe('configuration', () => {
   test('the URL comes from webhookUrl, else DISCORD_WEBHOOK_URL; without either, a ConfigError says so', async () => {
-    expect(() => new DiscordNotifier()).toThrow(ConfigError);
-    expect(() => new DiscordNotifier()).toThrow(/no webhook URL.*DISCORD_WEBHOOK_URL/);
+    expect(() => new DiscordCallback()).toThrow(ConfigError);
+    expect(() => new DiscordCallback()).toThrow(/no webhook URL.*DISCORD_WEBHOOK_URL/);
     const s = await start();
     process.env.DISCORD_WEBHOOK_URL = s.webhookUrl;
-    const report = await new DiscordNotifier({ handleSignals: false }).notify(notification('end'));
+    const report = await new DiscordCallback({ handleSignals: false }).notify(notification('end'));
     expect(report.delivered).toEqual(['end']);
   });
 
@@ -284,7 +276,7 @@ describe('configuration', () => {
     ]) {
       const error = (() => {
         try {
-          new DiscordNotifier({ webhookUrl: url });
+          new DiscordCallback({ webhookUrl: url });
         } catch (e) {
           return e as Error;
         }
@@ -292,7 +284,7 @@ describe('configuration', () => {
       expect(error).toBeInstanceOf(ConfigError);
       expect(error?.message).not.toContain(url);
     }
-    expect(() => new DiscordNotifier({ webhookUrl: 'https://discord.com/api/webhooks/1/abc', threadId: 'general' })).toThrow(/threadId/);
+    expect(() => new DiscordCallback({ webhookUrl: 'https://discord.com/api/webhooks/1/abc', threadId: 'general' })).toThrow(/threadId/);
     // Every documented form is accepted.
     for (const url of [
       'https://discord.com/api/webhooks/123456/tok-EN_1',
@@ -300,7 +292,7 @@ describe('configuration', () => {
       'https://discordapp.com/api/webhooks/123456/tok-EN_1',
       'https://ptb.discord.com/api/webhooks/123456/tok-EN_1/',
     ])
-      expect(new DiscordNotifier({ webhookUrl: url }).limits.maxTextLength).toBe(2000);
+      expect(new DiscordCallback({ webhookUrl: url }).limits.maxTextLength).toBe(2000);
   });
 
   test('the webhook URL and its token are secrets: redacted from anything the notifier prints', async () => {

@@ -1,6 +1,6 @@
 /**
  * A local Discord webhook endpoint on 127.0.0.1 that answers like discord.com does, for testing
- * DiscordNotifier without a Discord server:
+ * DiscordCallback without a Discord server:
  *
  * - `GET  /api[/v10]/webhooks/<id>/<token>`: the webhook object; a wrong token 401, an unknown id 404.
  * - `POST /api[/v10]/webhooks/<id>/<token>[?wait=true][&thread_id=…]`: JSON only; 204 No Content

@@ -6,18 +6,18 @@ import { fileURLToPath } from 'node:url';
 import { notifierConformance } from '@epochcast/testkit/conformance';
 import { expect, test } from 'vitest';
 import { type DiscordServer, startDiscordServer } from './discord-server.js';
-import { MinimalDiscordNotifier } from './minimal-discord-notifier.js';
+import { MinimalDiscordCallback } from './minimal-discord-notifier.js';
 
 notifierConformance<DiscordServer>({
-  name: 'the guide’s MinimalDiscordNotifier',
+  name: 'the guide’s MinimalDiscordCallback',
   start: () => startDiscordServer(),
-  notifier: (server, options) => new MinimalDiscordNotifier({ ...options, webhookUrl: server.webhookUrl }),
+  notifier: (server, options) => new MinimalDiscordCallback({ ...options, webhookUrl: server.webhookUrl }),
   delivered: (server) => server.messages.map((m) => m.text),
   attempts: (server) => server.received.length,
   secrets: (server) => [server.webhookUrl, server.token],
 });
 
-test('the guide shows MinimalDiscordNotifier exactly as tested here', async () => {
+test('the guide shows MinimalDiscordCallback exactly as tested here', async () => {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const guide = await readFile(path.join(here, '../../../docs/writing-a-notifier.md'), 'utf8');
   const source = await readFile(path.join(here, 'minimal-discord-notifier.ts'), 'utf8');

@@ -8,7 +8,7 @@ import {
   renderText,
   type SendContext,
   TransientError,
-} from '@epochcast/core';
+} from '@epochcast/notify';
 
 export interface MinimalDiscordOptions extends NotifierOptions {
   /** `https://discord.com/api/webhooks/<id>/<token>`. Default `DISCORD_WEBHOOK_URL`. */
@@ -16,7 +16,7 @@ export interface MinimalDiscordOptions extends NotifierOptions {
 }
 
 /** Every notification as a code block in a Discord channel. */
-export class MinimalDiscordNotifier extends Notifier {
+export class MinimalDiscordCallback extends Notifier {
   readonly service = 'discord';
   readonly limits: NotifierLimits = { maxTextLength: 2000, maxCaptionLength: 0, images: false, edits: false };
   private readonly url: string;
@@ -24,7 +24,7 @@ export class MinimalDiscordNotifier extends Notifier {
   constructor(options: MinimalDiscordOptions = {}) {
     super(options);
     const url = options.webhookUrl ?? process.env.DISCORD_WEBHOOK_URL;
-    if (!url) throw new ConfigError('MinimalDiscordNotifier: no webhook URL. Pass { webhookUrl } or set DISCORD_WEBHOOK_URL.');
+    if (!url) throw new ConfigError('MinimalDiscordCallback: no webhook URL. Pass { webhookUrl } or set DISCORD_WEBHOOK_URL.');
     this.url = url;
     this.registerSecret(url, new URL(url).pathname); // the URL is the credential
   }

@@ -9,9 +9,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LOSS_PLOT_CID, ProgressCallback, selectBackend } from '@epochcast/core';
-import { EmailCallback } from '@epochcast/email';
-import { DEMO_CONFIG, trainMnist } from '@epochcast/example-mnist';
+import { DEMO_CONFIG, trainMnist } from '@epochcast/cli/mnist';
+import { ProgressCallback, selectBackend } from '@epochcast/core';
+import { EmailCallback, LOSS_PLOT_CID } from '@epochcast/email';
 import { type ReceivedMail, startSmtpSink } from '@epochcast/testkit';
 
 export interface EmailExampleOptions {

@@ -7,12 +7,8 @@
 // table as each epoch ends, then the final accuracy and the plot's path.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { DEMO_CONFIG, trainMnist } from '@epochcast/cli/mnist';
 import { ProgressCallback, selectBackend } from '@epochcast/core';
-import { DEMO_CONFIG, trainMnist } from './train.js';
-
-export { loadMnist, MNIST_SIZE } from './data.js';
-export { DEMO_CONFIG, type MnistRun, mnistModel, type TrainMnistOptions, trainMnist } from './train.js';
 
 async function main(): Promise<void> {
   await selectBackend();
@@ -39,10 +35,7 @@ async function main(): Promise<void> {
   }
 }
 
-// Run only as the entry point, so tests and the bench can import from this module.
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().catch((error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

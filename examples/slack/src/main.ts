@@ -7,8 +7,8 @@
 //   pnpm build && node examples/slack/dist/main.js
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEMO_CONFIG, trainMnist } from '@epochcast/cli/mnist';
 import { selectBackend } from '@epochcast/core';
-import { DEMO_CONFIG, trainMnist } from '@epochcast/example-mnist';
 import { SlackCallback, type SlackCallbackOptions } from '@epochcast/slack';
 import { type SlackServer, startSlackServer } from '@epochcast/testkit';
 

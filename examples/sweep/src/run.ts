@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { trainMnist } from '@epochcast/cli/mnist';
 // One run of the sweep, in its own process (the launcher, main.ts, starts several). It trains the
 // MNIST MLP at the learning rate `LR` and names itself `RUN_NAME` in every message. Telegram and
 // Slack are configured the usual way, from the environment (TELEGRAM_BOT_TOKEN + TELEGRAM_CHAT_ID,
@@ -10,8 +11,8 @@
 //
 // stdout carries two JSON lines, for the launcher: `{"event":"start",…}` when the fit begins (with
 // the run id every message uses) and `{"event":"result",…}` at the end. Warnings go to stderr.
-import { type Callback, type Notification, Notifier, type NotifierLimits, selectBackend, type TrainingState } from '@epochcast/core';
-import { trainMnist } from '@epochcast/example-mnist';
+import { type Callback, selectBackend, type TrainingState } from '@epochcast/core';
+import { type Notification, Notifier, type NotifierLimits } from '@epochcast/notify';
 import { SlackCallback } from '@epochcast/slack';
 import { TelegramCallback } from '@epochcast/telegram';
 

@@ -5,8 +5,8 @@
 // /status and /lr after the first epoch, and the script prints what the phone received.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEMO_CONFIG, trainMnist } from '@epochcast/cli/mnist';
 import { Callback, selectBackend, type TrainingState } from '@epochcast/core';
-import { DEMO_CONFIG, trainMnist } from '@epochcast/example-mnist';
 import { TelegramCallback } from '@epochcast/telegram';
 import { startTelegramServer, type TelegramServer } from '@epochcast/testkit';
 import { transcript } from './transcript.js';

@@ -3,8 +3,9 @@
  * plugin's own check first (Telegram getMe, Slack auth.test, SMTP login), then one short message
  * through the real plugin — and says what is wrong when it fails.
  */
-import type { NotifierLogger, SendContext } from '@epochcast/core';
+
 import { EmailCallback, type EmailCallbackOptions } from '@epochcast/email';
+import type { NotifierLogger, SendContext } from '@epochcast/notify';
 import { SlackCallback, type SlackCallbackOptions } from '@epochcast/slack';
 import { TelegramCallback, type TelegramCallbackOptions } from '@epochcast/telegram';
 import { isConfigError, jobNotification, jobRun, SERVICES, type Service } from './notifiers.js';

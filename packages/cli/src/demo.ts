@@ -5,20 +5,13 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { historyCsv, type Notifier, ProgressCallback, selectBackend } from '@epochcast/core';
+import { DEMO_CONFIG, trainMnist } from '@epochcast/cli/mnist';
+import { historyCsv, ProgressCallback, selectBackend } from '@epochcast/core';
 import { EmailCallback, type EmailCallbackOptions } from '@epochcast/email';
-import { DEMO_CONFIG, trainMnist } from '@epochcast/example-mnist';
+import type { Notifier } from '@epochcast/notify';
 import { SlackCallback, type SlackCallbackOptions } from '@epochcast/slack';
 import { TelegramCallback, type TelegramCallbackOptions } from '@epochcast/telegram';
-import {
-  type ReceivedMail,
-  type SlackServer,
-  type SmtpSink,
-  startSlackServer,
-  startSmtpSink,
-  startTelegramServer,
-  type TelegramServer,
-} from '@epochcast/testkit';
+import type { ReceivedMail, SlackServer, SmtpSink, TelegramServer } from '@epochcast/testkit';
 import { isConfigError } from './notifiers.js';
 import type { CliIo } from './program.js';
 
@@ -45,13 +38,15 @@ interface Local {
 export async function demo(io: CliIo, options: DemoOptions): Promise<number> {
   const env = io.env;
   const local: Local = {};
+  // The testkit's servers stand in only for services without credentials: loaded only then.
+  const testkit = () => import('@epochcast/testkit');
   const notifiers: { label: string; notifier: Notifier }[] = [];
   try {
     try {
       // Telegram
       if (env.TELEGRAM_BOT_TOKEN) notifiers.push({ label: 'Telegram', notifier: new TelegramCallback({ runName: RUN_NAME }) });
       else {
-        local.telegram = await startTelegramServer();
+        local.telegram = await (await testkit()).startTelegramServer();
         const o: TelegramCallbackOptions = {
           runName: RUN_NAME,
           token: local.telegram.token,
@@ -64,7 +59,7 @@ export async function demo(io: CliIo, options: DemoOptions): Promise<number> {
       if (env.SLACK_BOT_TOKEN || env.SLACK_WEBHOOK_URL)
         notifiers.push({ label: 'Slack', notifier: new SlackCallback({ runName: RUN_NAME }) });
       else {
-        local.slack = await startSlackServer({ token: 'xoxb-local-demo', channels: [LOCAL_CHANNEL] });
+        local.slack = await (await testkit()).startSlackServer({ token: 'xoxb-local-demo', channels: [LOCAL_CHANNEL] });
         const o: SlackCallbackOptions = {
           runName: RUN_NAME,
           token: local.slack.token,
@@ -76,7 +71,7 @@ export async function demo(io: CliIo, options: DemoOptions): Promise<number> {
       // E-mail
       if (env.SMTP_URL) notifiers.push({ label: 'E-mail', notifier: new EmailCallback({ runName: RUN_NAME }) });
       else {
-        local.smtp = await startSmtpSink();
+        local.smtp = await (await testkit()).startSmtpSink();
         const o: EmailCallbackOptions = {
           runName: RUN_NAME,
           smtpUrl: local.smtp.url,

@@ -11,6 +11,7 @@ import type { CliIo } from './program.js';
 /** Versions the skeleton depends on: those this repository builds and tests with. */
 export const SCAFFOLD_VERSIONS = {
   core: '^0.1.0',
+  notify: '^0.1.0',
   testkit: '^0.1.0',
   tfjs: '4.22.0',
   typesNode: '^20.19.43',
@@ -48,7 +49,7 @@ function pascal(name: string): string {
 
 /** The files of the skeleton for `name` (already checked), by path relative to the package. */
 export function notifierFiles(name: string): Record<string, string> {
-  const cls = `${pascal(name)}Notifier`;
+  const cls = `${pascal(name)}Callback`;
   const env = name.toUpperCase().replaceAll('-', '_');
   const pkg = `${PACKAGE_PREFIX}${name}`;
   const v = SCAFFOLD_VERSIONS;
@@ -65,9 +66,10 @@ export function notifierFiles(name: string): Record<string, string> {
     files: ['dist', 'src', 'README.md'],
     engines: { node: '>=20.19' },
     scripts: { build: 'tsc -p .', test: 'vitest run', prepublishOnly: 'tsc -p . && vitest run' },
-    peerDependencies: { '@epochcast/core': v.core },
+    peerDependencies: { '@epochcast/core': v.core, '@epochcast/notify': v.notify },
     devDependencies: {
       '@epochcast/core': v.core,
+      '@epochcast/notify': v.notify,
       '@epochcast/testkit': v.testkit,
       '@tensorflow/tfjs': v.tfjs,
       '@tensorflow/tfjs-core': v.tfjs,
@@ -107,7 +109,7 @@ export function notifierFiles(name: string): Record<string, string> {
   renderText,
   type SendContext,
   TransientError,
-} from '@epochcast/core';
+} from '@epochcast/notify';
 
 export interface ${cls}Options extends NotifierOptions {
   /** Where to POST. Default \`${env}_URL\`. */
@@ -175,7 +177,7 @@ notifierConformance<WebhookServer>({
 });
 `;
 
-  const unit = `import type { Notification } from '@epochcast/core';
+  const unit = `import type { Notification } from '@epochcast/notify';
 import { startWebhookServer } from '@epochcast/testkit';
 import { expect, test } from 'vitest';
 import { ${cls} } from '../src/index.js';
@@ -306,7 +308,7 @@ export async function newNotifier(io: CliIo, name: string, options: NewNotifierO
     await mkdir(path.dirname(target), { recursive: true });
     await writeFile(target, text, { flag: 'wx' });
   }
-  const cls = `${pascal(name)}Notifier`;
+  const cls = `${pascal(name)}Callback`;
   io.out(
     [
       `Wrote ${PACKAGE_PREFIX}${name} (${cls}) in ${shown}/:`,

@@ -4,8 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { ConfigError, type TrainStatus } from '@epochcast/core';
+import { EmailCallback } from '@epochcast/email';
 import {
-  ConfigError,
   type Notification,
   type NotificationError,
   type Notifier,
@@ -13,10 +14,8 @@ import {
   type NotifyEvent,
   type RunInfo,
   rank,
-  type TrainStatus,
-  WebhookNotifier,
-} from '@epochcast/core';
-import { EmailCallback } from '@epochcast/email';
+  WebhookCallback,
+} from '@epochcast/notify';
 import { SlackCallback } from '@epochcast/slack';
 import { TelegramCallback } from '@epochcast/telegram';
 
@@ -53,7 +52,7 @@ export function serviceNotifier(service: Service, logger?: NotifierLogger): Noti
  */
 export function notifiersFromFlags(flags: NotifierFlags, logger?: NotifierLogger): Notifier[] {
   const notifiers: Notifier[] = SERVICES.filter((s) => flags[s]).map((s) => serviceNotifier(s, logger));
-  if (flags.webhook !== undefined) notifiers.push(new WebhookNotifier({ url: flags.webhook, ...common(logger) }));
+  if (flags.webhook !== undefined) notifiers.push(new WebhookCallback({ url: flags.webhook, ...common(logger) }));
   return notifiers;
 }
 

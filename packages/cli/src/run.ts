@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import type { Notification, Notifier } from '@epochcast/core';
+import type { Notification, Notifier } from '@epochcast/notify';
 import { closeNotifiers, isConfigError, jobNotification, jobRun, type NotifierFlags, notifiersFromFlags, notifyAll } from './notifiers.js';
 import type { CliIo } from './program.js';
 

@@ -54,7 +54,7 @@ describe('epochcast new-notifier', () => {
     const { code, out, err } = await cli(['new-notifier', 'acme-hooks', '--dir', dir]);
     expect(err).toBe('');
     expect(code).toBe(0);
-    expect(out).toContain('Wrote epochcast-notifier-acme-hooks (AcmeHooksNotifier)');
+    expect(out).toContain('Wrote epochcast-notifier-acme-hooks (AcmeHooksCallback)');
     expect((await readdir(dir, { recursive: true })).sort()).toEqual(
       [
         '.gitignore',
@@ -111,19 +111,19 @@ describe('epochcast new-notifier', () => {
       name: 'epochcast-notifier-ntfy',
       type: 'module',
       keywords: expect.arrayContaining(['epochcast-notifier']),
-      peerDependencies: { '@epochcast/core': '^0.1.0' },
+      peerDependencies: { '@epochcast/core': '^0.1.0', '@epochcast/notify': '^0.1.0' },
       scripts: { test: 'vitest run' },
     });
     expect(pkg.dependencies).toBeUndefined();
     const index = await readFile(path.join(cwd, 'epochcast-notifier-ntfy/src/index.ts'), 'utf8');
-    expect(index).toContain('export class NtfyNotifier extends Notifier');
+    expect(index).toContain('export class NtfyCallback extends Notifier');
     expect(index).toContain("readonly service = 'ntfy';");
     expect(index).toContain('process.env.NTFY_URL');
-    // Only the public entry points of core and testkit.
+    // Only the public entry points of notify and testkit.
     const sources = Object.entries(notifierFiles('ntfy')).filter(([file]) => file.endsWith('.ts'));
     const imports = sources.flatMap(([, text]) => [...text.matchAll(/from '([^']+)'/g)].map((m) => m[1]));
     expect(new Set(imports)).toEqual(
-      new Set(['@epochcast/core', '@epochcast/testkit', '@epochcast/testkit/conformance', 'vitest', 'vitest/config', '../src/index.js']),
+      new Set(['@epochcast/notify', '@epochcast/testkit', '@epochcast/testkit/conformance', 'vitest', 'vitest/config', '../src/index.js']),
     );
   });
 
@@ -131,8 +131,10 @@ describe('epochcast new-notifier', () => {
     const json = async (file: string) => JSON.parse(await readFile(path.join(ROOT, file), 'utf8'));
     const root = await json('package.json');
     const core = await json('packages/core/package.json');
+    const notify = await json('packages/notify/package.json');
     const testkit = await json('packages/testkit/package.json');
     expect(SCAFFOLD_VERSIONS.core).toBe(`^${core.version}`);
+    expect(SCAFFOLD_VERSIONS.notify).toBe(`^${notify.version}`);
     expect(SCAFFOLD_VERSIONS.testkit).toBe(`^${testkit.version}`);
     expect(SCAFFOLD_VERSIONS.tfjs).toBe(root.devDependencies['@tensorflow/tfjs']);
     expect(SCAFFOLD_VERSIONS.vitest).toBe(root.devDependencies.vitest);

@@ -1,5 +1,5 @@
 // `epochcast run` as a real child process, notifying a local webhook receiver (and Telegram).
-import type { Notification } from '@epochcast/core';
+import type { Notification } from '@epochcast/notify';
 import { startTelegramServer, startWebhookServer, type TelegramServer, type WebhookServer } from '@epochcast/testkit';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { cli, nodeScript, startCli } from './helpers.js';
@@ -104,7 +104,7 @@ test('usage errors exit 2 before anything runs: no command, no notifier, unknown
   expect(unknown.stderr).toMatch(/^error: unknown option '--telegrm'\n\(Did you mean --telegram\?\)/);
   expect(missingValue.stderr).toMatch(/^error: option '--webhook <url>' argument missing/);
   expect(noToken.stderr).toMatch(/^epochcast run: TelegramCallback: no bot token\. Pass \{ token \} or set TELEGRAM_BOT_TOKEN/);
-  expect(badUrl.stderr).toMatch(/^epochcast run: WebhookNotifier: url must be http:\/\/ or https:\/\//);
+  expect(badUrl.stderr).toMatch(/^epochcast run: WebhookCallback: url must be http:\/\/ or https:\/\//);
   expect(hook.received).toHaveLength(0);
 });
 

@@ -11,6 +11,12 @@ export function formatTime(ms: number): string {
   return h > 0 ? `${h}:${mmss}` : mmss;
 }
 
+/** A learning rate as people write it: `0.0003`, `0.01`, `1.2e-7` (three significant digits). */
+export function formatLr(lr: number): string {
+  if (!Number.isFinite(lr)) return String(lr);
+  return String(Number(lr.toPrecision(3)));
+}
+
 /** Column names of the epoch table: `epoch train_loss valid_loss <metrics…> time`. */
 export function statsHeader(metricNames: readonly string[]): string[] {
   return ['epoch', 'train_loss', 'valid_loss', ...metricNames, 'time'];

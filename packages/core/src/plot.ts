@@ -536,8 +536,8 @@ export function renderMetricsPlot(d: { history: readonly EpochStats[]; metricNam
   return new Plot(compose(title, [omittedNote(dropped)], panels), title);
 }
 
-/** `3.0e-3`: the way lrs are written in fastai's output and in most papers. */
-export function formatLr(lr: number): string {
+/** An lr axis label, `3.0e-3`: one significant decimal, so tick labels line up. */
+export function lrTickLabel(lr: number): string {
   return lr.toExponential(1).replace('e+', 'e');
 }
 
@@ -570,7 +570,7 @@ export function renderLrFindPlot(d: { lrs: readonly number[]; losses: readonly n
   const x: ScaleOptions =
     decades.length >= 3
       ? { ticks: decades, tickFormat: (v: number) => v.toExponential(0).replace('e+', 'e') }
-      : { ticks: 5, tickFormat: formatLr };
+      : { ticks: 5, tickFormat: lrTickLabel };
   const marks: Markish[] = [...AXIS_LINES, ...seriesMarks(line.points, COLORS.train, false)];
   if (suggested !== undefined) {
     // Mark the suggestion on the curve: the sweep point nearest to it on the log axis.
@@ -580,7 +580,7 @@ export function renderLrFindPlot(d: { lrs: readonly number[]; losses: readonly n
     }
     // Keep the label inside the plot: to the left of the mark when the mark is in the right part.
     const rightSide = Math.log(suggested / lo) > 0.7 * Math.log(hi / lo);
-    const at = [{ x: suggested, y: near.y, label: `suggested ${formatLr(suggested)}` }];
+    const at = [{ x: suggested, y: near.y, label: `suggested ${lrTickLabel(suggested)}` }];
     marks.push(
       ruleX(at, { x: 'x', stroke: COLORS.accent, strokeDasharray: '6,4', strokeWidth: 1.5 }),
       dot(at, { x: 'x', y: 'y', fill: COLORS.accent, r: 5 }),
@@ -614,6 +614,6 @@ export function renderLrFindPlot(d: { lrs: readonly number[]; losses: readonly n
       marks,
     },
   };
-  const subtitle = [suggested === undefined ? 'no suggestion' : `suggested lr ${formatLr(suggested)}`, omittedNote(line.dropped)];
+  const subtitle = [suggested === undefined ? 'no suggestion' : `suggested lr ${lrTickLabel(suggested)}`, omittedNote(line.dropped)];
   return new Plot(compose(title, subtitle, [panel]), title);
 }

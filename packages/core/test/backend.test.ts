@@ -1,6 +1,6 @@
+import { selectBackend } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, test } from 'vitest';
-import { selectBackend } from '../src/index.js';
 
 afterEach(() => {
   delete process.env.EPOCHCAST_BACKEND;

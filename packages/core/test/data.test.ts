@@ -1,6 +1,6 @@
+import { ConfigError, DataLoaders } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { ConfigError, DataLoaders } from '../src/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

@@ -1,5 +1,3 @@
-import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, test } from 'vitest';
 import {
   Callback,
   CallbackError,
@@ -9,7 +7,9 @@ import {
   ConfigError,
   Learner,
   type TrainingState,
-} from '../src/index.js';
+} from '@epochcast/core';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { EventRecorder, toyLoaders, toyModel } from './helpers.js';
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
+import { hyperParams } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { hyperParams } from '../src/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

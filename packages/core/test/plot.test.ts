@@ -4,7 +4,7 @@ import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   downsampleLine,
-  formatLr,
+  lrTickLabel,
   MAX_LINE_POINTS,
   Plot,
   renderLossPlot,
@@ -388,9 +388,9 @@ describe('downsampleLine', () => {
     });
   });
 
-  it('formats lrs the fastai way', () => {
-    expect(formatLr(3e-3)).toBe('3.0e-3');
-    expect(formatLr(0.1)).toBe('1.0e-1');
-    expect(formatLr(2)).toBe('2.0e0');
+  it('labels the lr axis the fastai way', () => {
+    expect(lrTickLabel(3e-3)).toBe('3.0e-3');
+    expect(lrTickLabel(0.1)).toBe('1.0e-1');
+    expect(lrTickLabel(2)).toBe('2.0e0');
   });
 });

@@ -1,6 +1,6 @@
+import { accuracy, Callback, Learner, oneCycleSchedule, SmoothenValue, suggestLr, type TrainingState } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { accuracy, Callback, Learner, oneCycleSchedule, SmoothenValue, suggestLr, type TrainingState } from '../src/index.js';
 import { toyLoaders, toyModel } from './helpers.js';
 
 beforeAll(async () => {

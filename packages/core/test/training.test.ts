@@ -1,6 +1,6 @@
+import { accuracy, Callback, errorRate, formatStatsTable, formatTime, Learner, mae, mse, type TrainingState } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { accuracy, Callback, errorRate, formatStatsTable, formatTime, Learner, mae, mse, type TrainingState } from '../src/index.js';
 import { toyLoaders, toyModel } from './helpers.js';
 
 beforeAll(async () => {
@@ -28,7 +28,7 @@ describe('training', () => {
   test('sparse labels and regression losses/metrics work', async () => {
     const { x } = { x: tf.randomUniform([200, 3], 0, 1, 'float32', 5) };
     const sparse = tf.argMax(x, 1).reshape([200, 1]).toFloat();
-    const { DataLoaders } = await import('../src/index.js');
+    const { DataLoaders } = await import('@epochcast/core');
     const dls = DataLoaders.fromTensors(x, sparse, { batchSize: 20 });
     const learn = new Learner({ model: toyModel(), data: dls, loss: 'sparseCategoricalCrossentropy', metrics: [accuracy] });
     await learn.fit(8, { lr: 2e-2 });

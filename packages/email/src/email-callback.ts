@@ -1,20 +1,17 @@
+import { ConfigError, describeValue, historyCsv } from '@epochcast/core';
 import {
-  ConfigError,
-  describeValue,
-  historyCsv,
-  LOSS_PLOT_CID,
   type Notification,
   Notifier,
   type NotifierLimits,
   type NotifierOptions,
   type NotifyEvent,
-  renderEmail,
   type SendContext,
-} from '@epochcast/core';
+} from '@epochcast/notify';
 import { createTransport, type Mail } from 'nodemailer';
 import type { SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import type { SMTPTransportOptions } from 'nodemailer/lib/smtp-transport';
 import { parseAddresses, parseSmtpUrl, type SmtpEndpoint } from './config.js';
+import { LOSS_PLOT_CID, renderEmail } from './render.js';
 import { sendError, verifyError } from './smtp-errors.js';
 
 /** Options of {@link EmailCallback}: where to send (`smtpUrl` or `transport`), from whom, to whom. */

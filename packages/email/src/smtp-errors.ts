@@ -2,7 +2,7 @@
  * nodemailer's errors, translated into what the Notifier base acts on. Messages are rebuilt from
  * the error's code, SMTP reply and the endpoint — never from the transport's options or URL.
  */
-import { PermanentError, RateLimitError, TransientError } from '@epochcast/core';
+import { PermanentError, RateLimitError, TransientError } from '@epochcast/notify';
 import type { SmtpEndpoint } from './config.js';
 
 /** The fields nodemailer puts on its errors (SMTP reply, stage, Node's socket code). */

@@ -1,5 +1,5 @@
 import { createServer, type Socket } from 'node:net';
-import type { Notification } from '@epochcast/core';
+import type { Notification } from '@epochcast/notify';
 import { type ReceivedMail, type SmtpSink, startSmtpSink } from '@epochcast/testkit';
 import * as tf from '@tensorflow/tfjs';
 import { createTransport } from 'nodemailer';

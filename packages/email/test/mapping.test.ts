@@ -1,4 +1,5 @@
-import { historyCsv, PermanentError, RateLimitError, TransientError } from '@epochcast/core';
+import { historyCsv } from '@epochcast/core';
+import { PermanentError, RateLimitError, TransientError } from '@epochcast/notify';
 import { describe, expect, it } from 'vitest';
 import { parseSmtpUrl } from '../src/config.js';
 import { sendError } from '../src/smtp-errors.js';

@@ -3,7 +3,7 @@
  * (PermanentError) or try again (TransientError). The clients are set not to retry on their own
  * (`retryConfig: { retries: 0 }`, `rejectRateLimitedCalls`), so retries never multiply.
  */
-import { PermanentError, RateLimitError, TransientError } from '@epochcast/core';
+import { PermanentError, RateLimitError, TransientError } from '@epochcast/notify';
 import { type WebAPICallResult, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError } from '@slack/web-api';
 import { IncomingWebhookHTTPError, IncomingWebhookRequestError } from '@slack/webhook';
 

@@ -5,7 +5,7 @@
  */
 import {
   bestEpoch,
-  escapeSlack,
+  cut,
   formatDuration,
   formatLoss,
   formatMetric,
@@ -13,24 +13,14 @@ import {
   type Notification,
   notificationOutcome,
   OUTCOME_EMOJI,
-  renderSlack,
-  SLACK_LIMITS,
-  type SlackBlock,
-  type SlackMessage,
-} from '@epochcast/core';
+  oneLine,
+} from '@epochcast/notify';
+import { escapeSlack, renderSlack, SLACK_LIMITS, type SlackBlock, type SlackMessage } from './render.js';
 
 type Field = { type: 'mrkdwn'; text: string; verbatim: true };
 
 /** Longest raw field value: escaping can grow it 5× (`&amp;`), still under Slack's 2000 per field. */
 const FIELD_VALUE_MAX = 380;
-
-function cut(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
-}
-
-function oneLine(s: string): string {
-  return s.replace(/\s+/g, ' ').trim();
-}
 
 function field(label: string, value: string): Field {
   return { type: 'mrkdwn', text: `*${label}*\n${escapeSlack(cut(oneLine(value), FIELD_VALUE_MAX))}`, verbatim: true };

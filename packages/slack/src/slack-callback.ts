@@ -1,3 +1,4 @@
+import type { TrainingState } from '@epochcast/core';
 import {
   type Notification,
   Notifier,
@@ -8,15 +9,14 @@ import {
   PermanentError,
   type ScopeRequest,
   type SendContext,
-  type SlackMessage,
   scopeName,
-  type TrainingState,
-} from '@epochcast/core';
+} from '@epochcast/notify';
 import { type Logger, LogLevel, WebClient, type WebClientOptions } from '@slack/web-api';
 import { IncomingWebhook } from '@slack/webhook';
 import { resolveSettings, type SlackEpochMode } from './config.js';
 import { CONFIG_CODES, fromWebApi, fromWebhook, SlackRefusal } from './errors.js';
 import { cardMessage, epochMessage, liveCardMessage, plotComment, plotFileName, summaryMessage } from './messages.js';
+import type { SlackMessage } from './render.js';
 
 export interface SlackCallbackOptions extends NotifierOptions {
   /** Bot token (`xoxb-…`, scopes `chat:write` and `files:write`). Default `SLACK_BOT_TOKEN`. */

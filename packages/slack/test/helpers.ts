@@ -1,4 +1,5 @@
-import { accuracy, Callback, DataLoaders, Learner, type NotifierLogger, type TrainingState } from '@epochcast/core';
+import { accuracy, Callback, DataLoaders, Learner, type TrainingState } from '@epochcast/core';
+import type { NotifierLogger } from '@epochcast/notify';
 import type { SlackCall, SlackServer } from '@epochcast/testkit';
 import * as tf from '@tensorflow/tfjs';
 

@@ -5,10 +5,10 @@
  * none and several runs are active, asks which with a keyboard. A poller lives while its run leads
  * and its fit runs, so no timer or socket outlives `fit` and the process is free to exit.
  */
-import type { RunRecord, ScopeMessage } from '@epochcast/core';
+import type { RunRecord, ScopeMessage } from '@epochcast/notify';
 import { type Api, type CallbackQuery, type Chat, longPoll, type Message, TelegramApiError, type Update } from 'node-telegram-bot-api';
 import { describeError } from './client.js';
-import type { Markup } from './markup.js';
+import type { TelegramMarkup as Markup } from './render.js';
 import {
   type ChatRef,
   type Forwarded,

@@ -3,7 +3,7 @@
  * run it names. This module is the shared vocabulary: which commands address a run, how a run is
  * selected from what the user typed, what the buttons carry, and the messages forwarded to a run.
  */
-import type { RunRecord, ScopeMessage } from '@epochcast/core';
+import type { RunRecord, ScopeMessage } from '@epochcast/notify';
 
 /** Commands aimed at one run; with several runs active they take a selector (`/status 3f2a`). */
 export const RUN_COMMANDS = ['status', 'plot', 'stop', 'lr', 'quiet', 'verbose'] as const;

@@ -4,11 +4,11 @@
  * and asks before /stop — with buttons that carry its run id, so "Yes, stop" stops this run only.
  */
 import { randomBytes } from 'node:crypto';
-import type { TrainingHost } from '@epochcast/core';
+import { formatLr, type TrainingHost } from '@epochcast/core';
 import { type Api, InputFile, type Message } from 'node-telegram-bot-api';
 import { apiErrorCode } from './client.js';
 import type { TelegramCommand } from './commands.js';
-import { formatLr, type Markup } from './markup.js';
+import type { TelegramMarkup as Markup } from './render.js';
 import { type ChatRef, DECIMAL, type ForwardedButton, type ForwardedCommand, parseButtonData, stopButtonData } from './routing.js';
 
 /** The largest lr `/lr` accepts: anything above is a typo, not a learning rate. */

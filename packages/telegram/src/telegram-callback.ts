@@ -1,5 +1,5 @@
+import { ConfigError, formatLr, type TrainingState } from '@epochcast/core';
 import {
-  ConfigError,
   type Notification,
   Notifier,
   type NotifierLimits,
@@ -8,22 +8,25 @@ import {
   PermanentError,
   RateLimitError,
   type RunInfo,
-  renderTelegramCaption,
-  renderTelegramHtml,
-  renderTelegramMarkdownV2,
   type ScopeMessage,
   type ScopeRequest,
   type SendContext,
   scopeName,
-  TELEGRAM_MAX_CAPTION,
-  TELEGRAM_MAX_MESSAGE,
-  type TrainingState,
   TransientError,
-} from '@epochcast/core';
+} from '@epochcast/notify';
 import { type Api, type Chat, InputFile, NetworkError, ParseError, TelegramApiError, TimeoutError } from 'node-telegram-bot-api';
 import { createApi, describeError, parseChatId, resolveApiRoot, resolveToken, TelegramConfigError } from './client.js';
 import { CommandPoller, commandMenu, type RunDirectory, RunsUnavailable, TELEGRAM_COMMANDS, type TelegramCommand } from './commands.js';
-import { formatLr, type Markup, markupFor, type ParseMode } from './markup.js';
+import {
+  type TelegramMarkup as Markup,
+  markupFor,
+  type ParseMode,
+  renderTelegramCaption,
+  renderTelegramHtml,
+  renderTelegramMarkdownV2,
+  TELEGRAM_MAX_CAPTION,
+  TELEGRAM_MAX_MESSAGE,
+} from './render.js';
 import { type ChatRef, parseForwarded } from './routing.js';
 import { RunCommands } from './run-commands.js';
 

@@ -1,4 +1,5 @@
-import { accuracy, ConfigError, type Metric, type Notification, type SendContext } from '@epochcast/core';
+import { accuracy, ConfigError, type Metric } from '@epochcast/core';
+import type { Notification, SendContext } from '@epochcast/notify';
 import { startTelegramServer, type TelegramServer } from '@epochcast/testkit';
 import * as tf from '@tensorflow/tfjs';
 import { Api } from 'node-telegram-bot-api';

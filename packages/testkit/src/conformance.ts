@@ -9,12 +9,13 @@
  * notifierConformance({
  *   name: 'webhook',
  *   start: () => startWebhookServer(),
- *   notifier: (server, options) => new WebhookNotifier({ ...options, url: server.url }),
+ *   notifier: (server, options) => new WebhookCallback({ ...options, url: server.url }),
  *   delivered: (server) => server.received.filter((r) => r.status === 200).map((r) => r.rawBody),
  * });
  * ```
  */
-import { Callback, DataLoaders, Learner, type Notifier, type NotifierOptions, type TrainingState } from '@epochcast/core';
+import { Callback, DataLoaders, Learner, type TrainingState } from '@epochcast/core';
+import type { Notifier, NotifierOptions } from '@epochcast/notify';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { FaultScope, Faults } from './faults.js';

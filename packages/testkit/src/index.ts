@@ -1,6 +1,17 @@
 export type { Fault, FaultKind, FaultScope } from './faults.js';
 export { Faults, takeFault } from './faults.js';
 export type { BodyEncoding, ReceivedFile } from './http.js';
+export {
+  arbitraryNotification,
+  failedNotification,
+  HOSTILE_TEXT,
+  hostileNotification,
+  LONE_SURROGATE,
+  SAMPLE_HISTORY,
+  SAMPLE_STACK,
+  sampleNotification,
+  sampleStats,
+} from './notifications.js';
 export type { Match } from './record-log.js';
 export type { RedisServer, RedisServerOptions } from './redis.js';
 export { startRedisServer } from './redis.js';

@@ -1,5 +1,5 @@
 /**
- * A text sink — what a terminal, a log file or a log shipper is to ConsoleNotifier-like plugins —
+ * A text sink — what a terminal, a log file or a log shipper is to ConsoleCallback-like plugins —
  * with the same fault injection as the servers, mapped to what a writer can do: latency and hang
  * delay the write callback; `serverError` fails it with EIO, `reset` with EPIPE, `unauthorized`
  * with EACCES. A writer cannot ask to be retried later, so `rateLimit` faults are not used here.

@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
+import { accuracy, Callback, CancelFitError, EarlyStopping, Learner, ProgressCallback, type TrainingState } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { accuracy, Callback, CancelFitError, EarlyStopping, Learner, ProgressCallback, type TrainingState } from '../../src/index.js';
 import { toyLoaders, toyModel } from '../helpers.js';
 
 beforeAll(async () => {

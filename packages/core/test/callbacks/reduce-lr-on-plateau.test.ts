@@ -1,6 +1,6 @@
+import { Callback, ReduceLROnPlateau, type TrainingState } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { Callback, ReduceLROnPlateau, type TrainingState } from '../../src/index.js';
 import { scriptedLearner } from '../helpers.js';
 
 beforeAll(async () => {

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Callback, loadModelFrom, SaveModel, saveModelTo, type TrainingState } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { Callback, loadModelFrom, SaveModel, saveModelTo, type TrainingState } from '../../src/index.js';
 import { scriptedLearner, toyData, toyModel, weightsOf } from '../helpers.js';
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
+import { Callback, CancelBatchError, Learner, type LossFn, TerminateOnNaN, type TrainingState } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { Callback, CancelBatchError, Learner, type LossFn, TerminateOnNaN, type TrainingState } from '../../src/index.js';
 import { toyLoaders, toyModel } from '../helpers.js';
 
 beforeAll(async () => {

@@ -2,8 +2,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, test } from 'vitest';
 import {
   accuracy,
   Callback,
@@ -22,7 +20,9 @@ import {
   TfjsCallbackAdapter,
   type TrainingState,
   tfjsCallback,
-} from '../../src/index.js';
+} from '@epochcast/core';
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { EventRecorder, toyData, toyLoaders, toyModel } from '../helpers.js';
 
 beforeAll(async () => {

@@ -59,7 +59,7 @@ export interface NotifierSet {
   all: Notifier[];
   /** Time spent inside the notifiers' onTrainBegin (config check) and onTrainEnd (waiting for delivery), ms. */
   waitsMs: () => number;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -107,7 +107,9 @@ export function makeNotifiers(services: Services, runName: string): NotifierSet 
     email,
     all,
     waitsMs: () => waits,
-    close: () => email.close(),
+    close: async () => {
+      await Promise.all(all.map((n) => n.close()));
+    },
   };
 }
 

@@ -186,6 +186,18 @@ function expectCleanDelivery(notifiers: Notifier[], events: string[]) {
   return texts;
 }
 
+/**
+ * Makes each epoch last long enough for its message to leave: a toy epoch takes a few ms, less than
+ * a round trip, and the notifiers of a fit flush side by side at its end, so without it the end
+ * message (rightly) supersedes the epoch updates still waiting.
+ */
+class EpochPause extends Callback {
+  override order = 200;
+  override async onEpochEnd(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Multiplies the real loss by `factor` from the second batch on (NaN or Infinity). */
 function poisonedLoss(factor: number) {
   let calls = 0;
@@ -218,7 +230,12 @@ describe('bad values at run time are handled: training ends cleanly, every servi
     ['Infinity', Number.POSITIVE_INFINITY, /NaN|Infinity|∞|inf/],
   ])('%s loss without TerminateOnNaN: training completes; the numbers render in every format', async (_, factor, shown) => {
     const notifiers = allFour();
-    const learn = new Learner({ model: seededModel(), data: seededLoaders(), loss: poisonedLoss(factor), callbacks: notifiers });
+    const learn = new Learner({
+      model: seededModel(),
+      data: seededLoaders(),
+      loss: poisonedLoss(factor),
+      callbacks: [...notifiers, new EpochPause()],
+    });
     await learn.fit(2, { lr: 1e-2 });
     expect(learn.state.status).toBe('completed');
     const texts = expectCleanDelivery(notifiers, ['start', 'end']);
@@ -229,7 +246,7 @@ describe('bad values at run time are handled: training ends cleanly, every servi
   test('a 100,000-character run name: every message stays within its service limits (validated by the servers)', async () => {
     const name = `run-<b>&_*[${'x'.repeat(100_000)}`;
     const notifiers = allFour(name);
-    const result = await trainSeeded(notifiers, 2);
+    const result = await trainSeeded([...notifiers, new EpochPause()], 2);
     expect(result).toEqual({ ...baseline, history: baseline.history.slice(0, 2), weights: result.weights });
     const texts = expectCleanDelivery(notifiers, ['start', 'end']);
     for (const n of notifiers.filter((x) => !(x instanceof EmailCallback))) expect(n.report.delivered).toContain('epoch');

@@ -160,10 +160,6 @@ describe('fault matrix', () => {
         handleSignals: false,
         logger: { warn: (line) => warnings.push(line) },
         ...fault.options,
-        // An e-mail notifier checks the server at train begin and fails the run when nothing
-        // answers (its documented design, covered in packages/email/test/email.test.ts
-        // "a refused connection: says so"); here we look at a send-time outage.
-        ...(service === (email as Service<Server>) && fault.name === 'refused' ? { verify: false } : {}),
       });
       if (fault.name !== 'refused') await fault.inject(server, service.scope);
 

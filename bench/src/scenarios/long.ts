@@ -81,7 +81,7 @@ export async function longScenario(services: Services, epochs = LONG_EPOCHS): Pr
   try {
     await learnerFit(model, data, { epochs, lr: 1e-2 }, [...clock.callbacks, ...notifiers.all, ticker]);
   } finally {
-    notifiers.close();
+    await notifiers.close();
     model.dispose();
     data.dispose();
   }

@@ -41,7 +41,7 @@ async function runVariant(variant: Variant, model: tf.LayersModel, data: DataLoa
           throw new Error(`${runName}: end messages telegram ${ends.telegram}, slack ${ends.slack}, email ${ends.email}; expected 1 each`);
         return { acc: validAccuracy(learn), waitsMs: notifiers.waitsMs() };
       } finally {
-        notifiers.close();
+        await notifiers.close();
       }
     }
     case FIT:

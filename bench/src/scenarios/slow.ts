@@ -46,7 +46,7 @@ export async function slowScenario(rounds: number, services: Services): Promise<
         try {
           await learnerFit(model, data, task, [...clock.callbacks, ...(notifiers?.all ?? [])]);
         } finally {
-          notifiers?.close();
+          await notifiers?.close();
           model.dispose();
         }
         const wall = performance.now() - started;

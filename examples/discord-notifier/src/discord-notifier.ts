@@ -45,7 +45,7 @@ interface DiscordErrorBody {
  */
 export class DiscordCallback extends Notifier {
   readonly service = 'discord';
-  readonly limits: NotifierLimits = { maxTextLength: DISCORD_LIMITS.content, maxCaptionLength: 0, images: false, edits: false };
+  readonly limits: NotifierLimits = { maxTextLength: DISCORD_LIMITS.content, images: false };
   private readonly url: URL;
   private readonly username: string | undefined;
   private readonly avatarUrl: string | undefined;

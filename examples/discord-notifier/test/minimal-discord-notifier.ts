@@ -18,7 +18,7 @@ export interface MinimalDiscordOptions extends NotifierOptions {
 /** Every notification as a code block in a Discord channel. */
 export class MinimalDiscordCallback extends Notifier {
   readonly service = 'discord';
-  readonly limits: NotifierLimits = { maxTextLength: 2000, maxCaptionLength: 0, images: false, edits: false };
+  readonly limits: NotifierLimits = { maxTextLength: 2000, images: false };
   private readonly url: string;
 
   constructor(options: MinimalDiscordOptions = {}) {

@@ -53,7 +53,7 @@ export async function runEmailExample(options: EmailExampleOptions = {}): Promis
       callbacks: [...(options.progress === false ? [] : [new ProgressCallback()]), email],
     });
     run.dispose();
-    email.close();
+    await email.close();
     if (!sink) return { mail: undefined, outDir: undefined, report: email.report };
     const mail = await sink.waitFor();
     const outDir = path.resolve(options.outDir ?? path.join(process.env.EPOCHCAST_OUT || 'out', 'email'));

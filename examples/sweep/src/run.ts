@@ -59,7 +59,7 @@ export interface RunStart {
  */
 class RunProbe extends Notifier {
   readonly service = 'sweep-probe';
-  readonly limits: NotifierLimits = { maxTextLength: 1, maxCaptionLength: 0, images: false, edits: false };
+  readonly limits: NotifierLimits = { maxTextLength: 1, images: false };
   override order = 99;
   runId: string | undefined;
   readonly led: { from: number; to: number }[] = [];

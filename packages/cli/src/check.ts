@@ -5,53 +5,34 @@
  */
 
 import { EmailCallback, type EmailCallbackOptions } from '@epochcast/email';
-import type { NotifierLogger, SendContext } from '@epochcast/notify';
+import { jobNotification, jobRunInfo, type Notifier, type NotifierLogger } from '@epochcast/notify';
 import { SlackCallback, type SlackCallbackOptions } from '@epochcast/slack';
 import { TelegramCallback, type TelegramCallbackOptions } from '@epochcast/telegram';
-import { isConfigError, jobNotification, jobRun, SERVICES, type Service } from './notifiers.js';
+import { isConfigError, SERVICES, type Service } from './notifiers.js';
 import type { CliIo } from './program.js';
 
 const CHECK_TIMEOUT_MS = 10_000;
 
-// The plugins' configuration checks run at the start of a fit; these subclasses run them alone.
-class TelegramCheck extends TelegramCallback {
-  check(context: SendContext): Promise<void> {
-    return this.verify(context);
-  }
-  where(): string {
-    return `chat ${this.chatId}`;
-  }
-}
-class SlackCheck extends SlackCallback {
-  check(context: SendContext): Promise<void> {
-    return this.verify(context);
-  }
-  where(): string {
-    return this.mode === 'webhook' ? "the incoming webhook's channel" : `channel ${this.channel}`;
-  }
-}
-class EmailCheck extends EmailCallback {
-  check(context: SendContext): Promise<void> {
-    return this.verify(context);
-  }
-  where(): string {
-    return this.to.join(', ');
-  }
-}
-
-type Check = TelegramCheck | SlackCheck | EmailCheck;
-
-function makeCheck(service: Service, logger: NotifierLogger): Check {
+function makeNotifier(service: Service, logger: NotifierLogger): Notifier {
   // One quick retry: a test should answer in seconds, not back off for a minute.
-  const common = { handleSignals: false, retries: 1, flushTimeoutMs: 3 * CHECK_TIMEOUT_MS, logger };
+  const common = { handleSignals: false, retries: 1, timeoutMs: CHECK_TIMEOUT_MS, flushTimeoutMs: 3 * CHECK_TIMEOUT_MS, logger };
   switch (service) {
     case 'telegram':
-      return new TelegramCheck({ ...common, commands: false } satisfies TelegramCallbackOptions);
+      return new TelegramCallback({ ...common, commands: false } satisfies TelegramCallbackOptions);
     case 'slack':
-      return new SlackCheck(common satisfies SlackCallbackOptions);
+      return new SlackCallback(common satisfies SlackCallbackOptions);
     case 'email':
-      return new EmailCheck(common satisfies EmailCallbackOptions);
+      return new EmailCallback(common satisfies EmailCallbackOptions);
   }
+}
+
+/** Where the test message went, in the words of each service. */
+function destination(notifier: Notifier): string {
+  if (notifier instanceof TelegramCallback) return `chat ${notifier.chatId}`;
+  if (notifier instanceof SlackCallback)
+    return notifier.mode === 'webhook' ? "the incoming webhook's channel" : `channel ${notifier.channel}`;
+  if (notifier instanceof EmailCallback) return notifier.to.join(', ');
+  return notifier.service;
 }
 
 const LABEL: Record<Service, string> = { telegram: 'Telegram', slack: 'Slack', email: 'e-mail' };
@@ -77,27 +58,27 @@ export async function testNotifiers(io: CliIo, options: Partial<Record<Service, 
 
 async function testOne(service: Service): Promise<{ ok: true; where: string } | { ok: false; reason: string }> {
   const warnings: string[] = [];
-  let check: Check;
+  let check: Notifier;
   try {
-    check = makeCheck(service, { warn: (line) => warnings.push(line) });
+    check = makeNotifier(service, { warn: (line) => warnings.push(line) });
   } catch (error) {
     if (isConfigError(error)) return { ok: false, reason: error.message };
     throw error;
   }
   try {
     try {
-      await check.check({ signal: AbortSignal.timeout(CHECK_TIMEOUT_MS), attempt: 1 });
+      await check.checkConfiguration();
     } catch (error) {
-      return { ok: false, reason: check.redact(error instanceof Error ? error.message : String(error)) };
+      return { ok: false, reason: error instanceof Error ? error.message : String(error) };
     }
-    const run = jobRun('epochcast test', 'a test message from `epochcast test`: this configuration works');
+    const run = jobRunInfo({ name: 'epochcast test', schedule: 'a test message from `epochcast test`: this configuration works' });
     const report = await check.notify(jobNotification('end', run, 'completed'));
     const failure = report.failed[0];
     // The base words a refusal for a log line ("refused: … (not retried)"); here it is the answer.
     if (failure) return { ok: false, reason: check.redact(failure.reason.replace(/^refused: /, '').replace(/ \(not retried\)$/, '')) };
     if (!report.delivered.includes('end')) return { ok: false, reason: warnings.join('; ') || 'the message was not sent' };
-    return { ok: true, where: check.where() };
+    return { ok: true, where: destination(check) };
   } finally {
-    if (check instanceof EmailCheck) check.close();
+    await check.close();
   }
 }

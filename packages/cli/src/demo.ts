@@ -111,7 +111,7 @@ export async function demo(io: CliIo, options: DemoOptions): Promise<number> {
       io.out(
         `\nvalidation accuracy ${(run.validAccuracy * 100).toFixed(2)}% after ${epochs} epochs (${(run.fitMs / 1000).toFixed(1)} s)\n`,
       );
-      for (const { notifier } of notifiers) if (notifier instanceof EmailCallback) notifier.close();
+      await Promise.all(notifiers.map(({ notifier }) => notifier.close()));
 
       // What arrived where.
       io.out('\nWhat each service received:\n');

@@ -125,7 +125,7 @@ export interface ${cls}Options extends NotifierOptions {
  */
 export class ${cls} extends Notifier {
   readonly service = '${name}';
-  readonly limits: NotifierLimits = { maxTextLength: 4000, maxCaptionLength: 0, images: false, edits: false };
+  readonly limits: NotifierLimits = { maxTextLength: 4000, images: false };
   private readonly url: URL;
   private readonly token: string | undefined;
 

@@ -5,8 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import type { Notification, Notifier } from '@epochcast/notify';
-import { closeNotifiers, isConfigError, jobNotification, jobRun, type NotifierFlags, notifiersFromFlags, notifyAll } from './notifiers.js';
+import { jobNotification, jobRunInfo, type Notification, type Notifier, notifyAll } from '@epochcast/notify';
+import { closeNotifiers, isConfigError, type NotifierFlags, notifiersFromFlags } from './notifiers.js';
 import type { CliIo } from './program.js';
 
 export interface RunOptions extends NotifierFlags {
@@ -92,7 +92,7 @@ export async function runCommand(io: CliIo, command: readonly string[], options:
   }
 
   const line = commandLine(command);
-  const run = jobRun(options.name ?? truncate(line, NAME_MAX), `$ ${truncate(line, 200)}`);
+  const run = jobRunInfo({ name: options.name ?? truncate(line, NAME_MAX), schedule: `$ ${truncate(line, 200)}` });
   const tail = new OutputTail();
   const child = spawn(file, args, {
     stdio: ['inherit', 'pipe', 'pipe'],
@@ -171,7 +171,7 @@ export async function runCommand(io: CliIo, command: readonly string[], options:
     await started;
     await notifyAll(notifiers, end);
   } finally {
-    closeNotifiers(notifiers);
+    await closeNotifiers(notifiers);
   }
   return exitCode;
 }

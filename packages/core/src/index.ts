@@ -37,6 +37,7 @@ export { ProgressCallback, type ProgressCallbackOptions } from './callbacks/prog
 export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './callbacks/reduce-lr-on-plateau.js';
 export { loadModelFrom, SaveModel, type SaveModelOptions, saveModelTo } from './callbacks/save-model.js';
 export { TerminateOnNaN } from './callbacks/terminate-on-nan.js';
+export { checkBoolean, checkInteger, checkNonNegative, checkOptions, checkPositive } from './options.js';
 export {
   fitDatasetWithCallbacks,
   fitWithCallbacks,

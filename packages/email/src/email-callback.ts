@@ -6,13 +6,14 @@ import {
   type NotifierOptions,
   type NotifyEvent,
   type SendContext,
+  type VerifyContext,
 } from '@epochcast/notify';
 import { createTransport, type Mail } from 'nodemailer';
 import type { SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import type { SMTPTransportOptions } from 'nodemailer/lib/smtp-transport';
 import { parseAddresses, parseSmtpUrl, type SmtpEndpoint } from './config.js';
 import { LOSS_PLOT_CID, renderEmail } from './render.js';
-import { sendError, verifyError } from './smtp-errors.js';
+import { sendError, verifyFailure } from './smtp-errors.js';
 
 /** Options of {@link EmailCallback}: where to send (`smtpUrl` or `transport`), from whom, to whom. */
 export interface EmailCallbackOptions extends NotifierOptions {
@@ -60,9 +61,10 @@ const EMAIL_DEFAULT_EVENTS: readonly NotifyEvent[] = ['end', 'error', 'interrupt
  */
 export class EmailCallback extends Notifier {
   readonly service = 'email';
-  // Mail has no practical length limit, shows images inline and cannot edit what it sent.
-  readonly limits: NotifierLimits = { maxTextLength: 1_000_000, maxCaptionLength: 0, images: true, edits: false };
+  // Mail has no practical length limit and shows images inline.
+  readonly limits: NotifierLimits = { maxTextLength: 1_000_000, images: true };
   protected override defaultEvents = EMAIL_DEFAULT_EVENTS;
+  protected override verifies = 'the SMTP server';
 
   /** The sender, as given (display name kept). */
   readonly from: string;
@@ -74,8 +76,6 @@ export class EmailCallback extends Notifier {
   private readonly ownsTransporter: boolean;
   private readonly subjectPrefix: string | undefined;
   private readonly verifyOnStart: boolean;
-  /** The PNG of each end notification's plot, rendered once even when the send is retried. */
-  private readonly plotPngs = new WeakMap<Notification, Promise<Uint8Array>>();
 
   constructor(options: EmailCallbackOptions = {}) {
     super(options);
@@ -137,28 +137,22 @@ export class EmailCallback extends Notifier {
     this.verifyOnStart = o.verify ?? true;
   }
 
-  /** Checks host, port, TLS and login before the first epoch; the base turns a throw into a failed start. */
-  protected override async verify({ signal }: SendContext): Promise<void> {
+  /** Checks host, port, TLS and login before the first epoch: a refused login fails the run, an unreachable server is a warning. */
+  protected override async verify({ signal }: VerifyContext): Promise<void> {
     if (!this.verifyOnStart || typeof this.transporter.transporter.verify !== 'function') return;
     try {
       // nodemailer's verify() takes no signal; its own timeouts (set from timeoutMs) end the socket.
       await untilAborted(this.transporter.verify(), signal);
     } catch (error) {
-      throw new Error(verifyError(error, this.endpoint, this.options.timeoutMs));
+      throw verifyFailure(error, this.endpoint, this.options.timeoutMs);
     }
   }
 
   protected async send(n: Notification, { signal }: SendContext): Promise<void> {
     const email = renderEmail(n, this.subjectPrefix !== undefined ? { subjectPrefix: this.subjectPrefix } : {});
     const attachments: NonNullable<Parameters<Mail['sendMail']>[0]['attachments']> = [];
-    if (n.plot) {
-      let png = this.plotPngs.get(n);
-      if (!png) {
-        png = n.plot.png();
-        this.plotPngs.set(n, png);
-      }
-      attachments.push({ filename: 'loss.png', content: Buffer.from(await png), cid: LOSS_PLOT_CID, contentType: 'image/png' });
-    }
+    if (n.plot)
+      attachments.push({ filename: 'loss.png', content: Buffer.from(await n.plot.png()), cid: LOSS_PLOT_CID, contentType: 'image/png' });
     if (n.history.length > 0)
       attachments.push({
         filename: `${fileSlug(n.run.name)}-history.csv`,
@@ -188,7 +182,7 @@ export class EmailCallback extends Notifier {
    * keeps idle connections open between runs until then. A plain SMTP transport holds nothing
    * between mails, and a transporter passed in is left to its owner.
    */
-  close(): void {
+  override async close(): Promise<void> {
     if (this.ownsTransporter) this.transporter.close();
   }
 }

@@ -2,7 +2,7 @@
  * nodemailer's errors, translated into what the Notifier base acts on. Messages are rebuilt from
  * the error's code, SMTP reply and the endpoint — never from the transport's options or URL.
  */
-import { PermanentError, RateLimitError, TransientError } from '@epochcast/notify';
+import { ConfigRejectedError, PermanentError, RateLimitError, TransientError } from '@epochcast/notify';
 import type { SmtpEndpoint } from './config.js';
 
 /** The fields nodemailer puts on its errors (SMTP reply, stage, Node's socket code). */
@@ -112,24 +112,42 @@ export function sendError(error: unknown, endpoint: SmtpEndpoint | undefined, ti
   return new TransientError(f.code ? `${f.message} (${f.code})` : f.message);
 }
 
-/** A clear sentence for a failed `transporter.verify()` at the start of training. */
-export function verifyError(error: unknown, endpoint: SmtpEndpoint | undefined, timeoutMs: number): string {
+/**
+ * A failed `transporter.verify()` at the start of training, as the Notifier base's verify policy
+ * takes it: the server refused the login, wants one, or speaks another TLS mode → ConfigRejectedError
+ * (the run fails before its first epoch); the server could not be reached or did not answer →
+ * TransientError (one warning; training goes on and each mail is retried).
+ */
+export function verifyFailure(error: unknown, endpoint: SmtpEndpoint | undefined, timeoutMs: number): Error {
   const f = failure(error);
   const where = endpoint ? `${endpoint.host}:${endpoint.port}` : 'the SMTP server';
-  if (f.name === 'AbortError' || f.code === 'EABORT') return `cannot check the SMTP server: no answer from ${where} within ${timeoutMs} ms`;
+  if (f.name === 'AbortError' || f.code === 'EABORT') return new TransientError(`no answer from ${where} within ${timeoutMs} ms`);
   if (f.code === 'EAUTH' || f.responseCode === 535 || f.responseCode === 534 || f.responseCode === 530)
-    return `${where} refused the login${endpoint?.user ? ` as "${endpoint.user}"` : ''}: ${reply(f)}. Check the user name and password in SMTP_URL (or the transport's auth).`;
+    return new ConfigRejectedError(
+      `${where} refused the login${endpoint?.user ? ` as "${endpoint.user}"` : ''}: ${reply(f)}. Check the user name and password in SMTP_URL (or the transport's auth).`,
+    );
   if (f.code === 'ENOAUTH')
-    return `${where} wants a login but no credentials were given: put user:password in SMTP_URL (or auth in the transport).`;
+    return new ConfigRejectedError(
+      `${where} wants a login but no credentials were given: put user:password in SMTP_URL (or auth in the transport).`,
+    );
   if (f.code === 'ETLS' || /SSL|TLS|certificate|wrong version number/i.test(f.message))
-    return `TLS with ${where} failed: ${f.message.replace(/\s+/g, ' ')}. Port 465 wants smtps://, ports 25 and 587 want smtp:// (STARTTLS).`;
-  if (f.responseCode !== undefined) return `${where} refused the connection: ${reply(f)}`;
+    return new ConfigRejectedError(
+      `TLS with ${where} failed: ${f.message.replace(/\s+/g, ' ')}. Port 465 wants smtps://, ports 25 and 587 want smtp:// (STARTTLS).`,
+    );
+  if (f.responseCode !== undefined) {
+    const refusal = `${where} refused the connection: ${reply(f)}`;
+    return f.responseCode >= 500 ? new ConfigRejectedError(refusal, f.responseCode) : new TransientError(refusal, f.responseCode);
+  }
   const code = socketCode(f);
   if (code === 'ECONNREFUSED')
-    return `cannot connect to ${where}: connection refused (ECONNREFUSED). Is the SMTP server running, and is the port right?`;
+    return new TransientError(
+      `cannot connect to ${where}: connection refused (ECONNREFUSED). Is the SMTP server running, and is the port right?`,
+    );
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || f.code === 'EDNS')
-    return `cannot connect to the SMTP server: host ${endpoint ? `"${endpoint.host}" ` : ''}not found (${code ?? f.code}). Check the host in SMTP_URL.`;
+    return new TransientError(
+      `cannot connect to the SMTP server: host ${endpoint ? `"${endpoint.host}" ` : ''}not found (${code ?? f.code}). Check the host in SMTP_URL.`,
+    );
   if (f.code === 'ETIMEDOUT' || code === 'ETIMEDOUT')
-    return `cannot check the SMTP server: no answer from ${where} within ${timeoutMs} ms (${f.message.replace(/\s+/g, ' ')})`;
-  return `cannot check the SMTP server ${where}: ${f.message.replace(/\s+/g, ' ')}${f.code ? ` (${f.code})` : ''}`;
+    return new TransientError(`no answer from ${where} within ${timeoutMs} ms (${f.message.replace(/\s+/g, ' ')})`);
+  return new TransientError(`${where}: ${f.message.replace(/\s+/g, ' ')}${f.code ? ` (${f.code})` : ''}`);
 }

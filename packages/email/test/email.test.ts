@@ -264,6 +264,33 @@ describe('verify at train begin', () => {
     return { error, epochs: counter.begun, took: performance.now() - started };
   }
 
+  /** A run whose check cannot reach the server: the warning it gave, and whether (and how soon) it trained. */
+  async function uncheckedStart(
+    options: EmailCallbackOptions,
+  ): Promise<{ warning: string; lines: string[]; status: string; epochs: number; firstEpochAfter: number }> {
+    const counter = new EpochCounter();
+    const w = warnings();
+    // No retries: the end mail fails fast too (it has nowhere to go), and only the check is timed.
+    const email = new EmailCallback({ from: FROM, to: TO, retries: 0, logger: w.logger, ...options });
+    made.push(email);
+    let firstEpochAt = Number.NaN;
+    class FirstEpoch extends EpochCounter {
+      override onEpochBegin(): void {
+        if (Number.isNaN(firstEpochAt)) firstEpochAt = performance.now();
+      }
+    }
+    const started = performance.now();
+    const learn = toyLearner([email, counter, new FirstEpoch()]);
+    await learn.fit(3);
+    return {
+      warning: w.lines[0] ?? '',
+      lines: w.lines,
+      status: learn.state.status,
+      epochs: counter.begun,
+      firstEpochAfter: firstEpochAt - started,
+    };
+  }
+
   it('bad credentials: a clear error before the first epoch, password never shown', async () => {
     const s = await startSink();
     const { error, epochs } = await failedStart({ smtpUrl: s.url.replace(encodeURIComponent(AUTH.pass), 'wrong-Passw0rd') });
@@ -273,32 +300,38 @@ describe('verify at train begin', () => {
     expect(s.received).toHaveLength(0);
   });
 
-  it('a refused connection: says so, with host and port, before the first epoch', async () => {
+  // Unreachable is not wrong: one warning before the first epoch says why, and training goes on.
+  it('a refused connection: a warning with host and port before the first epoch; training goes on', async () => {
     const port = await closedPort();
-    const { error, epochs, took } = await failedStart({ smtpUrl: `smtp://trainer:${encodeURIComponent(AUTH.pass)}@127.0.0.1:${port}` });
-    expect(epochs).toBe(0);
-    expect(error.message).toContain(`cannot connect to 127.0.0.1:${port}: connection refused (ECONNREFUSED)`);
-    expect(error.message).not.toContain(AUTH.pass);
-    expect(took).toBeLessThan(2000);
+    const run = await uncheckedStart({ smtpUrl: `smtp://trainer:${encodeURIComponent(AUTH.pass)}@127.0.0.1:${port}` });
+    expect(run.status).toBe('completed');
+    expect(run.epochs).toBe(3);
+    expect(run.warning).toMatch(/^epochcast email: could not check the SMTP server \(/);
+    expect(run.warning).toContain(`cannot connect to 127.0.0.1:${port}: connection refused (ECONNREFUSED)`);
+    expect(run.warning).toMatch(/; training goes on$/);
+    expect(run.lines.join('\n')).not.toContain(AUTH.pass);
+    expect(run.firstEpochAfter).toBeLessThan(2000);
   });
 
-  it('an unknown host: says the host was not found', async () => {
-    const { error, epochs } = await failedStart({ smtpUrl: `smtps://trainer:${encodeURIComponent(AUTH.pass)}@smtp.nonexistent.invalid` });
-    expect(epochs).toBe(0);
-    expect(error.message).toMatch(/host "smtp\.nonexistent\.invalid" not found \((ENOTFOUND|EAI_AGAIN|EDNS)\)/);
-    expect(error.message).not.toContain(AUTH.pass);
+  it('an unknown host: a warning that the host was not found; training goes on', async () => {
+    const run = await uncheckedStart({ smtpUrl: `smtps://trainer:${encodeURIComponent(AUTH.pass)}@smtp.nonexistent.invalid` });
+    expect(run.status).toBe('completed');
+    expect(run.epochs).toBe(3);
+    expect(run.warning).toMatch(/host "smtp\.nonexistent\.invalid" not found \((ENOTFOUND|EAI_AGAIN|EDNS)\)/);
+    expect(run.lines.join('\n')).not.toContain(AUTH.pass);
   });
 
-  it('a server that never greets: bounded by timeoutMs', async () => {
+  it('a server that never greets: the check is bounded by timeoutMs, then a warning; training goes on', async () => {
     const sockets: Socket[] = [];
     const silent = createServer((socket) => sockets.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as { port: number }).port;
     try {
-      const { error, epochs, took } = await failedStart({ smtpUrl: `smtp://127.0.0.1:${port}`, timeoutMs: 400 });
-      expect(epochs).toBe(0);
-      expect(error.message).toMatch(/no answer from 127\.0\.0\.1:\d+ within 400 ms/);
-      expect(took).toBeLessThan(2000);
+      const run = await uncheckedStart({ smtpUrl: `smtp://127.0.0.1:${port}`, timeoutMs: 400 });
+      expect(run.status).toBe('completed');
+      expect(run.epochs).toBe(3);
+      expect(run.warning).toMatch(/could not check the SMTP server \(no answer from 127\.0\.0\.1:\d+ within 400 ms/);
+      expect(run.firstEpochAfter).toBeLessThan(2000);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => silent.close(() => resolve()));

@@ -1,6 +1,7 @@
 import { PermanentError, TransientError } from './errors.js';
 import type { Notification } from './notification.js';
-import { Notifier, type NotifierLimits, type NotifierOptions } from './notifier.js';
+import { Notifier, type NotifierLimits } from './notifier.js';
+import type { NotifierOptions } from './options.js';
 import { renderText } from './render/index.js';
 
 /** What ConsoleCallback writes to: a Node stream (stderr, a file) or anything with the same `write`. */
@@ -19,7 +20,7 @@ export interface ConsoleCallbackOptions extends NotifierOptions {
  */
 export class ConsoleCallback extends Notifier {
   readonly service = 'console';
-  readonly limits: NotifierLimits = { maxTextLength: 100_000, maxCaptionLength: 0, images: false, edits: false };
+  readonly limits: NotifierLimits = { maxTextLength: 100_000, images: false };
   private readonly stream: TextWriter;
 
   constructor(options: ConsoleCallbackOptions = {}) {

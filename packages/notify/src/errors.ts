@@ -1,7 +1,8 @@
 /**
- * What a plugin's `send()` throws tells the Notifier base what to do next — the split grammY
- * makes: the service said no (PermanentError), the service asked us to wait (RateLimitError), or
- * it could not be reached / failed on its side (TransientError, or any other error): retry.
+ * What a plugin's `send()` (or `verify()`) throws tells the Notifier base what to do next — the
+ * split grammY makes: the service said no (PermanentError; ConfigRejectedError when it refuses
+ * the credentials or the destination themselves), the service asked us to wait (RateLimitError),
+ * or it could not be reached / failed on its side (TransientError, or any other error): retry.
  */
 
 /** The service asked us to slow down: the next try waits exactly `retryAfterMs`. */
@@ -17,13 +18,23 @@ export class RateLimitError extends Error {
 
 /** The service refused the request (bad token, unknown chat, malformed message): retrying cannot help. */
 export class PermanentError extends Error {
-  override readonly name = 'PermanentError';
+  override readonly name: string = 'PermanentError';
   constructor(
     message: string,
     readonly status?: number,
   ) {
     super(message);
   }
+}
+
+/**
+ * The service refused the notifier's configuration itself — the token, the login, the chat or the
+ * channel — so nothing this run sends can get through. From `verify()` (or the start message, for
+ * a service that can only be checked by posting) it fails the run before its first epoch; during
+ * a fit, the base stops sending for the rest of that fit after one warning.
+ */
+export class ConfigRejectedError extends PermanentError {
+  override readonly name = 'ConfigRejectedError';
 }
 
 /** The service could not be reached or failed on its side (network error, timeout, 5xx): try again later. */
@@ -40,14 +51,17 @@ export class TransientError extends Error {
 
 /**
  * Maps an HTTP answer to the error a plugin should throw: 429 → RateLimitError (Retry-After in
- * seconds, default 1 s), 408 and 5xx → TransientError, any other 4xx → PermanentError.
+ * seconds, default 1 s), 408 and 5xx → TransientError, 401, 403 and 404 → ConfigRejectedError (the
+ * credentials, or the URL that is one, refused: a webhook revoked or deleted), any other 4xx →
+ * PermanentError. The message is `<status> <description>`, or `<what>: HTTP <status> <description>`.
  */
-export function httpError(status: number, description: string, retryAfterSeconds?: number): Error {
-  const message = `${status} ${description}`.trim();
+export function httpError(status: number, description: string, retryAfterSeconds?: number, what?: string): Error {
+  const message = (what ? `${what}: HTTP ${status} ${description}` : `${status} ${description}`).trim();
   if (status === 429) {
     const seconds = retryAfterSeconds !== undefined && Number.isFinite(retryAfterSeconds) && retryAfterSeconds >= 0 ? retryAfterSeconds : 1;
     return new RateLimitError(seconds * 1000, message);
   }
   if (status === 408 || status >= 500) return new TransientError(message, status);
+  if (status === 401 || status === 403 || status === 404) return new ConfigRejectedError(message, status);
   return new PermanentError(message, status);
 }

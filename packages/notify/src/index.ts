@@ -1,22 +1,17 @@
 // The public API of @epochcast/notify, and nothing else.
 
+// What plugins need of the runs sharing an account (from @epochcast/coordination), and the error a
+// plugin throws for a bad option (from @epochcast/core), so a plugin imports from here alone.
 export { type Membership, type RunRecord, type ScopeMessage, scopeName } from '@epochcast/coordination';
-// The error every plugin throws for a bad option (from @epochcast/core), and what plugins need of
-// the runs sharing an account (from @epochcast/coordination).
 export { ConfigError } from '@epochcast/core';
 export { ConsoleCallback, type ConsoleCallbackOptions, type TextWriter } from './console.js';
-export { httpError, PermanentError, RateLimitError, TransientError } from './errors.js';
+export type { DeliveryReport } from './delivery.js';
+export { ConfigRejectedError, httpError, PermanentError, RateLimitError, TransientError } from './errors.js';
 export { NOTIFY_EVENTS, type Notification, type NotificationError, type NotifyEvent, type RunInfo } from './notification.js';
-export {
-  type DeliveryReport,
-  Notifier,
-  type NotifierLimits,
-  type NotifierLogger,
-  type NotifierOptions,
-  rank,
-  type ScopeRequest,
-  type SendContext,
-} from './notifier.js';
-export { type NotifyRunOptions, notifyRun } from './notify-run.js';
+export { Notifier, type NotifierLimits, type SendContext, type TextOptions, type VerifyContext } from './notifier.js';
+export { jobNotification, type NotifyRunOptions, notifyAll, notifyRun } from './notify-run.js';
+export type { NotifierLogger, NotifierOptions } from './options.js';
+export type { ScopeRequest } from './pacing.js';
 export * from './render/index.js';
+export { type JobRunOptions, jobRunInfo, rank } from './run-info.js';
 export { WebhookCallback, type WebhookCallbackOptions, type WebhookPayload } from './webhook.js';

@@ -3,13 +3,11 @@
  * for TypeScript. The messages are the ones a fit sends, with no epochs: `totalEpochs` is 0 and
  * the schedule says `job`.
  */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
-import path from 'node:path';
 import { ConfigError, describeValue, type TrainStatus } from '@epochcast/core';
+import type { DeliveryReport } from './delivery.js';
 import type { Notification, NotificationError, NotifyEvent, RunInfo } from './notification.js';
-import { type DeliveryReport, Notifier, rank } from './notifier.js';
-
+import { Notifier } from './notifier.js';
+import { jobRunInfo } from './run-info.js';
 export interface NotifyRunOptions {
   /** Where the start, end and error messages go. */
   notifiers: readonly Notifier[];
@@ -35,7 +33,7 @@ export interface NotifyRunOptions {
 export async function notifyRun<T>(fn: () => Promise<T>, options: NotifyRunOptions): Promise<T> {
   if (typeof fn !== 'function') throw new ConfigError(`notifyRun: fn must be a function; received ${describeValue(fn)}.`);
   const notifiers = checkNotifiers(options);
-  const run = jobRunInfo(options.name);
+  const run = jobRunInfo(options.name === undefined ? {} : { name: options.name });
   const timeoutMs = options.flushTimeoutMs;
   if (timeoutMs !== undefined && !(timeoutMs >= 0 && Number.isFinite(timeoutMs)))
     throw new ConfigError(`notifyRun: flushTimeoutMs must be a finite number >= 0; received ${describeValue(timeoutMs)}.`);
@@ -47,7 +45,7 @@ export async function notifyRun<T>(fn: () => Promise<T>, options: NotifyRunOptio
     result = await fn();
   } catch (error) {
     await started;
-    await notifyAll(notifiers, jobNotification('error', run, 'failed', asNotificationError(error)), timeoutMs);
+    await notifyAll(notifiers, jobNotification('error', run, 'failed', { error: asNotificationError(error) }), timeoutMs);
     throw error;
   }
   await started;
@@ -66,24 +64,16 @@ function checkNotifiers(options: NotifyRunOptions): readonly Notifier[] {
   return notifiers;
 }
 
-/** The run info of a job that is not a fit: no epochs, schedule `job`. */
-function jobRunInfo(name: string | undefined): RunInfo {
-  const script = process.argv[1] ? path.basename(process.argv[1]).replace(/\.[cm]?[jt]s$/, '') : '';
-  const r = rank();
-  return {
-    name: name ?? (process.env.EPOCHCAST_RUN_NAME || script || 'job'),
-    id: randomBytes(4).toString('hex'),
-    host: r > 0 ? `${hostname()} rank ${r}` : hostname(),
-    rank: r,
-    startedAt: Date.now(),
-    totalEpochs: 0,
-    schedule: 'job',
-  };
-}
-
-function jobNotification(event: NotifyEvent, run: RunInfo, status: TrainStatus, error?: NotificationError): Notification {
+/** A notification about a job that is not a fit (see `jobRunInfo`): no history, no metrics. */
+export function jobNotification(
+  event: NotifyEvent,
+  run: RunInfo,
+  status: TrainStatus,
+  extra: { error?: NotificationError; stopReason?: string } = {},
+): Notification {
   const n: Notification = { event, run, history: [], metricNames: [], durationMs: Date.now() - run.startedAt, status };
-  if (error) n.error = error;
+  if (extra.error) n.error = extra.error;
+  if (extra.stopReason !== undefined) n.stopReason = extra.stopReason;
   return n;
 }
 
@@ -92,8 +82,11 @@ function asNotificationError(error: unknown): NotificationError {
   return { name: 'Error', message: describeValue(error) };
 }
 
-/** Every notifier at once; a failure is each notifier's warning line, never a throw. */
-async function notifyAll(notifiers: readonly Notifier[], n: Notification, timeoutMs: number | undefined): Promise<void> {
+/**
+ * Sends `n` through every notifier side by side, each bounded by `timeoutMs` (default: its own
+ * flush bound). Never throws: a failure is each notifier's warning line.
+ */
+export async function notifyAll(notifiers: readonly Notifier[], n: Notification, timeoutMs?: number): Promise<void> {
   await Promise.all(
     notifiers.map(async (notifier): Promise<DeliveryReport | undefined> => {
       try {

@@ -2,7 +2,8 @@ import { createHmac } from 'node:crypto';
 import { ConfigError, describeValue } from '@epochcast/core';
 import { httpError, TransientError } from './errors.js';
 import type { Notification } from './notification.js';
-import { Notifier, type NotifierLimits, type NotifierOptions, type SendContext } from './notifier.js';
+import { Notifier, type NotifierLimits, type SendContext } from './notifier.js';
+import type { NotifierOptions } from './options.js';
 
 export interface WebhookCallbackOptions extends NotifierOptions {
   /** Where to POST. Default `EPOCHCAST_WEBHOOK_URL`. */
@@ -22,7 +23,7 @@ export type WebhookPayload = Omit<Notification, 'plot'> & { plot?: { title: stri
  */
 export class WebhookCallback extends Notifier {
   readonly service = 'webhook';
-  readonly limits: NotifierLimits = { maxTextLength: 1_000_000, maxCaptionLength: 0, images: true, edits: false };
+  readonly limits: NotifierLimits = { maxTextLength: 1_000_000, images: true };
   readonly url: URL;
   private readonly secret: string | undefined;
   private readonly headers: Record<string, string>;

@@ -20,7 +20,7 @@ export class ScriptedNotifier extends Notifier {
     options: NotifierOptions & { secret?: string; limits?: Partial<NotifierLimits>; failVerify?: string } = {},
   ) {
     super(options);
-    this.limits = { maxTextLength: 4096, maxCaptionLength: 1024, images: true, edits: false, ...options.limits };
+    this.limits = { maxTextLength: 4096, images: true, ...options.limits };
     this.registerSecret(options.secret);
     if (options.failVerify) {
       const message = options.failVerify;

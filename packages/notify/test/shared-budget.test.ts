@@ -14,13 +14,13 @@ beforeAll(async () => {
 
 class SharedAccount extends ScriptedNotifier {
   constructor(
-    private readonly account: string,
+    private readonly accountScope: string,
     options: ConstructorParameters<typeof ScriptedNotifier>[1],
   ) {
     super([{}], options);
   }
   protected override coordination(): ScopeRequest {
-    return { scope: this.account };
+    return { scope: this.accountScope };
   }
 }
 

@@ -1,9 +1,10 @@
 /**
  * Slack's failures, mapped to what the Notifier base does with them: wait (RateLimitError), give up
- * (PermanentError) or try again (TransientError). The clients are set not to retry on their own
+ * on the message (PermanentError) or on the fit (ConfigRejectedError: the token or the channel
+ * refused), or try again (TransientError). The clients are set not to retry on their own
  * (`retryConfig: { retries: 0 }`, `rejectRateLimitedCalls`), so retries never multiply.
  */
-import { PermanentError, RateLimitError, TransientError } from '@epochcast/notify';
+import { ConfigRejectedError, httpError, PermanentError, RateLimitError, TransientError } from '@epochcast/notify';
 import { type WebAPICallResult, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError, WebAPIRequestError } from '@slack/web-api';
 import { IncomingWebhookHTTPError, IncomingWebhookRequestError } from '@slack/webhook';
 
@@ -11,7 +12,7 @@ import { IncomingWebhookHTTPError, IncomingWebhookRequestError } from '@slack/we
 const TRANSIENT_CODES = new Set(['internal_error', 'fatal_error', 'service_unavailable', 'request_timeout', 'team_added_to_org']);
 
 /** Platform errors that mean the configuration is wrong: the token, its scopes or the channel. */
-export const CONFIG_CODES = new Set([
+const CONFIG_CODES = new Set([
   'not_authed',
   'invalid_auth',
   'account_inactive',
@@ -25,16 +26,6 @@ export const CONFIG_CODES = new Set([
   'restricted_action',
   'ekm_access_denied',
 ]);
-
-/** A PermanentError that keeps Slack's code, so the callback can tell a bad channel from a bad message. */
-export class SlackRefusal extends PermanentError {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /** What a user should do about a configuration error; `channel` is the setting as given. */
 export function hint(code: string, channel: string | undefined): string {
@@ -67,8 +58,7 @@ export function fromWebApi(error: unknown, what: string, channel?: string): Erro
   if (error instanceof WebAPIRateLimitedError)
     return new RateLimitError(error.retryAfter * 1000, `${what}: rate limited, retry after ${error.retryAfter} s`);
   if (error instanceof WebAPIPlatformError) return fromCode(error.data.error, error.data, what, channel);
-  if (error instanceof WebAPIHTTPError)
-    return fromStatus(error.statusCode, `${what}: HTTP ${error.statusCode} ${error.statusMessage}`.trim());
+  if (error instanceof WebAPIHTTPError) return httpError(error.statusCode, error.statusMessage, undefined, what);
   if (error instanceof WebAPIRequestError) return new TransientError(`${what}: could not reach Slack (${cause(error.original)})`);
   return new TransientError(`${what}: ${error instanceof Error ? error.message : String(error)}`);
 }
@@ -76,15 +66,10 @@ export function fromWebApi(error: unknown, what: string, channel?: string): Erro
 function fromCode(code: string, data: WebAPICallResult, what: string, channel: string | undefined): Error {
   if (code === 'ratelimited') return new RateLimitError((data.response_metadata?.retryAfter ?? 1) * 1000, `${what}: ${code}`);
   if (TRANSIENT_CODES.has(code)) return new TransientError(`${what}: ${code}`);
+  // The token, its scopes or the channel refused: nothing else of this run can get through either.
+  if (CONFIG_CODES.has(code)) return new ConfigRejectedError(`${what}: ${code} — ${hint(code, channel)}`);
   const details = data.response_metadata?.messages?.join('; ');
-  const why = CONFIG_CODES.has(code) ? ` — ${hint(code, channel)}` : details ? ` — ${details}` : '';
-  return new SlackRefusal(code, `${what}: ${code}${why}`);
-}
-
-function fromStatus(status: number, message: string, retryAfterSeconds?: number): Error {
-  if (status === 429) return new RateLimitError(Math.max(0, retryAfterSeconds ?? 1) * 1000, message);
-  if (status === 408 || status >= 500) return new TransientError(message, status);
-  return new PermanentError(message, status);
+  return new PermanentError(`${what}: ${code}${details ? ` — ${details}` : ''}`);
 }
 
 /**
@@ -94,7 +79,7 @@ function fromStatus(status: number, message: string, retryAfterSeconds?: number)
 export function fromWebhook(error: unknown, retryAfterSeconds: number | undefined): Error {
   if (error instanceof IncomingWebhookHTTPError) {
     const body = error.body.trim().slice(0, 200);
-    return fromStatus(error.statusCode, `webhook: HTTP ${error.statusCode}${body ? ` ${body}` : ''}`, retryAfterSeconds);
+    return httpError(error.statusCode, body, retryAfterSeconds, 'webhook');
   }
   if (error instanceof IncomingWebhookRequestError) return new TransientError(`webhook: could not reach Slack (${cause(error.original)})`);
   return new TransientError(`webhook: ${error instanceof Error ? error.message : String(error)}`);

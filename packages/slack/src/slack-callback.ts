@@ -1,20 +1,17 @@
-import type { TrainingState } from '@epochcast/core';
 import {
   type Notification,
   Notifier,
   type NotifierLimits,
-  type NotifierLogger,
   type NotifierOptions,
-  type NotifyEvent,
-  PermanentError,
   type ScopeRequest,
   type SendContext,
   scopeName,
+  type VerifyContext,
 } from '@epochcast/notify';
 import { type Logger, LogLevel, WebClient, type WebClientOptions } from '@slack/web-api';
 import { IncomingWebhook } from '@slack/webhook';
 import { resolveSettings, type SlackEpochMode } from './config.js';
-import { CONFIG_CODES, fromWebApi, fromWebhook, SlackRefusal } from './errors.js';
+import { fromWebApi, fromWebhook } from './errors.js';
 import { cardMessage, epochMessage, liveCardMessage, plotComment, plotFileName, summaryMessage } from './messages.js';
 import type { SlackMessage } from './render.js';
 
@@ -45,13 +42,6 @@ interface Anchor {
   ts: string;
 }
 
-/** The steps of a last message already done, so a retry does not post the summary twice. */
-interface Progress {
-  summary?: Anchor;
-  plot?: boolean;
-  card?: boolean;
-}
-
 const quiet: Logger = {
   debug: () => {},
   info: () => {},
@@ -61,11 +51,6 @@ const quiet: Logger = {
   getLevel: () => LogLevel.ERROR,
   setName: () => {},
 };
-
-/** How long the check before the first epoch waits for the start message's turn on the channel's budget. */
-const START_SLOT_WAIT_MS = 2000;
-
-const stderrLogger: NotifierLogger = { warn: (line) => process.stderr.write(`${line}\n`) };
 
 /**
  * Training notifications in Slack.
@@ -91,14 +76,9 @@ export class SlackCallback extends Notifier {
   private readonly webhookUrl: string | undefined;
   private readonly apiUrl: string;
   private readonly epochs: SlackEpochMode;
-  private readonly warnings: NotifierLogger;
+  protected override verifies = 'the token';
   /** Each run's thread, by run id: kept here, since the base knows nothing of threads. */
   private readonly threads = new Map<string, Anchor>();
-  private readonly progress = new WeakMap<Notification, Progress>();
-  /** Settled by the first attempt at the start message: the channel check of `onTrainBegin`. */
-  private startGate: Gate | undefined;
-  /** Set when the channel or token was refused at the start: nothing more is sent for that fit. */
-  private refused = false;
 
   constructor(options: SlackCallbackOptions = {}) {
     super(options);
@@ -109,10 +89,11 @@ export class SlackCallback extends Notifier {
     this.webhookUrl = settings.webhookUrl?.href;
     this.apiUrl = settings.apiUrl;
     this.epochs = settings.epochs;
-    this.warnings = options.logger ?? stderrLogger;
     const bot = this.mode === 'bot';
-    // Section text is the binding limit; core's renderSlack splits and trims to it.
-    this.limits = { maxTextLength: 3000, maxCaptionLength: 0, images: bot, edits: bot, minSendIntervalMs: settings.minSendIntervalMs };
+    // Section text is the binding limit; renderSlack splits and trims to it.
+    this.limits = { maxTextLength: 3000, images: bot, minSendIntervalMs: settings.minSendIntervalMs };
+    // Slack has no scope-free way to look a channel up: the start message is the check.
+    this.checksWithStartMessage = bot;
     if (!bot) this.defaultEvents = ['start', 'end', 'error', 'interrupt'];
     // The webhook URL is the credential: its path, and its last segment on its own, are secret too.
     const hook = settings.webhookUrl;
@@ -122,26 +103,6 @@ export class SlackCallback extends Notifier {
       hook && hook.pathname.length > 1 ? hook.pathname : undefined,
       hook?.pathname.split('/').at(-1),
     );
-  }
-
-  override async onTrainBegin(state: TrainingState): Promise<void> {
-    this.refused = false;
-    // Slack has no scope-free way to look a channel up; the start message is the check.
-    const gate = this.mode === 'bot' && this.enabled && state.mode !== 'lrFind' && this.wants('start') ? new Gate() : undefined;
-    this.startGate = gate;
-    try {
-      await super.onTrainBegin(state);
-      if (!gate) return;
-      // The start message may first wait its turn on the channel's budget behind other runs: the
-      // check is worth a short wait for that, not the whole queue's (a refusal later still stops the sends).
-      const error = await gate.wait(START_SLOT_WAIT_MS + (this.limits.minSendIntervalMs ?? 0), this.options.timeoutMs + 100);
-      if (error instanceof SlackRefusal && CONFIG_CODES.has(error.code)) {
-        this.refused = true;
-        throw new PermanentError(`slack: ${this.redact(error.message)}`);
-      }
-    } finally {
-      this.startGate = undefined;
-    }
   }
 
   /**
@@ -155,49 +116,28 @@ export class SlackCallback extends Notifier {
     return { scope: scopeName('slack', this.apiUrl, this.token ?? '', channel) };
   }
 
-  override async onTrainEnd(state: TrainingState): Promise<void> {
-    try {
-      await super.onTrainEnd(state);
-    } finally {
-      this.threads.clear();
-      this.refused = false;
-    }
+  protected override onFitEnded(): void {
+    this.threads.clear();
   }
 
-  override wants(event: NotifyEvent): boolean {
-    return !this.refused && super.wants(event);
-  }
-
-  protected override async verify({ signal }: SendContext): Promise<void> {
+  protected override async verify({ signal }: VerifyContext): Promise<void> {
     if (this.mode !== 'bot') return;
     try {
       await this.client(signal).auth.test();
     } catch (cause) {
-      const error = fromWebApi(cause, 'auth.test', this.channel);
-      if (error instanceof PermanentError) throw error;
-      // Slack being down is no configuration error: train, and let the messages retry.
-      this.warn(`could not check the token (${error.message}); training goes on`);
+      // Refused: the run fails before its first epoch; Slack down: a warning, and training goes on.
+      throw fromWebApi(cause, 'auth.test', this.channel);
     }
   }
 
   protected async send(n: Notification, context: SendContext): Promise<void> {
     if (this.mode === 'webhook') return this.sendWebhook(n, context);
-    const gate = n.event === 'start' && context.attempt === 1 ? this.startGate : undefined;
-    gate?.begin();
-    try {
-      await this.sendBot(n, this.client(context.signal));
-      gate?.settle(undefined);
-    } catch (error) {
-      gate?.settle(error);
-      // Refused for good (a wrong channel or token) after the start check stopped waiting: send nothing more.
-      if (error instanceof SlackRefusal && CONFIG_CODES.has(error.code)) this.refused = true;
-      throw error;
-    }
+    await this.sendBot(n, this.client(context.signal), context);
   }
 
   // ---- bot mode ------------------------------------------------------------------------------
 
-  private async sendBot(n: Notification, client: WebClient): Promise<void> {
+  private async sendBot(n: Notification, client: WebClient, context: SendContext): Promise<void> {
     const thread = this.threads.get(n.run.id);
     if (n.event === 'start') {
       if (!thread) this.threads.set(n.run.id, await this.post(client, cardMessage(n)));
@@ -211,50 +151,22 @@ export class SlackCallback extends Notifier {
       else await this.post(client, message, thread);
       return;
     }
-    await this.finish(n, client, thread);
+    await this.finish(n, client, thread, context);
   }
 
   /** The last message: summary (broadcast from the thread), then the plot and the card's new headline. */
-  private async finish(n: Notification, client: WebClient, thread: Anchor | undefined): Promise<void> {
-    let done = this.progress.get(n);
-    if (!done) {
-      done = {};
-      this.progress.set(n, done);
-    }
-    done.summary ??= await this.post(client, summaryMessage(n), thread, thread !== undefined);
-    const anchor = thread ?? done.summary;
-    const steps: { name: string; run: () => Promise<void> }[] = [];
+  private async finish(n: Notification, client: WebClient, thread: Anchor | undefined, context: SendContext): Promise<void> {
+    const summary = await context.step('summary', () => this.post(client, summaryMessage(n), thread, thread !== undefined));
+    const anchor = thread ?? summary;
     const plot = n.plot;
-    if (plot && !done.plot)
-      steps.push({
-        name: 'the loss plot upload',
-        run: async () => {
-          await this.upload(client, anchor, n, Buffer.from(await plot.png()), plot.title);
-          done.plot = true;
-        },
-      });
-    if (thread && !done.card)
-      steps.push({
-        name: "the run message's update",
-        run: async () => {
-          await this.update(client, thread, cardMessage(n));
-          done.card = true;
-        },
-      });
-    // Side by side: the summary is out already, and each step is a round trip of its own.
-    const results = await Promise.allSettled(steps.map((s) => s.run()));
-    let retry: unknown;
-    results.forEach((result, i) => {
-      if (result.status === 'fulfilled') return;
-      const error = result.reason;
-      if (error instanceof PermanentError) {
-        // The summary got through: a refused extra is worth a warning, not a failed message.
-        this.warn(`the ${n.event} summary was posted, but ${steps[i]?.name} was refused: ${errorText(error)}`);
-        if (steps[i]?.name.includes('plot')) done.plot = true;
-        else done.card = true;
-      } else retry ??= error;
-    });
-    if (retry !== undefined) throw retry;
+    // Side by side: the summary is out already, and each extra is a round trip of its own.
+    const extras = await Promise.allSettled([
+      plot &&
+        context.optionalStep('the loss plot upload', async () => this.upload(client, anchor, n, Buffer.from(await plot.png()), plot.title)),
+      thread && context.optionalStep("the run message's update", () => this.update(client, thread, cardMessage(n))),
+    ]);
+    const failed = extras.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     this.threads.delete(n.run.id);
   }
 
@@ -340,58 +252,5 @@ export class SlackCallback extends Notifier {
     } catch (error) {
       throw fromWebhook(error, retryAfter);
     }
-  }
-
-  private warn(text: string): void {
-    this.warnings.warn(this.redact(`epochcast slack: ${text}`));
-  }
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** A one-shot outcome, awaited for at most a bound. */
-/** The start message's fate, for the check before the first epoch: begun (its turn came), then settled. */
-class Gate {
-  private resolve: (error: unknown) => void = () => {};
-  private markBegun: () => void = () => {};
-  private readonly settled = new Promise<unknown>((resolve) => {
-    this.resolve = resolve;
-  });
-  private readonly begun = new Promise<void>((resolve) => {
-    this.markBegun = resolve;
-  });
-
-  begin(): void {
-    this.markBegun();
-  }
-
-  settle(error: unknown): void {
-    this.resolve(error);
-  }
-
-  /** The start message's error, or undefined: when it succeeded, or did not begin within `beginMs` or answer within `answerMs`. */
-  async wait(beginMs: number, answerMs: number): Promise<unknown> {
-    if (
-      (await within(
-        this.begun.then(() => true as const),
-        beginMs,
-      )) === undefined
-    )
-      return undefined;
-    return within(this.settled, answerMs);
-  }
-}
-
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<undefined>((resolve) => {
-    timer = setTimeout(resolve, ms, undefined);
-  });
-  try {
-    return await Promise.race([promise, bound]);
-  } finally {
-    clearTimeout(timer);
   }
 }

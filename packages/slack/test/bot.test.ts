@@ -282,7 +282,7 @@ describe('SlackCallback, bot token', () => {
     await toyLearner([callback]).fit(1);
     expect(callback.report.delivered).toEqual(['start', 'end']);
     expect(logger.lines).toEqual([
-      expect.stringMatching(/the end summary was posted, but the run message's update was refused: chat\.update: invalid_auth/),
+      expect.stringMatching(/the end message was sent, but the run message's update was refused: chat\.update: invalid_auth/),
     ]);
   });
 

@@ -43,7 +43,7 @@ describe('SlackCallback configuration', () => {
     const slack = new SlackCallback();
     expect(slack.mode).toBe('bot');
     expect(slack.channel).toBe('#training');
-    expect(slack.limits).toMatchObject({ images: true, edits: true, minSendIntervalMs: 1050 });
+    expect(slack.limits).toMatchObject({ images: true, minSendIntervalMs: 1050 });
     expect(slack.redact(`token ${TOKEN}`)).toBe('token ***');
   });
 
@@ -53,7 +53,7 @@ describe('SlackCallback configuration', () => {
     process.env.SLACK_WEBHOOK_URL = url;
     const slack = new SlackCallback();
     expect(slack.mode).toBe('webhook');
-    expect(slack.limits).toMatchObject({ images: false, edits: false });
+    expect(slack.limits).toMatchObject({ images: false });
     expect(slack.wants('epoch')).toBe(false);
     expect(slack.wants('end')).toBe(true);
     expect(slack.redact(`posting to ${url} failed`)).not.toContain('abcdefSECRET123');

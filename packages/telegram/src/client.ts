@@ -1,9 +1,11 @@
 /**
  * The Bot API client as epochcast uses it: `node-telegram-bot-api`'s `Api` with its own retries
  * off (the Notifier base owns retries, so they never multiply), its errors mapped onto the base's
- * three kinds, and the settings (token, chat id, API root) checked before anything is sent.
- * Imports nothing from @epochcast/core, so `epochcast telegram chats` starts without tfjs.
+ * kinds, and the settings (token, chat id, API root) checked before anything is sent. Its
+ * ConfigError comes from `@epochcast/core/errors`, which loads no tfjs: `epochcast telegram chats`
+ * starts fast.
  */
+import { ConfigError } from '@epochcast/core/errors';
 import { Api, NetworkError, ParseError, TelegramApiError, TimeoutError } from 'node-telegram-bot-api';
 
 /** Telegram's official API root. */
@@ -13,20 +15,15 @@ export const DEFAULT_API_ROOT = 'https://api.telegram.org';
 // shorter, so only the shape is checked, not the length of the secret part.
 const TOKEN_SHAPE = /^\d{1,20}:[A-Za-z0-9_-]{1,200}$/;
 
-/** An error in a setting; its message never contains the token. */
-export class TelegramConfigError extends Error {
-  override readonly name = 'TelegramConfigError';
-}
-
 /** The token from an option or `TELEGRAM_BOT_TOKEN`, checked for shape; throws with a fix, never echoing it. */
 export function resolveToken(where: string, token: string | undefined): string {
   const value = token ?? process.env.TELEGRAM_BOT_TOKEN;
   if (value === undefined || value.trim() === '')
-    throw new TelegramConfigError(
+    throw new ConfigError(
       `${where}: no bot token. Pass { token } or set TELEGRAM_BOT_TOKEN. Get one from @BotFather in Telegram (send it /newbot).`,
     );
   if (typeof value !== 'string' || !TOKEN_SHAPE.test(value.trim()))
-    throw new TelegramConfigError(
+    throw new ConfigError(
       `${where}: the bot token is malformed (a string of ${String(value).length} characters that is not <digits>:<letters, digits, _ or ->). ` +
         'Copy it again from @BotFather; it looks like 123456789:AAH…',
     );
@@ -40,12 +37,10 @@ export function resolveApiRoot(where: string, apiRoot: string | undefined): stri
   try {
     url = new URL(value);
   } catch {
-    throw new TelegramConfigError(
-      `${where}: apiRoot is not a URL; received ${JSON.stringify(value)}. Leave it unset for ${DEFAULT_API_ROOT}.`,
-    );
+    throw new ConfigError(`${where}: apiRoot is not a URL; received ${JSON.stringify(value)}. Leave it unset for ${DEFAULT_API_ROOT}.`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new TelegramConfigError(`${where}: apiRoot must be http:// or https://; received ${JSON.stringify(url.protocol)}.`);
+    throw new ConfigError(`${where}: apiRoot must be http:// or https://; received ${JSON.stringify(url.protocol)}.`);
   return value.replace(/\/+$/, '');
 }
 
@@ -60,7 +55,7 @@ export function parseChatId(where: string, name: string, value: unknown): number
     if (/^-?\d{1,16}$/.test(s) && Number(s) !== 0) return Number(s);
     if (/^@[A-Za-z][A-Za-z0-9_]{3,31}$/.test(s)) return s;
   }
-  throw new TelegramConfigError(
+  throw new ConfigError(
     `${where}: ${name} must be a chat id (an integer such as 123456789 or -1001234567890) or a public @channelname; received ${JSON.stringify(value)}. ` +
       'Run `epochcast telegram chats` to list the chats that wrote to your bot.',
   );

@@ -59,7 +59,7 @@ export interface PollerHost {
   readonly pollTimeoutSec: number;
   isAllowed(chat: Chat): boolean;
   botUsername(): string | undefined;
-  /** One redacted warning line. */
+  /** One warning (the host prefixes `epochcast telegram:` and redacts it). */
   warn(line: string): void;
   /** Sends a reply: at once, but counted on the chat's shared budget, and retried once after a 429. */
   paced<T>(request: () => Promise<T>): Promise<T>;
@@ -98,12 +98,12 @@ export class CommandPoller {
       } catch (error) {
         if (signal.aborted) return;
         if (!(error instanceof TelegramApiError && error.errorCode === 409)) {
-          this.host.warn(`epochcast telegram: stopped listening for commands: ${describeError(error)} (messages are still sent)`);
+          this.host.warn(`stopped listening for commands: ${describeError(error)} (messages are still sent)`);
           return;
         }
         if (/webhook/i.test(error.description)) {
           this.host.warn(
-            'epochcast telegram: this bot has a webhook set, so no run can receive commands (messages are still sent). Delete the webhook to use /status, /stop, ….',
+            'this bot has a webhook set, so no run can receive commands (messages are still sent). Delete the webhook to use /status, /stop, ….',
           );
           return;
         }
@@ -115,7 +115,7 @@ export class CommandPoller {
         if (this.conflicts >= 2 && !this.conflictLogged) {
           this.conflictLogged = true;
           this.host.warn(
-            'epochcast telegram: another process keeps polling this bot (409 Conflict), so commands may go there; ' +
+            'another process keeps polling this bot (409 Conflict), so commands may go there; ' +
               'runs on several machines coordinate through EPOCHCAST_REDIS_URL. This run still sends its messages and retries now and then.',
           );
         }
@@ -140,7 +140,7 @@ export class CommandPoller {
       try {
         await this.handle(update);
       } catch (error) {
-        this.host.warn(`epochcast telegram: could not answer a command: ${describeError(error)}`);
+        this.host.warn(`could not answer a command: ${describeError(error)}`);
       }
     }
   }
@@ -166,9 +166,7 @@ export class CommandPoller {
     if (!text.startsWith('/')) return;
     if (!this.host.isAllowed(message.chat)) {
       // No answer (a stranger learns nothing, not even that the bot is alive) and no message text in the log.
-      this.host.warn(
-        `epochcast telegram: ignored a command from chat ${message.chat.id} (${message.chat.type}), which is not in allowedChatIds`,
-      );
+      this.host.warn(`ignored a command from chat ${message.chat.id} (${message.chat.type}), which is not in allowedChatIds`);
       return;
     }
     if (message.date < this.host.startedAtSec) return; // sent before this fit began: not meant for it
@@ -230,9 +228,7 @@ export class CommandPoller {
     if (!data || !message) return;
     const { api, markup: m } = this.host;
     if (!this.host.isAllowed(message.chat)) {
-      this.host.warn(
-        `epochcast telegram: ignored a button press from chat ${message.chat.id} (${message.chat.type}), which is not in allowedChatIds`,
-      );
+      this.host.warn(`ignored a button press from chat ${message.chat.id} (${message.chat.type}), which is not in allowedChatIds`);
       return;
     }
     if (data.kind === 'stop') {

@@ -75,7 +75,8 @@ export interface TelegramOptions extends MessageOptions {
   maxStackChars?: number;
 }
 
-function render(n: Notification, m: Markup, options: TelegramOptions): string[] {
+/** A notification as Telegram messages in the parse mode of `m` (see {@link renderTelegramHtml}). */
+export function renderTelegram(n: Notification, m: Markup, options: TelegramOptions = {}): string[] {
   return renderMessages(n, m, {
     maxLength: options.maxLength ?? TELEGRAM_MAX_MESSAGE,
     maxMessages: options.maxMessages ?? 3,
@@ -92,12 +93,12 @@ function render(n: Notification, m: Markup, options: TelegramOptions): string[] 
  * two is closed and reopened, the table's header repeated.
  */
 export function renderTelegramHtml(n: Notification, options: TelegramOptions = {}): string[] {
-  return render(n, TELEGRAM_HTML, options);
+  return renderTelegram(n, TELEGRAM_HTML, options);
 }
 
 /** The same messages as {@link renderTelegramHtml}, for `parse_mode: 'MarkdownV2'`. */
 export function renderTelegramMarkdownV2(n: Notification, options: TelegramOptions = {}): string[] {
-  return render(n, TELEGRAM_MARKDOWN_V2, options);
+  return renderTelegram(n, TELEGRAM_MARKDOWN_V2, options);
 }
 
 /** The markup of a parse mode. */

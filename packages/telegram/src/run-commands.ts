@@ -29,7 +29,7 @@ export interface RunCommandsHost {
   /** The photo caption for /plot, already escaped. */
   plotCaption(): string;
   setQuiet(quiet: boolean): void;
-  /** One redacted warning line. */
+  /** One warning (the host prefixes `epochcast telegram:` and redacts it). */
   warn(line: string): void;
   /** Sends a reply: at once, but counted on the chat's shared budget, and retried once after a 429. */
   paced<T>(request: () => Promise<T>): Promise<T>;
@@ -44,7 +44,7 @@ export class RunCommands {
   async command(c: ForwardedCommand): Promise<void> {
     const { markup: m } = this.host;
     if (!this.host.isAllowed(c.chat)) {
-      this.host.warn(`epochcast telegram: ignored a command from chat ${c.chat.id} (${c.chat.type}), which is not in allowedChatIds`);
+      this.host.warn(`ignored a command from chat ${c.chat.id} (${c.chat.type}), which is not in allowedChatIds`);
       return;
     }
     if (!this.host.enabled.has(c.command)) return this.reply(c, m.text(`/${c.command} is turned off for ${this.host.runLabel()}.`));
@@ -78,7 +78,7 @@ export class RunCommands {
     if (parsed?.kind !== 'stop' || parsed.runId !== this.host.runId) return;
     const { api, markup: m } = this.host;
     if (!this.host.isAllowed(b.chat)) {
-      this.host.warn(`epochcast telegram: ignored a button press from chat ${b.chat.id} (${b.chat.type}), which is not in allowedChatIds`);
+      this.host.warn(`ignored a button press from chat ${b.chat.id} (${b.chat.type}), which is not in allowedChatIds`);
       return;
     }
     const messageId = this.prompts.get(parsed.nonce);

@@ -1,5 +1,5 @@
 import { accuracy, ConfigError, type Metric } from '@epochcast/core';
-import type { Notification, SendContext } from '@epochcast/notify';
+import type { Notification } from '@epochcast/notify';
 import { startTelegramServer, type TelegramServer } from '@epochcast/testkit';
 import * as tf from '@tensorflow/tfjs';
 import { Api } from 'node-telegram-bot-api';
@@ -217,13 +217,7 @@ describe('messages', () => {
 
   test('"message is not modified" is not an error', async () => {
     const s = await start();
-    class Exposed extends TelegramCallback {
-      sendNow(n: Notification): Promise<void> {
-        const context: SendContext = { signal: new AbortController().signal, attempt: 1 };
-        return this.send(n, context);
-      }
-    }
-    const cb = new Exposed({ token: TOKEN, chatId: CHAT, apiRoot: s.url });
+    const cb = new TelegramCallback({ token: TOKEN, chatId: CHAT, apiRoot: s.url, minSendIntervalMs: 0 });
     const stats = { epoch: 0, totalEpochs: 2, trainLoss: 0.5, validLoss: 0.4, metrics: {}, lr: 1e-3, timeMs: 10 };
     const n: Notification = {
       event: 'epoch',
@@ -234,8 +228,8 @@ describe('messages', () => {
       durationMs: 10,
       status: 'running',
     };
-    await cb.sendNow(n);
-    await cb.sendNow(n); // the same text again, as a retried edit that had landed would be
+    await cb.notify(n);
+    await cb.notify(n); // the same text again, as a retried edit that had landed would be
     const edit = s.received.find((c) => c.method === 'editMessageText');
     expect(edit?.description).toMatch(/message is not modified/);
     expect(botMessages(s)).toHaveLength(1);

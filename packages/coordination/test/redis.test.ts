@@ -7,7 +7,7 @@
 import { createServer } from 'node:net';
 import { type RedisServer, startRedisServer } from '@epochcast/testkit';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { redisCoordinator, redisLeaseMs } from '../src/redis.js';
+import { redisCoordinator, redisLeaseMs } from '../src/redis/index.js';
 import type { RunRecord } from '../src/types.js';
 import { killAll, LEASE_MS, Member, type MemberEvent, PERIOD_MS, redisCommand, sleep, uniqueScope } from './redis-harness.js';
 

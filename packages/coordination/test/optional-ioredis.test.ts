@@ -9,9 +9,9 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type RedisServer, startRedisServer } from '@epochcast/testkit';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { killMembers, randomScope, spawnMember } from './local-child.js';
+import { useRedisServer } from './redis-harness.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const HOOKS = ['--import', fixture('register-module-hooks.mjs')];
@@ -87,28 +87,11 @@ test('importing @epochcast/coordination without a Redis URL loads neither ioredi
 });
 
 describe('with a redis-server', () => {
-  let server: RedisServer;
-  /** Why the server did not start (redis-server missing): every test fails with it. */
-  let startError: unknown;
-
-  beforeAll(async () => {
-    try {
-      server = await startRedisServer({ password: PASSWORD });
-    } catch (error) {
-      startError = error;
-    }
-  });
-  // A failure here fails the test (a failed beforeAll would only skip it).
-  beforeEach(() => {
-    if (startError !== undefined) throw startError;
-  });
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const redis = useRedisServer(PASSWORD);
 
   test('a join with a Redis URL loads ioredis and the Redis engine, and coordinates through Redis', async () => {
     const log = path.join(dir, 'modules.log');
-    const run = await runChild('join-twice.mjs', { MODULE_LOG: log, EPOCHCAST_REDIS_URL: server.url, SCOPE: randomScope('loads') });
+    const run = await runChild('join-twice.mjs', { MODULE_LOG: log, EPOCHCAST_REDIS_URL: redis.server.url, SCOPE: randomScope('loads') });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.lines).toEqual([{ engines: ['redis', 'redis'] }]);
@@ -120,7 +103,7 @@ describe('with a redis-server', () => {
   test('ioredis not installed: two joins with a Redis URL both coordinate locally, after one warning that says what to do', async () => {
     const run = await runChild('join-twice.mjs', {
       HIDE_MODULES: 'ioredis',
-      EPOCHCAST_REDIS_URL: server.url,
+      EPOCHCAST_REDIS_URL: redis.server.url,
       SCOPE: randomScope('missing'),
     });
     expect(run.stderr).toBe('');
@@ -139,7 +122,7 @@ describe('with a redis-server', () => {
       scope,
       wantsLeader: true,
       nodeArgs: HOOKS,
-      env: { ...env, HIDE_MODULES: 'ioredis', EPOCHCAST_REDIS_URL: server.url },
+      env: { ...env, HIDE_MODULES: 'ioredis', EPOCHCAST_REDIS_URL: redis.server.url },
     });
     const joined = await withUrl.next((e) => e.ev === 'joined', JOIN_WAIT_MS);
     expect(joined.engine).toBe('local');

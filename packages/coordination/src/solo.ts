@@ -1,4 +1,4 @@
-import { LeaderCallbacks, safeWarn } from './callbacks.js';
+import { callHandler, LeaderCallbacks, safeWarn } from './callbacks.js';
 import type { JoinOptions, Membership } from './types.js';
 
 /**
@@ -8,7 +8,8 @@ import type { JoinOptions, Membership } from './types.js';
  */
 export function soloMembership(options: JoinOptions): Membership {
   let record = { ...options.record };
-  const leadership = new LeaderCallbacks(options.leadership, safeWarn(options.warn), record.id);
+  const warn = safeWarn(options.warn);
+  const leadership = new LeaderCallbacks(options.leadership, warn, record.id);
   let resigned = false;
   let left = false;
   if (options.leadership) {
@@ -29,7 +30,7 @@ export function soloMembership(options: JoinOptions): Membership {
     runs: async () => [record],
     async sendTo(runId, message) {
       if (left || runId !== record.id) return false;
-      options.onMessage(message);
+      callHandler(warn, 'onMessage', record.id, () => options.onMessage(message));
       return true;
     },
     reserve: () => Promise.reject(new Error('no shared budget: this run acts alone')),

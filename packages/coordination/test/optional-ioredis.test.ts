@@ -111,6 +111,8 @@ describe('with a redis-server', () => {
     const warnings = run.lines.filter((line) => 'warn' in line).map((line) => String(line.warn));
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(INSTALL_ADVICE);
+    // The README quotes it, word for word.
+    expect(await readFile(new URL('../README.md', import.meta.url), 'utf8')).toContain(warnings[0]);
     expect(run.lines.filter((line) => 'engines' in line)).toEqual([{ engines: ['local', 'local'] }]);
     expect(JSON.stringify(run.lines)).not.toContain(PASSWORD);
   });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Warn } from './callbacks.js';
+import { safeWarn, type Warn } from './callbacks.js';
 import { describeError, errorCode } from './errors.js';
 import { localCoordinator } from './local/index.js';
 import { redactUrl } from './redis-url.js';
@@ -24,7 +24,7 @@ export async function joinScope(scope: string, options: JoinOptions & { redisUrl
   const { redisUrl, ...join } = options;
   if (redisUrl !== undefined) {
     try {
-      const engine = await loadRedisEngine(join.warn);
+      const engine = await loadRedisEngine(safeWarn(join.warn));
       if (engine) return await engine.redisCoordinator(redisUrl).join(scope, join);
     } catch (error) {
       join.warn(

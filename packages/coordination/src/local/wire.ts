@@ -11,8 +11,9 @@
  *   hub → client  {op:'reply', rid, ok, value | error}, {op:'message', message}, {op:'elected'},
  *                 {op:'budget', until}: after each reservation, how far the shared budget is booked
  *
- * The hub answers a request that carries a `rid`. Both sides check every message they read, since
- * anything local can connect to a socket, and an unknown or malformed message never throws.
+ * The hub answers a request that carries a `rid`. Both sides check every message they read, as the
+ * peer may be broken or of another version: an unknown or malformed message is refused or ignored,
+ * never thrown.
  */
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
@@ -43,7 +44,7 @@ export interface JoinRequest {
   readonly until?: number;
 }
 
-/** What a joined client may ask of the hub. */
+/** What a client may ask of the hub. */
 export type ClientRequest =
   | JoinRequest
   | { readonly op: 'update'; readonly rid?: number; readonly record: RunRecord }

@@ -4,7 +4,6 @@
  * (fixtures/module-hooks.mjs) that log every module the child resolves or make ioredis resolve as
  * if it were not installed.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { killMembers, randomScope, spawnMember } from './local-child.js';
 import { useRedisServer } from './redis-harness.js';
+import { runToExit } from './run-to-exit.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const HOOKS = ['--import', fixture('register-module-hooks.mjs')];
@@ -31,34 +31,14 @@ interface ChildRun {
   stderr: string;
 }
 
-/** Runs `script` in a child with a clean env (the parent's may carry EPOCHCAST_* settings) until it exits by itself. */
-function runChild(script: string, env: Record<string, string>, timeoutMs = 15_000): Promise<ChildRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...HOOKS, fixture(script)], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${script} did not exit by itself within ${timeoutMs} ms:\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const lines = stdout
-        .split('\n')
-        .filter((line) => line.trim() !== '')
-        .map((line) => JSON.parse(line) as Record<string, unknown>);
-      resolve({ code, lines, stderr });
-    });
-  });
+/** Runs fixture `script` with the module hooks until it exits by itself. */
+async function runChild(script: string, env: Record<string, string>): Promise<ChildRun> {
+  const { code, stdout, stderr } = await runToExit([...HOOKS, fixture(script)], env);
+  const lines = stdout
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { code, lines, stderr };
 }
 
 let dir: string;

@@ -1,9 +1,9 @@
 /** The README's example, run as a user would run it (against the built package), prints what the README says it prints. */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
+import { runToExit } from './run-to-exit.js';
 
 const README = new URL('../README.md', import.meta.url);
 const BUILT = new URL('../dist/index.js', import.meta.url);
@@ -30,26 +30,8 @@ test('the example of two runs in one process prints the output the README shows,
   const expected = block(readme, 'text', 'It prints:');
   const script = path.join(dir, 'example.mjs');
   await writeFile(script, example);
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    // Its own socket directory: the example's scope is the same for everyone who runs it.
-    const child = spawn(process.execPath, [script], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', EPOCHCAST_SOCKET_DIR: path.join(dir, 'sockets') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('close', (exitCode) => {
-      clearTimeout(timer);
-      resolve({ code: exitCode, stdout: out, stderr: err });
-    });
-  });
+  // Its own socket directory: the example's scope is the same for everyone who runs it.
+  const { code, stdout, stderr } = await runToExit([script], { EPOCHCAST_SOCKET_DIR: path.join(dir, 'sockets') });
   expect(stderr).toBe('');
   expect(stdout).toBe(expected);
   expect(code).toBe(0);

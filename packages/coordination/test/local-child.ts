@@ -50,11 +50,13 @@ export interface MemberOptions {
   name?: string;
   wantsLeader?: boolean;
   env?: Record<string, string>;
+  /** Options for node itself, before the fixture (e.g. `--import` of module hooks). */
+  nodeArgs?: string[];
 }
 
 export function spawnMember(options: MemberOptions): MemberChild {
   const runId = options.runId ?? randomRunId();
-  const child = spawn(process.execPath, [FIXTURE], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), FIXTURE], {
     // Clean env: the parent's may carry EPOCHCAST_* settings meant for other tests.
     env: {
       PATH: process.env.PATH ?? '',

@@ -1,5 +1,5 @@
 /**
- * The one-machine coordinator (src/local.ts), mostly across real processes: each child runs
+ * The one-machine coordinator (src/local/), mostly across real processes: each child runs
  * fixtures/member.mjs against the BUILT package (`pnpm exec tsc -b packages/coordination` first)
  * and reports its events as JSON lines. Every test uses its own random scope, so test files
  * running in parallel never meet, and afterEach SIGKILLs whatever child is left.
@@ -12,7 +12,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { hubAddress, localCoordinator } from '../src/local.js';
+import { hubAddress } from '../src/local/address.js';
+import { localCoordinator } from '../src/local/index.js';
 import type { JoinOptions, Membership, RunRecord, ScopeMessage } from '../src/types.js';
 import {
   killMembers,

@@ -7,6 +7,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { type RedisServer, startRedisServer } from '@epochcast/testkit';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/member.mjs', import.meta.url));
 
@@ -151,6 +153,35 @@ export class Member {
   log(): string {
     return `${this.events.map((e) => JSON.stringify(e)).join('\n')}\n${this.stderr}`;
   }
+}
+
+/**
+ * A password-protected redis-server for the tests of the enclosing `describe`, started before them
+ * and stopped after them. Each of them fails with the reason the server could not start (redis-server
+ * missing): a failed beforeAll would only skip them, and CI counts failures.
+ */
+export function useRedisServer(password: string): { readonly server: RedisServer } {
+  let server: RedisServer | undefined;
+  let startError: unknown;
+  beforeAll(async () => {
+    try {
+      server = await startRedisServer({ password });
+    } catch (error) {
+      startError = error;
+    }
+  });
+  beforeEach(() => {
+    if (startError !== undefined) throw startError;
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return {
+    get server(): RedisServer {
+      if (!server) throw new Error('the redis-server is not started: use it inside the tests of the describe that calls useRedisServer');
+      return server;
+    },
+  };
 }
 
 /** The lease the children use: short, so that failover tests take seconds. */

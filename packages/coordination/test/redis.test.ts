@@ -6,23 +6,35 @@
  */
 import { createServer } from 'node:net';
 import { type RedisServer, startRedisServer } from '@epochcast/testkit';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { redisCoordinator, redisLeaseMs } from '../src/redis.js';
+import { afterEach, describe, expect, test } from 'vitest';
+import { redisCoordinator, redisLeaseMs } from '../src/redis/index.js';
 import type { RunRecord } from '../src/types.js';
-import { killAll, LEASE_MS, Member, type MemberEvent, PERIOD_MS, redisCommand, sleep, uniqueScope } from './redis-harness.js';
+import {
+  killAll,
+  LEASE_MS,
+  Member,
+  type MemberEvent,
+  PERIOD_MS,
+  redisCommand,
+  sleep,
+  uniqueScope,
+  useRedisServer,
+} from './redis-harness.js';
 
 const PASSWORD = 'sw0rdfish-SECRET-77';
 /** Child start-up (node plus the import of core) on a loaded machine. */
 const JOIN_WAIT_MS = 15_000;
 
-let server: RedisServer;
-/** Why the server did not start (redis-server missing): every test that needs it fails with it. */
-let startError: unknown;
+/** The server of the tests 'with a redis-server'. */
+let redis: { readonly server: RedisServer };
 const members: Member[] = [];
 
 function spawnRuns(n: number, options: { leader?: boolean; scope?: string; url?: string } = {}): Member[] {
   const scope = options.scope ?? uniqueScope();
-  const spawned = Array.from({ length: n }, () => new Member({ url: options.url ?? server.url, scope, leader: options.leader ?? false }));
+  const spawned = Array.from(
+    { length: n },
+    () => new Member({ url: options.url ?? redis.server.url, scope, leader: options.leader ?? false }),
+  );
   members.push(...spawned);
   return spawned;
 }
@@ -50,6 +62,29 @@ function firstOf(runs: Member[], match: string, timeoutMs: number): Promise<{ me
   return Promise.any(runs.map((member) => member.waitFor(match, timeoutMs).then((event) => ({ member, event }))));
 }
 
+/**
+ * `run` could not join through Redis: it joined locally once the join's 3 s had passed (a refused
+ * connection is retried that long, as a restarting server may be back), warned once with `warning`,
+ * and after leave() exits at once, as nothing of the failed Redis connection lingers.
+ */
+async function expectFallbackAfterJoinTimeout(run: Member, warning: RegExp): Promise<void> {
+  const joinedEvent = await run.waitFor('joined', JOIN_WAIT_MS);
+  expect(joinedEvent.engine).toBe('local');
+  // Measured from the spawn, so node's start-up is included.
+  const joinMs = joinedEvent.t - run.spawnedAt;
+  expect(joinMs).toBeGreaterThanOrEqual(2900);
+  expect(joinMs).toBeLessThan(7000);
+  const warnings = run.named('warn');
+  expect(warnings).toHaveLength(1);
+  expect(String(warnings[0]?.line)).toMatch(warning);
+  expect(run.stderr).toBe('');
+  const left = await run.ask({ do: 'leave', idle: true }, 'left');
+  const exit = await run.exited;
+  expect(exit.code).toBe(0);
+  expect(exit.at - left.t).toBeLessThan(1000);
+  expect(run.named('warn')).toHaveLength(1);
+}
+
 function closedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -62,28 +97,13 @@ function closedPort(): Promise<number> {
 }
 
 describe('with a redis-server', () => {
-  beforeAll(async () => {
-    try {
-      server = await startRedisServer({ password: PASSWORD });
-    } catch (error) {
-      startError = error;
-    }
-  });
-
-  // A failure here fails the test (a failed beforeAll would only skip it, and CI counts failures).
-  beforeEach(() => {
-    if (startError !== undefined) throw startError;
-  });
+  redis = useRedisServer(PASSWORD);
 
   afterEach(async () => {
     const all = members.splice(0);
     await killAll();
     // Nothing a run printed, warnings included, may carry the password of the Redis URL.
     for (const member of all) expect(member.log()).not.toContain(PASSWORD);
-  });
-
-  afterAll(async () => {
-    await server?.stop();
   });
 
   describe('leader election across processes', () => {
@@ -127,7 +147,7 @@ describe('with a redis-server', () => {
       const follower = runs.find((m) => m !== leader) as Member;
       await sleep(PERIOD_MS);
       const pausedAt = Date.now();
-      server.pause();
+      redis.server.pause();
       let resumedAt = 0;
       try {
         const deposed = await leader.waitFor('deposed', 2 * LEASE_MS);
@@ -137,7 +157,7 @@ describe('with a redis-server', () => {
         await sleep(Math.max(0, pausedAt + 2 * LEASE_MS - Date.now()));
         expect(runs.filter((m) => m.leads)).toHaveLength(0);
       } finally {
-        server.resume();
+        redis.server.resume();
         resumedAt = Date.now();
       }
       expect(follower.named('elected').filter((e) => e.t < resumedAt)).toHaveLength(0);
@@ -249,25 +269,10 @@ describe('with a redis-server', () => {
     test('nothing listening: joinScope falls back to the local engine with one warning that hides the password', async () => {
       const port = await closedPort();
       const [run] = spawnRuns(1, { leader: true, url: `redis://default:${PASSWORD}@127.0.0.1:${port}` }) as [Member];
-      const joinedEvent = await run.waitFor('joined', JOIN_WAIT_MS);
-      expect(joinedEvent.engine).toBe('local');
-      // A refused connection is retried for the join's 3 s (a restarting server gets that long);
-      // measured from the spawn, so node's start-up is included.
-      const joinMs = joinedEvent.t - run.spawnedAt;
-      expect(joinMs).toBeGreaterThanOrEqual(2900);
-      expect(joinMs).toBeLessThan(7000);
-      const warnings = run.named('warn');
-      expect(warnings).toHaveLength(1);
-      expect(String(warnings[0]?.line)).toMatch(
+      await expectFallbackAfterJoinTimeout(
+        run,
         /^epochcast: could not coordinate through Redis at redis:\/\/default:\*\*\*@127\.0\.0\.1:\d+\/? \(Redis did not answer within 3000 ms \(connect ECONNREFUSED 127\.0\.0\.1:\d+\)\)/,
       );
-      expect(run.stderr).toBe('');
-      // Nothing of the failed Redis connection lingers: after leave() the process exits at once.
-      const left = await run.ask({ do: 'leave', idle: true }, 'left');
-      const exit = await run.exited;
-      expect(exit.code).toBe(0);
-      expect(exit.at - left.t).toBeLessThan(1000);
-      expect(run.named('warn')).toHaveLength(1);
     });
 
     test('a frozen server (connections accepted, never answered): join gives up after about 3 s and falls back', async () => {
@@ -275,21 +280,10 @@ describe('with a redis-server', () => {
       try {
         frozen.pause();
         const [run] = spawnRuns(1, { url: frozen.url }) as [Member];
-        const joinedEvent = await run.waitFor('joined', JOIN_WAIT_MS);
-        expect(joinedEvent.engine).toBe('local');
-        const joinMs = joinedEvent.t - run.spawnedAt;
-        expect(joinMs).toBeGreaterThanOrEqual(2900);
-        expect(joinMs).toBeLessThan(7000);
-        const warnings = run.named('warn');
-        expect(warnings).toHaveLength(1);
-        expect(String(warnings[0]?.line)).toMatch(
+        await expectFallbackAfterJoinTimeout(
+          run,
           /could not coordinate through Redis at redis:\/\/:\*\*\*@.*did not answer within 3000 ms/,
         );
-        expect(run.stderr).toBe('');
-        const left = await run.ask({ do: 'leave', idle: true }, 'left');
-        const exit = await run.exited;
-        expect(exit.code).toBe(0);
-        expect(exit.at - left.t).toBeLessThan(1000);
       } finally {
         await frozen.stop();
       }
@@ -301,7 +295,7 @@ describe('with a redis-server', () => {
       const warnings: string[] = [];
       for (let i = 0; i < 10; i++) {
         const join = (id: string) =>
-          redisCoordinator(server.url).join(uniqueScope(), {
+          redisCoordinator(redis.server.url).join(uniqueScope(), {
             record: { id, name: id, host: 'here', pid: process.pid, startedAt: Date.now(), epoch: 0, totalEpochs: 3 },
             onMessage: () => {},
             warn: (line) => warnings.push(line),
@@ -321,7 +315,7 @@ describe('with a redis-server', () => {
       const events: string[] = [];
       const received: unknown[] = [];
       const join = (id: string) =>
-        redisCoordinator(server.url).join(scope, {
+        redisCoordinator(redis.server.url).join(scope, {
           record: { id, name: id, host: 'here', pid: process.pid, startedAt: Date.now(), epoch: 0, totalEpochs: 3 },
           onMessage: (message) => received.push(message),
           leadership: { onElected: () => events.push(`+${id}`), onDeposed: () => events.push(`-${id}`) },
@@ -356,7 +350,7 @@ describe('with a redis-server', () => {
       const previous = process.env.EPOCHCAST_REDIS_LEASE_MS;
       process.env.EPOCHCAST_REDIS_LEASE_MS = String(LEASE_MS);
       const ours = async () => {
-        const list = String(await redisCommand(server.port, PASSWORD, 'CLIENT', 'LIST'));
+        const list = String(await redisCommand(redis.server.port, PASSWORD, 'CLIENT', 'LIST'));
         return list.split('\n').filter((line) => line.includes(` name=epochcast-${process.pid} `));
       };
       const [scopeA, scopeB] = [uniqueScope(), uniqueScope()];
@@ -372,13 +366,13 @@ describe('with a redis-server', () => {
       });
       const elected: string[] = [];
       try {
-        const a = await redisCoordinator(server.url).join(scopeA, {
+        const a = await redisCoordinator(redis.server.url).join(scopeA, {
           record: record('a0a0a0a0'),
           onMessage: () => {},
           leadership: { onElected: () => elected.push('a'), onDeposed: () => elected.push('-a') },
           warn: (line) => warnings.push(line),
         });
-        const b = await redisCoordinator(server.url).join(scopeB, {
+        const b = await redisCoordinator(redis.server.url).join(scopeB, {
           record: record('b0b0b0b0'),
           onMessage: () => {},
           warn: (line) => warnings.push(line),
@@ -388,26 +382,26 @@ describe('with a redis-server', () => {
         expect(elected).toEqual(['a']);
         expect(await ours()).toHaveLength(2);
 
-        const keys = (await redisCommand(server.port, PASSWORD, 'KEYS', `epochcast:${scopeA}:*`)) as string[];
+        const keys = (await redisCommand(redis.server.port, PASSWORD, 'KEYS', `epochcast:${scopeA}:*`)) as string[];
         expect(keys.sort()).toEqual([`epochcast:${scopeA}:leader`, `epochcast:${scopeA}:run:a0a0a0a0`, `epochcast:${scopeA}:runs`]);
         for (const key of [`epochcast:${scopeA}:leader`, `epochcast:${scopeA}:run:a0a0a0a0`]) {
-          const ttl = Number(await redisCommand(server.port, PASSWORD, 'PTTL', key));
+          const ttl = Number(await redisCommand(redis.server.port, PASSWORD, 'PTTL', key));
           expect(ttl).toBeGreaterThan(0);
           expect(ttl).toBeLessThanOrEqual(LEASE_MS);
         }
-        expect(await redisCommand(server.port, PASSWORD, 'GET', `epochcast:${scopeA}:leader`)).toBe('a0a0a0a0');
+        expect(await redisCommand(redis.server.port, PASSWORD, 'GET', `epochcast:${scopeA}:leader`)).toBe('a0a0a0a0');
         // Two at once reach Redis back to back: the second slot is a whole interval later.
         const [first, second] = await Promise.all([a.reserve(100), a.reserve(100)]);
         expect(first).toBe(0);
         expect(second).toBeGreaterThanOrEqual(95);
         expect(second).toBeLessThanOrEqual(100);
-        expect(Number(await redisCommand(server.port, PASSWORD, 'PTTL', `epochcast:${scopeA}:budget`))).toBeGreaterThan(200);
+        expect(Number(await redisCommand(redis.server.port, PASSWORD, 'PTTL', `epochcast:${scopeA}:budget`))).toBeGreaterThan(200);
 
         await a.leave();
         expect(elected).toEqual(['a', '-a']);
-        expect(await redisCommand(server.port, PASSWORD, 'EXISTS', `epochcast:${scopeA}:leader`, `epochcast:${scopeA}:run:a0a0a0a0`)).toBe(
-          0,
-        );
+        expect(
+          await redisCommand(redis.server.port, PASSWORD, 'EXISTS', `epochcast:${scopeA}:leader`, `epochcast:${scopeA}:run:a0a0a0a0`),
+        ).toBe(0);
         expect(await ours()).toHaveLength(2);
         expect(await b.sendTo('b0b0b0b0', { still: 'subscribed' })).toBe(true);
         await b.leave();

@@ -1,14 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError } from '@epochcast/core';
 import {
+  ConfigError,
+  ConfigRejectedError,
   httpError,
   type Notification,
   Notifier,
   type NotifierLimits,
   type NotifierOptions,
-  PermanentError,
   type SendContext,
   TransientError,
+  type VerifyContext,
 } from '@epochcast/notify';
 import { DISCORD_LIMITS, type DiscordMessage, renderDiscord } from './render.js';
 
@@ -46,6 +47,7 @@ interface DiscordErrorBody {
 export class DiscordCallback extends Notifier {
   readonly service = 'discord';
   readonly limits: NotifierLimits = { maxTextLength: DISCORD_LIMITS.content, images: false };
+  protected override verifies = 'the webhook';
   private readonly url: URL;
   private readonly username: string | undefined;
   private readonly avatarUrl: string | undefined;
@@ -68,24 +70,28 @@ export class DiscordCallback extends Notifier {
     this.registerSecret(this.url.href, this.url.pathname, token, id && token ? `${id}/${token}` : undefined);
   }
 
-  /** A webhook that was deleted, or a URL with a wrong token, answers 404/401: stop before training. */
-  protected override async verify({ signal }: SendContext): Promise<void> {
+  /**
+   * A webhook that was deleted, or a URL with a wrong token, answers 404/401: the run fails before
+   * training. An unreachable Discord is one warning from the base, and training goes on.
+   */
+  protected override async verify({ signal }: VerifyContext): Promise<void> {
     if (!this.verifyWebhook) return;
     const url = new URL(this.url);
     url.search = '';
     let response: Response;
     try {
       response = await fetch(url, { signal });
-    } catch {
-      return; // Unreachable now is not a wrong configuration: the sends will retry.
+    } catch (error) {
+      throw unreachable(error);
     }
     if (response.ok) {
       await response.body?.cancel();
       return;
     }
     const error = await discordError(response);
-    if (error instanceof PermanentError)
-      throw new PermanentError(`the webhook was refused (${error.message}): check DISCORD_WEBHOOK_URL`, error.status);
+    if (error instanceof ConfigRejectedError)
+      throw new ConfigRejectedError(`the webhook was refused (${error.message}): check DISCORD_WEBHOOK_URL`, error.status);
+    throw error;
   }
 
   protected async send(n: Notification, { signal }: SendContext): Promise<void> {
@@ -103,9 +109,7 @@ export class DiscordCallback extends Notifier {
         signal,
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message;
-      throw new TransientError(`could not reach Discord${why ? ` (${why})` : ''}`);
+      throw unreachable(error);
     }
     this.pace(response.headers);
     if (response.ok) {
@@ -121,6 +125,13 @@ export class DiscordCallback extends Notifier {
     if (headers.get('x-ratelimit-remaining') === '0' && Number.isFinite(resetAfter) && resetAfter > 0)
       this.resumeAt = Date.now() + Math.min(resetAfter, 60) * 1000;
   }
+}
+
+/** fetch's own message is only "fetch failed"; its cause says why (and never holds the URL). */
+function unreachable(error: unknown): TransientError {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const why = cause?.code ?? cause?.message;
+  return new TransientError(`could not reach Discord${why ? ` (${why})` : ''}`);
 }
 
 function webhookUrl(raw: string | undefined): URL {

@@ -1,6 +1,6 @@
 /**
- * A Notification as a Discord webhook message, built only from @epochcast/core's public
- * renderers (`headline`, `epochTable`, `trimStack`, `bestEpoch`, …):
+ * A Notification as a Discord webhook message, built only from @epochcast/notify's public
+ * render kit (`headline`, `epochTable`, `trimStack`, `bestEpoch`, …):
  *
  * - start and epoch: `content` only — the headline, and for an epoch the table in a code block.
  * - end, error, interrupt: the headline as `content` (what the notification shows) and an embed

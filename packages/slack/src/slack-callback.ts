@@ -1,13 +1,5 @@
-import {
-  type Notification,
-  Notifier,
-  type NotifierLimits,
-  type NotifierOptions,
-  type ScopeRequest,
-  type SendContext,
-  scopeName,
-  type VerifyContext,
-} from '@epochcast/notify';
+import type { Notification, NotifierLimits, NotifierOptions, ScopeRequest, SendContext, VerifyContext } from '@epochcast/notify';
+import { Notifier, scopeName } from '@epochcast/notify';
 import { type Logger, LogLevel, WebClient, type WebClientOptions } from '@slack/web-api';
 import { IncomingWebhook } from '@slack/webhook';
 import { resolveSettings, type SlackEpochMode } from './config.js';

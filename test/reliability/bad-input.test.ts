@@ -12,7 +12,7 @@
  * - /lr junk answered with an example, a stranger's /stop ignored: packages/telegram/test/commands.test.ts.
  *   Here instead: junk and strangers together, and the training result is bit-for-bit unaffected.
  */
-import { Callback, ConfigError, Learner, TerminateOnNaN, type TrainingState } from '@epochcast/core';
+import { Callback, ConfigError, TerminateOnNaN, type TrainingState } from '@epochcast/core';
 import { EmailCallback } from '@epochcast/email';
 import { type Notifier, WebhookCallback } from '@epochcast/notify';
 import { SlackCallback } from '@epochcast/slack';
@@ -27,9 +27,10 @@ import {
   type TelegramServer,
   type WebhookServer,
 } from '@epochcast/testkit';
+import { toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { leakedSecrets, type RunResult, seededLoaders, seededModel, trainSeeded } from './helpers.js';
+import { leakedSecrets, type RunResult, SEEDED, trainSeeded } from './helpers.js';
 
 const TG_TOKEN = '626262:badinput-SECRET-token';
 const CHAT = 8080;
@@ -202,12 +203,7 @@ describe('bad values at run time are handled: training ends cleanly, every servi
     ['Infinity', Number.POSITIVE_INFINITY],
   ])('%s loss: TerminateOnNaN stops the run cleanly (status stopped), the end message says so', async (_, factor) => {
     const notifiers = allFour();
-    const learn = new Learner({
-      model: seededModel(),
-      data: seededLoaders(),
-      loss: poisonedLoss(factor),
-      callbacks: [new TerminateOnNaN(), ...notifiers],
-    });
+    const learn = toyLearner([new TerminateOnNaN(), ...notifiers], { ...SEEDED, loss: poisonedLoss(factor), metrics: [] });
     await learn.fit(3, { lr: 1e-2 });
     expect(learn.state.status).toBe('stopped');
     expectCleanDelivery(notifiers, ['start', 'end']);
@@ -218,7 +214,7 @@ describe('bad values at run time are handled: training ends cleanly, every servi
     ['Infinity', Number.POSITIVE_INFINITY, /NaN|Infinity|∞|inf/],
   ])('%s loss without TerminateOnNaN: training completes; the numbers render in every format', async (_, factor, shown) => {
     const notifiers = allFour();
-    const learn = new Learner({ model: seededModel(), data: seededLoaders(), loss: poisonedLoss(factor), callbacks: notifiers });
+    const learn = toyLearner(notifiers, { ...SEEDED, loss: poisonedLoss(factor), metrics: [] });
     await learn.fit(2, { lr: 1e-2 });
     expect(learn.state.status).toBe('completed');
     const texts = expectCleanDelivery(notifiers, ['start', 'end']);

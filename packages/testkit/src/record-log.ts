@@ -125,9 +125,10 @@ export interface LocalServer<R extends ServiceRecord> {
 }
 
 /**
- * The recording half of every testkit server: the records of what it received, waits for records still to
- * come, and the faults to inject. A server names each record's call as it arrives (the Bot API or
- * Web API method, `webhook`, `message`, …), so `waitFor('sendMessage')` works wherever the name does.
+ * The recording half of every testkit server: the records of what it received, waits for records
+ * still to come, and the faults to inject. A server names each record's call as it arrives (the
+ * Bot API or Web API method, `webhook`, `message`, …), so `waitFor('sendMessage')` works wherever
+ * that name does.
  */
 export abstract class RecordingServer<R extends ServiceRecord> implements Omit<LocalServer<R>, 'url'> {
   readonly faults = new Faults();

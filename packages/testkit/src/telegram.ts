@@ -115,7 +115,7 @@ class TelegramServerImpl extends FakeService<TelegramCall> implements TelegramSe
     this.#updates = new UpdateQueue(
       {
         ok: (call, result) => this.#ok(call, result),
-        fail: (call, code, d) => this.#fail(call, code, d),
+        fail: (call, code, description) => this.#fail(call, code, description),
         setTimer: (fn, ms) => this.setTimer(fn, ms),
       },
       { conflictThrottleMs: options.conflictThrottleMs ?? 3000, conflictLoser: options.conflictLoser ?? 'older' },

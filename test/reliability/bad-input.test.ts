@@ -12,7 +12,7 @@
  * - /lr junk answered with an example, a stranger's /stop ignored: packages/telegram/test/commands.test.ts.
  *   Here instead: junk and strangers together, and the training result is bit-for-bit unaffected.
  */
-import { Callback, ConfigError, Learner, TerminateOnNaN, type TrainingState } from '@epochcast/core';
+import { Callback, ConfigError, TerminateOnNaN, type TrainingState } from '@epochcast/core';
 import { EmailCallback } from '@epochcast/email';
 import { type Notifier, WebhookCallback } from '@epochcast/notify';
 import { SlackCallback } from '@epochcast/slack';
@@ -27,9 +27,10 @@ import {
   type TelegramServer,
   type WebhookServer,
 } from '@epochcast/testkit';
+import { SlowEpochs, toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { leakedSecrets, type RunResult, seededLoaders, seededModel, trainSeeded } from './helpers.js';
+import { leakedSecrets, type RunResult, SEEDED, trainSeeded } from './helpers.js';
 
 const TG_TOKEN = '626262:badinput-SECRET-token';
 const CHAT = 8080;
@@ -186,18 +187,6 @@ function expectCleanDelivery(notifiers: Notifier[], events: string[]) {
   return texts;
 }
 
-/**
- * Makes each epoch last long enough for its message to leave: a toy epoch takes a few ms, less than
- * a round trip, and the notifiers of a fit flush side by side at its end, so without it the end
- * message (rightly) supersedes the epoch updates still waiting.
- */
-class EpochPause extends Callback {
-  override order = 200;
-  override async onEpochEnd(): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Multiplies the real loss by `factor` from the second batch on (NaN or Infinity). */
 function poisonedLoss(factor: number) {
   let calls = 0;
@@ -214,12 +203,7 @@ describe('bad values at run time are handled: training ends cleanly, every servi
     ['Infinity', Number.POSITIVE_INFINITY],
   ])('%s loss: TerminateOnNaN stops the run cleanly (status stopped), the end message says so', async (_, factor) => {
     const notifiers = allFour();
-    const learn = new Learner({
-      model: seededModel(),
-      data: seededLoaders(),
-      loss: poisonedLoss(factor),
-      callbacks: [new TerminateOnNaN(), ...notifiers],
-    });
+    const learn = toyLearner([new TerminateOnNaN(), ...notifiers], { ...SEEDED, loss: poisonedLoss(factor), metrics: [] });
     await learn.fit(3, { lr: 1e-2 });
     expect(learn.state.status).toBe('stopped');
     expectCleanDelivery(notifiers, ['start', 'end']);
@@ -230,12 +214,7 @@ describe('bad values at run time are handled: training ends cleanly, every servi
     ['Infinity', Number.POSITIVE_INFINITY, /NaN|Infinity|∞|inf/],
   ])('%s loss without TerminateOnNaN: training completes; the numbers render in every format', async (_, factor, shown) => {
     const notifiers = allFour();
-    const learn = new Learner({
-      model: seededModel(),
-      data: seededLoaders(),
-      loss: poisonedLoss(factor),
-      callbacks: [...notifiers, new EpochPause()],
-    });
+    const learn = toyLearner([...notifiers, new SlowEpochs(100)], { ...SEEDED, loss: poisonedLoss(factor), metrics: [] });
     await learn.fit(2, { lr: 1e-2 });
     expect(learn.state.status).toBe('completed');
     const texts = expectCleanDelivery(notifiers, ['start', 'end']);
@@ -246,7 +225,7 @@ describe('bad values at run time are handled: training ends cleanly, every servi
   test('a 100,000-character run name: every message stays within its service limits (validated by the servers)', async () => {
     const name = `run-<b>&_*[${'x'.repeat(100_000)}`;
     const notifiers = allFour(name);
-    const result = await trainSeeded([...notifiers, new EpochPause()], 2);
+    const result = await trainSeeded([...notifiers, new SlowEpochs(100)], 2);
     expect(result).toEqual({ ...baseline, history: baseline.history.slice(0, 2), weights: result.weights });
     const texts = expectCleanDelivery(notifiers, ['start', 'end']);
     for (const n of notifiers.filter((x) => !(x instanceof EmailCallback))) expect(n.report.delivered).toContain('epoch');

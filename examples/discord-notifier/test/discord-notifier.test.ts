@@ -1,8 +1,9 @@
 // DiscordCallback against the local Discord endpoint: what it posts, how it reads Discord's
 // answers (429 JSON retry_after, X-RateLimit-* pacing, 400 form errors, 401/404 webhooks), its
 // configuration errors, and messages within Discord's limits whatever the run is called.
-import { Callback, ConfigError, DataLoaders, type EpochStats, Learner, type TrainingState } from '@epochcast/core';
+import { Callback, ConfigError, type EpochStats, type TrainingState } from '@epochcast/core';
 import type { Notification, NotifyEvent } from '@epochcast/notify';
+import { toyLearner as toyLearnerWith } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import fc from 'fast-check';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -50,6 +51,9 @@ function history(epochs: number, metrics: Record<string, (epoch: number) => numb
   }));
 }
 
+/** The testkit's toy learner without metrics: the epoch table shows the losses only. */
+const toyLearner = (callbacks: Callback[]) => toyLearnerWith(callbacks, { metrics: [] });
+
 function notification(event: NotifyEvent, overrides: Partial<Notification> = {}): Notification {
   const h = overrides.history ?? (event === 'start' ? [] : history(3));
   return {
@@ -70,15 +74,6 @@ function notification(event: NotifyEvent, overrides: Partial<Notification> = {})
     status: event === 'error' ? 'failed' : event === 'interrupt' ? 'interrupted' : event === 'end' ? 'completed' : 'running',
     ...overrides,
   };
-}
-
-function toyLearner(callbacks: Callback[]): Learner {
-  const x = tf.randomUniform([64, 3], 0, 1, 'float32', 7);
-  const y = tf.oneHot(tf.argMax(x, 1), 3);
-  const data = DataLoaders.fromTensors(x, y, { batchSize: 32, seed: 1 });
-  tf.dispose([x, y]);
-  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 3, activation: 'softmax' })] });
-  return new Learner({ model, data, loss: 'categoricalCrossentropy', callbacks });
 }
 
 describe('what DiscordCallback posts', () => {

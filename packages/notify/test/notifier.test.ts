@@ -1,5 +1,5 @@
 import { Callback, CallbackError, Learner, type TrainingState } from '@epochcast/core';
-import { toyLoaders, toyModel } from '@epochcast/testkit/learner';
+import { EpochClock, toyLoaders, toyModel } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { PermanentError, RateLimitError, TransientError } from '../src/index.js';
@@ -17,19 +17,6 @@ afterEach(() => {
 
 function learnerWith(...callbacks: Callback[]) {
   return new Learner({ model: toyModel(), data: toyLoaders(64, 32), loss: 'categoricalCrossentropy', callbacks });
-}
-
-/** Records how long each epoch took, as the training loop saw it. */
-class EpochClock extends Callback {
-  override order = 200;
-  private begin = 0;
-  times: number[] = [];
-  override onEpochBegin() {
-    this.begin = performance.now();
-  }
-  override onEpochEnd() {
-    this.times.push(performance.now() - this.begin);
-  }
 }
 
 const warnings = () => {

@@ -2,7 +2,7 @@
 // check before the first epoch by error class, steps that a retry does not redo, refused extras,
 // a refused configuration during a fit, the start message as the check, and text sized to the limits.
 import { Callback } from '@epochcast/core';
-import { toyLearner } from '@epochcast/testkit/learner';
+import { EpochCounter, SlowEpochs, toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import {
@@ -27,14 +27,6 @@ const warnings = () => {
   const lines: string[] = [];
   return { lines, logger: { warn: (line: string) => lines.push(line) } };
 };
-
-/** Counts epochs begun: a failed check must stop the run before the first. */
-class EpochCounter extends Callback {
-  begun = 0;
-  override onEpochBegin(): void {
-    this.begun += 1;
-  }
-}
 
 /** A plugin whose send is a function of the test's, so each test scripts the service it needs. */
 class FnNotifier extends Notifier {
@@ -231,13 +223,7 @@ describe('a refused configuration during a fit', () => {
       },
       { logger },
     );
-    class Pause extends Callback {
-      override order = 200;
-      override async onEpochEnd(): Promise<void> {
-        await new Promise((resolve) => setTimeout(resolve, 30));
-      }
-    }
-    const learn = toyLearner([notifier, new Pause()]);
+    const learn = toyLearner([notifier, new SlowEpochs(30)]);
     await learn.fit(4);
     expect(learn.state.status).toBe('completed');
     expect(tried).toEqual(['start', 'epoch']);

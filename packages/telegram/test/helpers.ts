@@ -1,7 +1,9 @@
-import { accuracy, Callback, DataLoaders, Learner, type Metric, type TrainingState } from '@epochcast/core';
+import { accuracy, Callback, type Learner, type Metric, type TrainingState } from '@epochcast/core';
 import type { TelegramCall, TelegramServer, TgMessage } from '@epochcast/testkit';
-import * as tf from '@tensorflow/tfjs';
+import { toyLearner } from '@epochcast/testkit/learner';
 import { TelegramCallback, type TelegramCallbackOptions } from '../src/index.js';
+
+export { SlowEpochs } from '@epochcast/testkit/learner';
 
 export const TOKEN = '123456:TEST-token-4f9a2c';
 export const CHAT = 4242;
@@ -9,24 +11,9 @@ export const CHAT = 4242;
 /** A metric whose name has underscores: Markdown would read them as italics if not escaped. */
 export const top_1_acc: Metric = (yTrue, yPred) => accuracy(yTrue, yPred);
 
-/** A 3-class toy problem: a few ms per epoch on the cpu backend. */
+/** The testkit's toy learner with these metrics and no hidden layer (12 parameters): a few ms per epoch. */
 export function tinyLearner(callbacks: Callback[], metrics: Metric[] = [accuracy]): Learner {
-  const x = tf.randomUniform([96, 3], 0, 1, 'float32', 7);
-  const y = tf.oneHot(tf.argMax(x, 1), 3);
-  const data = DataLoaders.fromTensors(x, y, { batchSize: 32, seed: 1 });
-  tf.dispose([x, y]);
-  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 3, activation: 'softmax' })] });
-  return new Learner({ model, data, loss: 'categoricalCrossentropy', metrics, callbacks });
-}
-
-/** Makes each epoch last at least `ms`, so edits and commands have time to happen between epochs. */
-export class SlowEpochs extends Callback {
-  constructor(private readonly ms: number) {
-    super();
-  }
-  override async onEpochEnd(): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, this.ms));
-  }
+  return toyLearner(callbacks, { metrics, hidden: 0 });
 }
 
 /** Runs `action` once, at the end of the given epoch. */

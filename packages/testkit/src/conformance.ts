@@ -14,11 +14,12 @@
  * });
  * ```
  */
-import { Callback, DataLoaders, Learner, type TrainingState } from '@epochcast/core';
+import { Callback } from '@epochcast/core';
 import type { Notifier, NotifierOptions } from '@epochcast/notify';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { FaultScope, Faults } from './faults.js';
+import { CrashAt, EpochClock, toyLearner } from './learner.js';
 
 /** What the suite needs of a server: faults to inject and a way to shut it. */
 export interface ConformanceServer {
@@ -133,12 +134,7 @@ export function notifierConformance<S extends ConformanceServer>(options: Confor
     test('a crash is reported: the error message is delivered before fit rejects', async () => {
       const s = await start();
       const notifier = make(s, { on: ['error'] });
-      class Crash extends Callback {
-        override onEpochEnd(state: TrainingState) {
-          if (state.epoch === 1) throw new Error('conformance crash');
-        }
-      }
-      await expect(toyLearner([notifier, new Crash()]).fit(5)).rejects.toThrow('conformance crash');
+      await expect(toyLearner([notifier, new CrashAt(1, new Error('conformance crash'))]).fit(5)).rejects.toThrow('conformance crash');
       expect(options.delivered(s)).toHaveLength(1);
       expect(options.delivered(s)[0]).toContain('conformance crash');
     });
@@ -158,12 +154,8 @@ export function notifierConformance<S extends ConformanceServer>(options: Confor
       const secrets = options.secrets?.(s) ?? [];
       const notifier = make(s, { on: ['start', 'epoch', 'end', 'error'], retries: 0 });
       s.faults.serverError(1, 500, scope).unauthorized(1, scope);
-      class Crash extends Callback {
-        override onEpochEnd(state: TrainingState) {
-          if (state.epoch === 2) throw new Error(`a message quoting the secrets: ${secrets.join(' ')}`);
-        }
-      }
-      const error = await toyLearner([notifier, new Crash()])
+      const crash = new CrashAt(2, new Error(`a message quoting the secrets: ${secrets.join(' ')}`));
+      const error = await toyLearner([notifier, crash])
         .fit(4)
         .catch((e: unknown) => e as Error);
       expect(warnings.length).toBeGreaterThan(0);
@@ -183,18 +175,6 @@ export function notifierConformance<S extends ConformanceServer>(options: Confor
   });
 }
 
-class EpochClock extends Callback {
-  override order = 200;
-  private begin = 0;
-  times: number[] = [];
-  override onEpochBegin() {
-    this.begin = performance.now();
-  }
-  override onEpochEnd() {
-    this.times.push(performance.now() - this.begin);
-  }
-}
-
 /** When the end of the run began (before any notifier's flush). */
 class EndClock extends Callback {
   override order = -100;
@@ -202,13 +182,4 @@ class EndClock extends Callback {
   override onTrainEnd() {
     this.at = performance.now();
   }
-}
-
-function toyLearner(callbacks: Callback[]): Learner {
-  const x = tf.randomUniform([96, 3], 0, 1, 'float32', 7);
-  const y = tf.oneHot(tf.argMax(x, 1), 3);
-  const data = DataLoaders.fromTensors(x, y, { batchSize: 32, seed: 1 });
-  tf.dispose([x, y]);
-  const model = tf.sequential({ layers: [tf.layers.dense({ inputShape: [3], units: 3, activation: 'softmax' })] });
-  return new Learner({ model, data, loss: 'categoricalCrossentropy', callbacks });
 }

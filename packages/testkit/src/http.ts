@@ -1,4 +1,4 @@
-/** HTTP plumbing shared by the Telegram, Slack and webhook servers. */
+/** HTTP plumbing under FakeService: the listening host, bounded body reading, parsing as services do, answers. */
 
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -176,10 +176,7 @@ export async function parseBody(req: IncomingMessage, body: Buffer, url: URL): P
   return { params, files, encoding };
 }
 
-export function parseMultipart(
-  headers: IncomingHttpHeaders,
-  body: Buffer,
-): Promise<{ fields: Record<string, string>; files: ReceivedFile[] }> {
+function parseMultipart(headers: IncomingHttpHeaders, body: Buffer): Promise<{ fields: Record<string, string>; files: ReceivedFile[] }> {
   return new Promise((resolve, reject) => {
     const fields: Record<string, string> = {};
     const files: ReceivedFile[] = [];

@@ -1,6 +1,9 @@
+export type { AnsweredFault, ServiceCall, ServiceRequest } from './fake-service.js';
+export { FakeService } from './fake-service.js';
 export type { Fault, FaultKind, FaultScope } from './faults.js';
 export { Faults, takeFault } from './faults.js';
 export type { BodyEncoding, ReceivedFile } from './http.js';
+export type { FastCheckApi } from './notifications.js';
 export {
   arbitraryNotification,
   failedNotification,
@@ -12,34 +15,33 @@ export {
   sampleNotification,
   sampleStats,
 } from './notifications.js';
-export type { Match } from './record-log.js';
+export type { LocalServer, Match, RecordingServer, ServiceRecord } from './record-log.js';
 export type { RedisServer, RedisServerOptions } from './redis.js';
 export { startRedisServer } from './redis.js';
-export type { SlackCall, SlackFile, SlackMessage, SlackServer, SlackServerOptions } from './slack.js';
+export type { SlackCall, SlackServer, SlackServerOptions } from './slack.js';
 export { startSlackServer } from './slack.js';
 export type { SlackBlocksError } from './slack-blocks.js';
 export { validateSlackBlocks } from './slack-blocks.js';
+export type { SlackFile, SlackMessage } from './slack-workspace.js';
 export type { MailAttachment, ReceivedMail, SmtpSink, SmtpSinkOptions } from './smtp.js';
 export { startSmtpSink } from './smtp.js';
 export type { StreamSink, StreamWrite } from './stream.js';
 export { startStreamSink } from './stream.js';
+export type { PushCallbackQueryInput, PushUpdateInput, TelegramCall, TelegramServer, TelegramServerOptions } from './telegram.js';
+export { startTelegramServer } from './telegram.js';
+export type { ParsedText, ParseMode, ParseOptions } from './telegram-text.js';
+export { parseTelegramText, visibleLength } from './telegram-text.js';
 export type {
   BotCommand,
-  PushCallbackQueryInput,
-  PushUpdateInput,
-  TelegramCall,
-  TelegramServer,
-  TelegramServerOptions,
   TgCallbackQuery,
   TgChat,
   TgDocument,
+  TgEntityType,
   TgMessage,
+  TgMessageEntity,
   TgPhotoSize,
   TgUpdate,
   TgUser,
-} from './telegram.js';
-export { startTelegramServer } from './telegram.js';
-export type { ParsedText, ParseMode, ParseOptions, TgEntityType, TgMessageEntity } from './telegram-text.js';
-export { parseTelegramText, visibleLength } from './telegram-text.js';
+} from './telegram-types.js';
 export type { WebhookRequest, WebhookServer, WebhookServerOptions } from './webhook.js';
 export { SIGNATURE_HEADER, startWebhookServer, webhookSignature } from './webhook.js';

@@ -12,6 +12,8 @@
 import { accuracy, type Callback, DataLoaders, Learner, type LearnerOptions, type Metric } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 
+export { CrashAt, EpochClock, EpochCounter, SlowEpochs } from './callbacks.js';
+
 /** `n` samples of the toy problem: `x` is `[n, 3]` in [0, 1), `y` the one-hot index of the largest input. */
 export function toyData(n = 256, seed = 1): { x: tf.Tensor2D; y: tf.Tensor2D } {
   // A Lehmer generator rather than tf.random*: the same data whatever the backend.
@@ -31,47 +33,73 @@ export function toyData(n = 256, seed = 1): { x: tf.Tensor2D; y: tf.Tensor2D } {
   return { x: tf.tensor2d(xs), y: tf.tensor2d(ys) };
 }
 
-/** 3 → `hidden` (ReLU) → 3 (softmax), weights seeded by `seed`. */
+/**
+ * 3 → `hidden` (ReLU) → 3 (softmax), weights seeded by `seed` and `seed + 1`; with `hidden` 0, a
+ * single softmax layer (12 parameters) seeded by `seed + 1`.
+ */
 export function toyModel(seed = 7, hidden = 16): tf.Sequential {
   const model = tf.sequential();
-  model.add(
-    tf.layers.dense({ inputShape: [3], units: hidden, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }),
-  );
-  model.add(tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) }));
+  const input = { inputShape: [3] };
+  if (hidden > 0) {
+    model.add(tf.layers.dense({ ...input, units: hidden, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed }) }));
+  }
+  const output = { units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }) } as const;
+  model.add(tf.layers.dense(hidden > 0 ? output : { ...input, ...output }));
   return model;
 }
 
-/** Loaders over `n` samples of the toy problem, a quarter held out for validation. */
-export function toyLoaders(n = 256, batchSize = 32): DataLoaders {
-  const { x, y } = toyData(n);
-  const dls = DataLoaders.fromTensors(x, y, { validPct: 0.25, batchSize, seed: 3 });
+export interface ToyDataOptions {
+  /** The share of the samples held out for validation. Default 0.25. */
+  validPct?: number;
+  /** Seeds the data generator. Default 1. */
+  dataSeed?: number;
+  /** Seeds the train/validation split and the batch order (`DataLoaders`' `seed`). Default 3. */
+  splitSeed?: number;
+}
+
+/** Loaders over `n` samples of the toy problem, a quarter held out for validation unless `validPct` says otherwise. */
+export function toyLoaders(n = 256, batchSize = 32, options: ToyDataOptions = {}): DataLoaders {
+  const { validPct = 0.25, dataSeed = 1, splitSeed = 3 } = options;
+  const { x, y } = toyData(n, dataSeed);
+  const dls = DataLoaders.fromTensors(x, y, { validPct, batchSize, seed: splitSeed });
   tf.dispose([x, y]);
   return dls;
 }
 
-export interface ToyLearnerOptions extends Partial<Omit<LearnerOptions, 'model' | 'data' | 'callbacks'>> {
-  /** Samples of the toy problem, a quarter of them for validation. Default 96. */
+export interface ToyLearnerOptions extends ToyDataOptions, Partial<Omit<LearnerOptions, 'model' | 'data' | 'callbacks'>> {
+  /** Samples of the toy problem, `validPct` of them for validation. Default 96: 3 training batches of 32. */
   samples?: number;
   /** Default 32. */
   batchSize?: number;
   /** Seeds the model's weights. Default 7. */
   seed?: number;
-  /** Hidden units of the model. Default 16. */
+  /** Hidden units of the model; 0 for none (a single softmax layer). Default 16. */
   hidden?: number;
 }
 
 /**
  * A Learner on the toy problem with `callbacks` attached: categorical cross-entropy, Adam, and the
- * `accuracy` metric unless `metrics` says otherwise. Dispose of it with `disposeToyLearner`.
+ * `accuracy` metric unless the options say otherwise. Dispose of it with `disposeToyLearner`.
  */
 export function toyLearner(callbacks: readonly Callback[] = [], options: ToyLearnerOptions = {}): Learner {
-  const { samples = 96, batchSize = 32, seed = 7, hidden = 16, metrics = [accuracy] as Metric[], ...rest } = options;
+  const {
+    samples = 96,
+    batchSize = 32,
+    seed = 7,
+    hidden = 16,
+    validPct,
+    dataSeed,
+    splitSeed,
+    loss = 'categoricalCrossentropy',
+    metrics = [accuracy] as Metric[],
+    ...rest
+  } = options;
   return new Learner({
-    loss: 'categoricalCrossentropy',
     ...rest,
+    loss,
     metrics,
     model: toyModel(seed, hidden),
-    data: toyLoaders(samples, batchSize),
+    data: toyLoaders(samples, batchSize, { validPct, dataSeed, splitSeed }),
     callbacks,
   });
 }

@@ -1,5 +1,22 @@
 /** The growing list of what a server received, with waiters for records still to come. */
 
+import { type FaultKind, Faults } from './faults.js';
+
+/** What every server keeps on each record, whatever the service. */
+export interface ServiceRecord {
+  /** The status answered (HTTP, or SMTP reply code); `null` while pending, and for ever after a hang or reset. */
+  status: number | null;
+  /** The fault injected into this call, if any. */
+  fault?: FaultKind;
+  /** `Date.now()` on arrival. */
+  at: number;
+}
+
+/** A record matcher: a predicate, or the name of the call (the one fault scopes use, case-insensitive). */
+export type Match<T> = string | ((record: T) => boolean);
+
+export const DEFAULT_WAIT_MS = 5_000;
+
 interface Waiter<T> {
   matches: (record: T) => boolean;
   count: number;
@@ -9,17 +26,20 @@ interface Waiter<T> {
   timer: NodeJS.Timeout;
 }
 
-export class RecordLog<T> {
+export class RecordLog<T extends object> {
   readonly items: T[] = [];
+  readonly #names = new WeakMap<T, string>();
   readonly #waiters = new Set<Waiter<T>>();
-  readonly #describe: (record: T) => string;
+  readonly #describe: (record: T, name: string) => string;
   #closed = false;
 
-  constructor(describe: (record: T) => string) {
+  constructor(describe: (record: T, name: string) => string) {
     this.#describe = describe;
   }
 
-  push(record: T): void {
+  /** Appends `record`, received as a call named `name` (`sendMessage`, `webhook`, `message`, …). */
+  push(record: T, name: string): void {
+    this.#names.set(record, name);
     this.items.push(record);
     this.touch(record);
   }
@@ -37,8 +57,10 @@ export class RecordLog<T> {
    * Resolve with the first `count` matching records, counting those already received, so a
    * test never races a request that landed before it started waiting.
    */
-  waitFor(matches: (record: T) => boolean, count: number, timeoutMs: number, what: string): Promise<T[]> {
+  waitFor(match: Match<T> | undefined, count: number, timeoutMs: number): Promise<T[]> {
+    const what = match === undefined ? 'any record' : typeof match === 'string' ? `"${match}"` : 'a matching record';
     if (this.#closed) return Promise.reject(new Error(`server closed while waiting for ${what}`));
+    const matches = this.#predicate(match);
     const found = this.items.filter(matches).slice(0, count);
     if (found.length >= count) return Promise.resolve(found);
     return new Promise<T[]>((resolve, reject) => {
@@ -50,7 +72,7 @@ export class RecordLog<T> {
         reject,
         timer: setTimeout(() => {
           this.#waiters.delete(waiter);
-          const seen = this.items.map(this.#describe).join(', ') || 'nothing';
+          const seen = this.items.map((record) => this.#describe(record, this.#names.get(record) ?? '')).join(', ') || 'nothing';
           reject(new Error(`timed out after ${timeoutMs} ms waiting for ${count} × ${what}; received: ${seen}`));
         }, timeoutMs),
       };
@@ -72,6 +94,13 @@ export class RecordLog<T> {
     this.#waiters.clear();
   }
 
+  #predicate(match: Match<T> | undefined): (record: T) => boolean {
+    if (match === undefined) return () => true;
+    if (typeof match === 'function') return match;
+    const name = match.toLowerCase();
+    return (record) => this.#names.get(record)?.toLowerCase() === name;
+  }
+
   #settle(waiter: Waiter<T>): void {
     clearTimeout(waiter.timer);
     this.#waiters.delete(waiter);
@@ -79,19 +108,57 @@ export class RecordLog<T> {
   }
 }
 
-/** A record matcher: a predicate, or for API servers a method name. */
-export type Match<T> = string | ((record: T) => boolean);
-
-export function toPredicate<T extends { method: string }>(match: Match<T> | undefined): (record: T) => boolean {
-  if (match === undefined) return () => true;
-  if (typeof match === 'function') return match;
-  const name = match.toLowerCase();
-  return (record) => record.method.toLowerCase() === name;
+/** What every testkit server has: where it listens, what it received, the faults to inject. */
+export interface LocalServer<R extends ServiceRecord> {
+  /** Where clients point. */
+  readonly url: string;
+  /** Everything received, in arrival order (the live array). */
+  readonly received: readonly R[];
+  readonly faults: Faults;
+  /** The first record (already received or still to come) matching a call name or predicate. */
+  waitFor(match?: Match<R>, timeoutMs?: number): Promise<R>;
+  /** The first `count` matching records. */
+  waitForCount(match: Match<R> | undefined, count: number, timeoutMs?: number): Promise<R[]>;
+  clearReceived(): void;
+  /** Stop listening, end pending and hung requests, destroy every socket. */
+  close(): Promise<void>;
 }
 
-export function describeMatch<T>(match: Match<T> | undefined): string {
-  if (match === undefined) return 'any record';
-  return typeof match === 'string' ? `"${match}"` : 'a matching record';
-}
+/**
+ * The recording half of every testkit server: the records of what it received, waits for records
+ * still to come, and the faults to inject. A server names each record's call as it arrives (the
+ * Bot API or Web API method, `webhook`, `message`, …), so `waitFor('sendMessage')` works wherever
+ * that name does.
+ */
+export abstract class RecordingServer<R extends ServiceRecord> implements Omit<LocalServer<R>, 'url'> {
+  readonly faults = new Faults();
+  protected readonly log: RecordLog<R>;
 
-export const DEFAULT_WAIT_MS = 5_000;
+  /** `describe` names a record in a timeout error; by default its call and status: `sendMessage(429)`. */
+  constructor(describe: (record: R, name: string) => string = (record, name) => `${name}(${record.status ?? record.fault ?? 'pending'})`) {
+    this.log = new RecordLog(describe);
+  }
+
+  /** Every record, in arrival order (the live array). */
+  get received(): readonly R[] {
+    return this.log.items;
+  }
+
+  /** The first record (already received or still to come) matching a call name or predicate. */
+  async waitFor(match?: Match<R>, timeoutMs = DEFAULT_WAIT_MS): Promise<R> {
+    const [record] = await this.log.waitFor(match, 1, timeoutMs);
+    return record as R;
+  }
+
+  /** The first `count` matching records. */
+  waitForCount(match: Match<R> | undefined, count: number, timeoutMs = DEFAULT_WAIT_MS): Promise<R[]> {
+    return this.log.waitFor(match, count, timeoutMs);
+  }
+
+  clearReceived(): void {
+    this.log.clear();
+  }
+
+  /** Stop listening, end pending and hung requests, destroy every socket. */
+  abstract close(): Promise<void>;
+}

@@ -3,8 +3,8 @@
 import type { AddressInfo, Socket } from 'node:net';
 import { type AddressObject, simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
-import { type Fault, type FaultKind, Faults, takeFault } from './faults.js';
-import { DEFAULT_WAIT_MS, RecordLog } from './record-log.js';
+import { type Fault, type Faults, takeFault } from './faults.js';
+import { type LocalServer, RecordingServer, type ServiceRecord } from './record-log.js';
 
 export interface MailAttachment {
   filename: string | null;
@@ -16,7 +16,7 @@ export interface MailAttachment {
   size: number;
 }
 
-export interface ReceivedMail {
+export interface ReceivedMail extends ServiceRecord {
   /** Address in the From header. */
   from: string;
   /** Addresses in the To header. */
@@ -38,8 +38,6 @@ export interface ReceivedMail {
   raw: string;
   /** SMTP reply code given to the message (250 when accepted); `null` after a hang or reset. */
   status: number | null;
-  fault?: FaultKind;
-  at: number;
 }
 
 export interface SmtpSinkOptions {
@@ -47,22 +45,18 @@ export interface SmtpSinkOptions {
   auth?: { user: string; pass: string };
 }
 
-export interface SmtpSink {
+export interface SmtpSink extends LocalServer<ReceivedMail> {
   readonly host: string;
   readonly port: number;
   /** `smtp://[user:pass@]127.0.0.1:port`, as `SMTP_URL` expects. */
   readonly url: string;
-  /** Every message that reached the end of DATA, faulted ones included (see `status`). */
+  /** Every message that reached the end of DATA, faulted ones included (see `status`); each is the call `message`. */
   readonly received: readonly ReceivedMail[];
   /**
    * Faults apply per message at the end of DATA (`rateLimit` → 421, `serverError` → 451 by
    * default, `hang`, `reset`), except `unauthorized`, which fails the next AUTH with 535.
    */
   readonly faults: Faults;
-  waitFor(match?: (mail: ReceivedMail) => boolean, timeoutMs?: number): Promise<ReceivedMail>;
-  waitForCount(match: ((mail: ReceivedMail) => boolean) | undefined, count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
-  clearReceived(): void;
-  close(): Promise<void>;
 }
 
 class SmtpError extends Error {
@@ -79,18 +73,17 @@ function addresses(value: AddressObject | AddressObject[] | undefined): string[]
   return list.flatMap((group) => group.value.map((a) => a.address ?? '')).filter((a) => a !== '');
 }
 
-class SmtpSinkImpl implements SmtpSink {
-  readonly faults = new Faults();
+class SmtpSinkImpl extends RecordingServer<ReceivedMail> implements SmtpSink {
   readonly host = '127.0.0.1';
   port = 0;
   readonly #server: SMTPServer;
   readonly #auth: { user: string; pass: string } | undefined;
-  readonly #log = new RecordLog<ReceivedMail>((m) => `"${m.subject}"(${m.status ?? m.fault ?? 'pending'})`);
   readonly #sockets = new Set<Socket>();
   readonly #timers = new Set<NodeJS.Timeout>();
   #closing: Promise<void> | undefined;
 
   constructor(options: SmtpSinkOptions) {
+    super((m) => `"${m.subject}"(${m.status ?? m.fault ?? 'pending'})`);
     this.#auth = options.auth;
     this.#server = new SMTPServer({
       // STARTTLS would present smtp-server's self-signed certificate, which nodemailer rejects.
@@ -129,10 +122,6 @@ class SmtpSinkImpl implements SmtpSink {
     const auth = this.#auth ? `${encodeURIComponent(this.#auth.user)}:${encodeURIComponent(this.#auth.pass)}@` : '';
     return `smtp://${auth}${this.host}:${this.port}`;
   }
-  get received(): readonly ReceivedMail[] {
-    return this.#log.items;
-  }
-
   async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.#server.server.once('error', reject);
@@ -144,22 +133,9 @@ class SmtpSinkImpl implements SmtpSink {
     this.port = (this.#server.server.address() as AddressInfo).port;
   }
 
-  async waitFor(match?: (mail: ReceivedMail) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<ReceivedMail> {
-    const [mail] = await this.#log.waitFor(match ?? (() => true), 1, timeoutMs, 'a mail');
-    return mail as ReceivedMail;
-  }
-
-  waitForCount(match: ((mail: ReceivedMail) => boolean) | undefined, count: number, timeoutMs = DEFAULT_WAIT_MS): Promise<ReceivedMail[]> {
-    return this.#log.waitFor(match ?? (() => true), count, timeoutMs, 'a mail');
-  }
-
-  clearReceived(): void {
-    this.#log.clear();
-  }
-
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
-      this.#log.close();
+      this.log.close();
       for (const timer of this.#timers) clearTimeout(timer);
       this.#timers.clear();
       this.#server.close(() => resolve());
@@ -203,7 +179,7 @@ class SmtpSinkImpl implements SmtpSink {
       at: Date.now(),
     };
     if (this.#closing) return;
-    this.#log.push(mail);
+    this.log.push(mail, 'message');
 
     if (this.faults.latencyMs > 0) {
       await new Promise<void>((resolve) => {
@@ -219,19 +195,19 @@ class SmtpSinkImpl implements SmtpSink {
     const fault = takeFault(this.faults, 'message', (kind) => kind !== 'unauthorized' || !this.#auth);
     if (fault) {
       mail.fault = fault.kind;
-      this.#log.touch(mail);
+      this.log.touch(mail);
       this.#applyFault(fault, mail, session, callback);
       return;
     }
     mail.status = 250;
-    this.#log.touch(mail);
+    this.log.touch(mail);
     callback(null);
   }
 
   #applyFault(fault: Fault, mail: ReceivedMail, session: SMTPServerSession, callback: (err?: Error | null) => void): void {
     const reject = (code: number, message: string): void => {
       mail.status = code;
-      this.#log.touch(mail);
+      this.log.touch(mail);
       callback(new SmtpError(message, code));
     };
     switch (fault.kind) {

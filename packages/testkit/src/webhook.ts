@@ -1,15 +1,15 @@
 /** A generic JSON webhook receiver that checks epochcast's HMAC-SHA256 signature header. */
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type FaultKind, Faults, takeFault } from './faults.js';
-import { flattenHeaders, HttpHost, mediaType, readBody, resetConnection, sendJson } from './http.js';
-import { DEFAULT_WAIT_MS, RecordLog } from './record-log.js';
+import { type AnsweredFault, FakeService, type ServiceCall, type ServiceRequest } from './fake-service.js';
+import { flattenHeaders, mediaType } from './http.js';
+import { jsonOrUndefined } from './params.js';
+import type { LocalServer, ServiceRecord } from './record-log.js';
 
 /** The header carrying `sha256=<hex HMAC of the raw body>`. */
 export const SIGNATURE_HEADER = 'x-epochcast-signature';
 
-export interface WebhookRequest {
+export interface WebhookRequest extends ServiceRecord {
   /** Request path, query included. */
   path: string;
   method: string;
@@ -20,9 +20,6 @@ export interface WebhookRequest {
   headers: Record<string, string>;
   /** Whether the signature matched; `null` when the server has no secret. */
   signatureValid: boolean | null;
-  status: number | null;
-  fault?: FaultKind;
-  at: number;
 }
 
 export interface WebhookServerOptions {
@@ -32,15 +29,10 @@ export interface WebhookServerOptions {
   rejectInvalidSignature?: boolean;
 }
 
-export interface WebhookServer {
+/** Every request is the call `webhook` (for fault scopes and `waitFor`). */
+export interface WebhookServer extends LocalServer<WebhookRequest> {
   /** POST anywhere under this URL. */
   readonly url: string;
-  readonly received: readonly WebhookRequest[];
-  readonly faults: Faults;
-  waitFor(match?: (request: WebhookRequest) => boolean, timeoutMs?: number): Promise<WebhookRequest>;
-  waitForCount(match: ((request: WebhookRequest) => boolean) | undefined, count: number, timeoutMs?: number): Promise<WebhookRequest[]>;
-  clearReceived(): void;
-  close(): Promise<void>;
 }
 
 /** The signature header value for `body`: `sha256=<hex>`. */
@@ -55,106 +47,50 @@ function verify(secret: string, body: Buffer, header: string | undefined): boole
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
-class WebhookServerImpl implements WebhookServer {
-  readonly faults = new Faults();
-  readonly #host: HttpHost;
-  readonly #log = new RecordLog<WebhookRequest>((r) => `${r.method} ${r.path}(${r.status ?? r.fault ?? 'pending'})`);
+class WebhookServerImpl extends FakeService<WebhookRequest> implements WebhookServer {
   readonly #secret: string | undefined;
   readonly #reject: boolean;
 
-  constructor(host: HttpHost, options: WebhookServerOptions) {
-    this.#host = host;
+  constructor(options: WebhookServerOptions) {
+    super((r) => `${r.method} ${r.path}(${r.status ?? r.fault ?? 'pending'})`);
     this.#secret = options.secret;
     this.#reject = options.rejectInvalidSignature ?? true;
   }
 
-  get url(): string {
-    return this.#host.url;
-  }
-  get received(): readonly WebhookRequest[] {
-    return this.#log.items;
+  /** Every request is a delivery: fault scopes name it `webhook`. */
+  protected callName(): string {
+    return 'webhook';
   }
 
-  async waitFor(match?: (request: WebhookRequest) => boolean, timeoutMs = DEFAULT_WAIT_MS): Promise<WebhookRequest> {
-    const [request] = await this.#log.waitFor(match ?? (() => true), 1, timeoutMs, 'a webhook request');
-    return request as WebhookRequest;
-  }
-
-  waitForCount(
-    match: ((request: WebhookRequest) => boolean) | undefined,
-    count: number,
-    timeoutMs = DEFAULT_WAIT_MS,
-  ): Promise<WebhookRequest[]> {
-    return this.#log.waitFor(match ?? (() => true), count, timeoutMs, 'a webhook request');
-  }
-
-  clearReceived(): void {
-    this.#log.clear();
-  }
-
-  async close(): Promise<void> {
-    this.#log.close();
-    await this.#host.close();
-  }
-
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
-    const rawBody = raw.toString('utf8');
-    let body: unknown;
-    try {
-      body = rawBody === '' ? undefined : JSON.parse(rawBody);
-    } catch {
-      body = undefined;
-    }
+  protected newRecord({ req, body }: ServiceRequest): Omit<WebhookRequest, keyof ServiceRecord> {
+    const rawBody = body.toString('utf8');
     const headers = flattenHeaders(req.headers);
-    const request: WebhookRequest = {
+    return {
       path: req.url ?? '/',
       method: req.method ?? 'GET',
-      body,
+      body: jsonOrUndefined(rawBody),
       rawBody,
       headers,
-      signatureValid: this.#secret === undefined ? null : verify(this.#secret, raw, headers[SIGNATURE_HEADER]),
-      status: null,
-      at: Date.now(),
+      signatureValid: this.#secret === undefined ? null : verify(this.#secret, body, headers[SIGNATURE_HEADER]),
     };
-    this.#log.push(request);
-    const reply = (status: number, payload: unknown, extra: Record<string, string> = {}): void => {
-      if (res.writableEnded || res.destroyed) return;
-      request.status = status;
-      this.#log.touch(request);
-      sendJson(res, status, payload, extra);
-    };
+  }
 
-    if (!(await this.#host.sleep(this.faults.latencyMs))) return;
-    const fault = takeFault(this.faults, 'webhook');
-    if (fault) {
-      request.fault = fault.kind;
-      this.#log.touch(request);
-      switch (fault.kind) {
-        case 'rateLimit':
-          return reply(429, { ok: false, error: 'rate_limited' }, { 'retry-after': String(fault.retryAfterSec) });
-        case 'serverError':
-          return reply(fault.status ?? 500, { ok: false, error: 'server_error' });
-        case 'unauthorized':
-          return reply(401, { ok: false, error: 'unauthorized' });
-        case 'reset':
-          return resetConnection(req);
-        case 'hang':
-          return;
-      }
-    }
+  protected answerFault(call: ServiceCall<WebhookRequest>, fault: AnsweredFault): void {
+    if (fault.kind === 'rateLimit') call.json(429, { ok: false, error: 'rate_limited' }, { 'retry-after': String(fault.retryAfterSec) });
+    else if (fault.kind === 'serverError') call.json(fault.status, { ok: false, error: 'server_error' });
+    else call.json(401, { ok: false, error: 'unauthorized' });
+  }
 
-    if (req.method !== 'POST') return reply(405, { ok: false, error: 'method_not_allowed' }, { allow: 'POST' });
-    if (request.signatureValid === false && this.#reject) return reply(401, { ok: false, error: 'invalid_signature' });
-    if (mediaType(req.headers) !== 'application/json' || body === undefined) return reply(400, { ok: false, error: 'invalid_json' });
-    reply(200, { ok: true });
+  protected route(call: ServiceCall<WebhookRequest>): void {
+    if (call.req.method !== 'POST') call.json(405, { ok: false, error: 'method_not_allowed' }, { allow: 'POST' });
+    else if (call.record.signatureValid === false && this.#reject) call.json(401, { ok: false, error: 'invalid_signature' });
+    else if (mediaType(call.req.headers) !== 'application/json' || call.record.body === undefined)
+      call.json(400, { ok: false, error: 'invalid_json' });
+    else call.json(200, { ok: true });
   }
 }
 
 /** Start a webhook receiver on 127.0.0.1 (ephemeral port). */
-export async function startWebhookServer(options: WebhookServerOptions = {}): Promise<WebhookServer> {
-  let server: WebhookServerImpl | undefined;
-  const host = await HttpHost.start((req, res) => (server as WebhookServerImpl).handle(req, res));
-  server = new WebhookServerImpl(host, options);
-  return server;
+export function startWebhookServer(options: WebhookServerOptions = {}): Promise<WebhookServer> {
+  return new WebhookServerImpl(options).listen();
 }

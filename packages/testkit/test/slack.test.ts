@@ -2,6 +2,7 @@ import { LogLevel, WebAPIHTTPError, WebAPIPlatformError, WebAPIRateLimitedError,
 import { IncomingWebhook, IncomingWebhookHTTPError } from '@slack/webhook';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type SlackServer, startSlackServer, validateSlackBlocks } from '../src/index.js';
+import { rejection } from './helpers.js';
 
 const TOKEN = 'xoxb-epochcast-test';
 // WebClient logs Slack's response_metadata messages as errors; the tests assert on them instead.
@@ -19,15 +20,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await server.close();
 });
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 async function platformError(promise: Promise<unknown>): Promise<WebAPIPlatformError> {
   const error = await rejection(promise);

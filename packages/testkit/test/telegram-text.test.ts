@@ -118,15 +118,7 @@ describe('MarkdownV2', () => {
   });
 });
 
-describe('legacy Markdown and plain text', () => {
-  it('parses legacy Markdown and reports an unclosed entity', () => {
-    expect(parseTelegramText('*b* _i_ `c` [l](https://x.test)', 'Markdown')).toMatchObject({ ok: true, text: 'b i c l' });
-    expect(parseTelegramText('a *b', 'Markdown')).toEqual({
-      ok: false,
-      description: `${prefix}Can't find end of the entity starting at byte offset 2`,
-    });
-  });
-
+describe('plain text', () => {
   it('takes text without a parse mode as it is', () => {
     expect(parseTelegramText('<b> & *', undefined)).toEqual({ ok: true, text: '<b> & *', entities: [] });
   });

@@ -1,6 +1,7 @@
 import { Api, InputFile, longPoll, NetworkError, TelegramApiError, TimeoutError, type Update } from 'node-telegram-bot-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startTelegramServer, type TelegramServer } from '../src/index.js';
+import { rejection } from './helpers.js';
 
 const TOKEN = '987654:test-token';
 const CHAT = 4242;
@@ -28,15 +29,6 @@ afterEach(async () => {
 /** The client types an update as a union keyed by kind. */
 function textOf(update: Update): string | undefined {
   return 'message' in update ? update.message.text : undefined;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 async function apiError(promise: Promise<unknown>): Promise<TelegramApiError> {
@@ -126,6 +118,21 @@ describe('sendMessage and formatting', () => {
     );
     const unclosed = await apiError(api.sendMessage({ chat_id: CHAT, text: '*bold', parse_mode: 'MarkdownV2' }));
     expect(unclosed.description).toBe("Bad Request: can't parse entities: Can't find end of Bold entity at byte offset 0");
+  });
+
+  it('refuses legacy Markdown, which it does not model, and unknown parse modes, storing nothing', async () => {
+    const legacy = await raw('sendMessage', { body: { chat_id: CHAT, text: '*Epoch 2* loss 0.41', parse_mode: 'Markdown' } });
+    expect(legacy).toEqual({
+      status: 400,
+      json: {
+        ok: false,
+        error_code: 400,
+        description: 'Bad Request: unsupported parse_mode: the testkit models HTML and MarkdownV2, not legacy Markdown',
+      },
+    });
+    const unknown = await raw('sendMessage', { body: { chat_id: CHAT, text: 'x', parse_mode: 'BBCode' } });
+    expect(unknown.json.description).toBe('Bad Request: unsupported parse_mode');
+    expect(server.messages(CHAT)).toEqual([]);
   });
 
   it('counts the limit on visible text: 4096 characters after parsing', async () => {

@@ -1,0 +1,53 @@
+/**
+ * Callbacks that tests of notifiers keep needing: count epochs, slow them down, time them, crash
+ * in one of them as a bug in user code would.
+ */
+import { Callback, type TrainingState } from '@epochcast/core';
+
+/** Counts epochs begun: a configuration error must stop the run before the first. */
+export class EpochCounter extends Callback {
+  begun = 0;
+  override onEpochBegin(): void {
+    this.begun += 1;
+  }
+}
+
+/**
+ * Makes every epoch last at least `ms` longer, as a real model's would: a toy epoch takes a few
+ * ms, less than a round trip, so without it epoch messages are (rightly) coalesced, and commands
+ * and edits have no time to happen between epochs.
+ */
+export class SlowEpochs extends Callback {
+  constructor(private readonly ms: number) {
+    super();
+  }
+  override async onEpochEnd(): Promise<void> {
+    await new Promise((resolve) => setTimeout(resolve, this.ms));
+  }
+}
+
+/** Throws `error` at the end of epoch `epoch` (0-based), as a bug in user code would. */
+export class CrashAt extends Callback {
+  constructor(
+    private readonly epoch: number,
+    private readonly error: Error,
+  ) {
+    super();
+  }
+  override onEpochEnd(state: TrainingState): void {
+    if (state.epoch === this.epoch) throw this.error;
+  }
+}
+
+/** How long each epoch took, as the training loop saw it (after every other callback's work). */
+export class EpochClock extends Callback {
+  override order = 200;
+  #begin = 0;
+  readonly times: number[] = [];
+  override onEpochBegin(): void {
+    this.#begin = performance.now();
+  }
+  override onEpochEnd(): void {
+    this.times.push(performance.now() - this.#begin);
+  }
+}

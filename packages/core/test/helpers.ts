@@ -1,8 +1,6 @@
-import { accuracy, Callback, EVENTS, type EventName, Learner, type Metric, type TrainingState } from '@epochcast/core';
-import { toyLoaders, toyModel } from '@epochcast/testkit/learner';
+import { accuracy, Callback, EVENTS, type EventName, type Metric, type TrainingState } from '@epochcast/core';
+import { toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
-
-export { toyData, toyLoaders, toyModel } from '@epochcast/testkit/learner';
 
 export interface RecordedEvent {
   event: EventName;
@@ -51,14 +49,8 @@ export function scriptedLearner(values: number[], callbacks: Callback[]) {
       snapshots[s.epoch] = weightsOf(s.learner.model);
     }
   }
-  const model = toyModel();
-  const learn = new Learner({
-    model,
-    data: toyLoaders(256, 32),
-    loss: 'categoricalCrossentropy',
-    metrics: [score, accuracy],
-    callbacks: [new Script(), new Snapshot(), ...callbacks],
-  });
+  const learn = toyLearner([new Script(), new Snapshot(), ...callbacks], { samples: 256, batchSize: 32, metrics: [score, accuracy] });
+  const model = learn.model;
   return { learn, model, snapshots, weights: () => weightsOf(model) };
 }
 

@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { accuracy, Callback, CancelEpochError, CSVLogger, Learner, mae, type TrainingState } from '@epochcast/core';
+import { accuracy, Callback, CancelEpochError, CSVLogger, type Learner, mae, type TrainingState } from '@epochcast/core';
+import { toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { toyLoaders, toyModel } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -14,13 +14,7 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'epochcast-csv-'));
 const rows = (file: string) => fs.readFileSync(file, 'utf8').trimEnd().split('\n');
 
 function learner(callbacks: Callback[]): Learner {
-  return new Learner({
-    model: toyModel(),
-    data: toyLoaders(256, 32),
-    loss: 'categoricalCrossentropy',
-    metrics: [accuracy, mae],
-    callbacks,
-  });
+  return toyLearner(callbacks, { samples: 256, batchSize: 32, metrics: [accuracy, mae] });
 }
 
 describe('CSVLogger', () => {
@@ -85,7 +79,7 @@ describe('CSVLogger', () => {
         if (s.training && s.batch === 1) throw new CancelEpochError('skip');
       }
     }
-    const learn = new Learner({ model: toyModel(), data: toyLoaders(256, 32), loss: 'categoricalCrossentropy', metrics: [weird] });
+    const learn = toyLearner([], { samples: 256, batchSize: 32, metrics: [weird] });
     await learn.fit(1, { callbacks: [new CSVLogger(file), new CancelEpoch()] });
     const lines = rows(file);
     expect(lines[0]).toBe('epoch,train_loss,valid_loss,"top,1 ""acc""",time');

@@ -1,8 +1,8 @@
 import { PassThrough } from 'node:stream';
-import { accuracy, Callback, CancelFitError, EarlyStopping, Learner, ProgressCallback, type TrainingState } from '@epochcast/core';
+import { accuracy, Callback, CancelFitError, EarlyStopping, type Learner, ProgressCallback, type TrainingState } from '@epochcast/core';
+import { toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { toyLoaders, toyModel } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -28,7 +28,7 @@ function screen(output: string): string[] {
 }
 
 function learner(callbacks: Callback[]): Learner {
-  return new Learner({ model: toyModel(), data: toyLoaders(256, 32), loss: 'categoricalCrossentropy', metrics: [accuracy], callbacks });
+  return toyLearner(callbacks, { samples: 256, batchSize: 32, metrics: [accuracy] });
 }
 
 /** Column start offsets of a table line (cells are separated by at least two spaces). */

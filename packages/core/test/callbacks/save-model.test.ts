@@ -2,9 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Callback, loadModelFrom, SaveModel, saveModelTo, type TrainingState } from '@epochcast/core';
+import { toyData, toyModel } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { scriptedLearner, toyData, toyModel, weightsOf } from '../helpers.js';
+import { scriptedLearner, weightsOf } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

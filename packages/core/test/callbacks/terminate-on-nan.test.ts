@@ -1,7 +1,7 @@
-import { Callback, CancelBatchError, Learner, type LossFn, TerminateOnNaN, type TrainingState } from '@epochcast/core';
+import { Callback, CancelBatchError, type Learner, type LossFn, TerminateOnNaN, type TrainingState } from '@epochcast/core';
+import { toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { toyLoaders, toyModel } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -20,7 +20,7 @@ function poisoned(at: { epoch: number; batch: number } | undefined, poison: numb
       if (at && s.training && s.epoch === at.epoch && s.batch === at.batch) bad = true;
     }
   }
-  return new Learner({ model: toyModel(), data: toyLoaders(256, 32), loss, callbacks: [new Poison(), ...callbacks] });
+  return toyLearner([new Poison(), ...callbacks], { samples: 256, batchSize: 32, metrics: [], loss });
 }
 
 describe('TerminateOnNaN', () => {

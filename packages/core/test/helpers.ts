@@ -55,3 +55,15 @@ export function scriptedLearner(values: number[], callbacks: Callback[]) {
 }
 
 export const weightsOf = (model: tf.LayersModel) => model.getWeights().map((w) => w.dataSync() as Float32Array);
+
+/** Reads `tf.memory().numTensors` at the end of epoch 1, after every callback of a lower `order`. */
+export class TensorsAtEpoch1 extends Callback {
+  count = -1;
+  constructor(order = 1000) {
+    super();
+    this.order = order;
+  }
+  override onEpochEnd(s: TrainingState) {
+    if (s.epoch === 1) this.count = tf.memory().numTensors;
+  }
+}

@@ -9,6 +9,7 @@ import {
   batchScale,
   blankScale,
   downsampleLine,
+  extent,
   formatCount,
   formatSmall,
   integerTicks,
@@ -192,12 +193,7 @@ export function renderLrFindPlot(d: { lrs: readonly number[]; losses: readonly n
   });
   if (line.points.length === 0) return emptyChart(title, 'learning rate (log scale)', 'loss');
   const suggested = Number.isFinite(d.suggestedLr) && d.suggestedLr > 0 ? d.suggestedLr : undefined;
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const p of line.points) {
-    lo = Math.min(lo, p.x);
-    hi = Math.max(hi, p.x);
-  }
+  let [lo, hi] = extent('x', line.points);
   if (suggested !== undefined) {
     lo = Math.min(lo, suggested);
     hi = Math.max(hi, suggested);

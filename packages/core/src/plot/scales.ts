@@ -54,6 +54,19 @@ export function downsampleLine(
   return { points, dropped };
 }
 
+/** The lowest and highest x (or y) over the series; [Infinity, -Infinity] when they have no points. */
+export function extent(axis: 'x' | 'y', ...series: readonly (readonly PlotPoint[])[]): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const points of series) {
+    for (const p of points) {
+      lo = Math.min(lo, p[axis]);
+      hi = Math.max(hi, p[axis]);
+    }
+  }
+  return [lo, hi];
+}
+
 export type ScaleOptions = NonNullable<PlotOptions['y']>;
 
 /**
@@ -62,14 +75,7 @@ export type ScaleOptions = NonNullable<PlotOptions['y']>;
  * zero-height domain.
  */
 export function yScale(label: string, ...series: readonly PlotPoint[][]): ScaleOptions {
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const points of series) {
-    for (const p of points) {
-      lo = Math.min(lo, p.y);
-      hi = Math.max(hi, p.y);
-    }
-  }
+  const [lo, hi] = extent('y', ...series);
   const base = { ...axisLabel(label), grid: true, nice: true, zero: false };
   if (lo !== hi) return base;
   const pad = lo === 0 ? 1 : Math.abs(lo) * 0.1;
@@ -88,14 +94,7 @@ export function blankScale(label: string): ScaleOptions {
 
 /** A 'batches processed' axis: whole-number ticks, and a visible span for a single batch. */
 export function batchScale(...series: readonly PlotPoint[][]): ScaleOptions {
-  let lo = Number.POSITIVE_INFINITY;
-  let hi = Number.NEGATIVE_INFINITY;
-  for (const points of series) {
-    for (const p of points) {
-      lo = Math.min(lo, p.x);
-      hi = Math.max(hi, p.x);
-    }
-  }
+  const [lo, hi] = extent('x', ...series);
   const base: ScaleOptions = { ...axisLabel('batches processed'), nice: true };
   const whole = { tickFormat: formatCount };
   if (!(hi >= lo)) return base;

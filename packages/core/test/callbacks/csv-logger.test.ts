@@ -5,6 +5,7 @@ import { accuracy, Callback, CancelEpochError, CSVLogger, type Learner, mae, typ
 import { toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { TensorsAtEpoch1 } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -89,16 +90,10 @@ describe('CSVLogger', () => {
 
   test('does not leak tensors and closes its file', async () => {
     const file = path.join(tmp(), 'history.csv');
-    let atEpoch1 = -1;
-    class Probe extends Callback {
-      override order = 1000;
-      override onEpochEnd(s: TrainingState) {
-        if (s.epoch === 1) atEpoch1 = tf.memory().numTensors;
-      }
-    }
+    const probe = new TensorsAtEpoch1();
     const openBefore = fs.readdirSync('/proc/self/fd').length;
-    await learner([new CSVLogger(file), new Probe()]).fit(4);
-    expect(tf.memory().numTensors).toBe(atEpoch1);
+    await learner([new CSVLogger(file), probe]).fit(4);
+    expect(tf.memory().numTensors).toBe(probe.count);
     expect(fs.readdirSync('/proc/self/fd').length).toBe(openBefore);
   });
 

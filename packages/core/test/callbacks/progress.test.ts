@@ -3,6 +3,7 @@ import { accuracy, Callback, CancelFitError, EarlyStopping, type Learner, Progre
 import { toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { TensorsAtEpoch1 } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -128,15 +129,9 @@ describe('ProgressCallback', () => {
 
   test('does not leak tensors', async () => {
     const out = collector(100);
-    let atEpoch1 = -1;
-    class Probe extends Callback {
-      override order = 1000;
-      override onEpochEnd(s: TrainingState) {
-        if (s.epoch === 1) atEpoch1 = tf.memory().numTensors;
-      }
-    }
-    await learner([new ProgressCallback({ stream: out.stream, tty: true, refreshMs: 0 }), new Probe()]).fit(4, { lr: 1e-2 });
-    expect(tf.memory().numTensors).toBe(atEpoch1);
+    const probe = new TensorsAtEpoch1();
+    await learner([new ProgressCallback({ stream: out.stream, tty: true, refreshMs: 0 }), probe]).fit(4, { lr: 1e-2 });
+    expect(tf.memory().numTensors).toBe(probe.count);
   });
 
   test('rejects bad options with a message naming the option', () => {

@@ -2,6 +2,7 @@ import { Callback, CancelBatchError, type Learner, type LossFn, TerminateOnNaN, 
 import { toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
+import { TensorsAtEpoch1 } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -59,19 +60,13 @@ describe('TerminateOnNaN', () => {
         throw new CancelBatchError('warm-up');
       }
     }
-    let atEpoch1 = -1;
-    class Probe extends Callback {
-      override order = 1000;
-      override onEpochEnd(s: TrainingState) {
-        if (s.epoch === 1) atEpoch1 = tf.memory().numTensors;
-      }
-    }
-    const learn = poisoned(undefined, Number.NaN, [new SkipFirst(), new TerminateOnNaN(), new Probe()]);
+    const probe = new TensorsAtEpoch1();
+    const learn = poisoned(undefined, Number.NaN, [new SkipFirst(), new TerminateOnNaN(), probe]);
     await learn.fit(4, { lr: 1e-2 });
     expect(learn.state.status).toBe('completed');
     expect(learn.recorder.history).toHaveLength(4);
     expect(learn.state.step).toBe(4 * 6 - 1);
-    expect(tf.memory().numTensors).toBe(atEpoch1);
+    expect(tf.memory().numTensors).toBe(probe.count);
   });
 
   test('runs between the Recorder and the trackers', () => {

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// `pnpm bench`: what epochcast costs, in five scenarios (issues 8 and 9), printed as Markdown tables.
+// `pnpm bench`: what epochcast costs, in six scenarios (issues 8, 9 and 13), printed as Markdown tables.
 //
-//   pnpm bench                                                   (builds, then all five; ~7 minutes)
+//   pnpm bench                                                   (builds, then all six; ~7 minutes)
 //   node bench/dist/train-overhead.js --only overhead --task small --rounds 10
 //   node bench/dist/train-overhead.js --only slow,long,plot
 //   node bench/dist/train-overhead.js --only sweep [--sweep-epochs N]
+//   node bench/dist/train-overhead.js --only import [--rounds N]
 //   EPOCHCAST_BACKEND=cpu node bench/dist/train-overhead.js --only overhead
 //
 // 1. overhead — raw optimizer.minimize loop vs Learner.fit (with and without Telegram + Slack +
@@ -14,18 +15,21 @@
 // 4. plot     — plotLosses() and png() of 100,000 batches.
 // 5. sweep    — 8 runs as child processes on one bot and one Slack channel (issue 9): the shared
 //    pace per chat and channel, 409s, commands answered by the run addressed, end messages.
+// 6. import   — `node -e "await import('@epochcast/core')"` against the same for @tensorflow/tfjs:
+//    fresh processes, interleaved; core's import should cost at most 60 ms more (issue 13).
 // Progress lines go to stderr; the report (stdout) is what BENCHMARKS.md records.
 import { type BackendName, selectBackend } from '@epochcast/core';
 import { machineLine, runtimeLine } from './harness.js';
+import { IMPORT_ROUNDS, importScenario } from './scenarios/import.js';
 import { LONG_EPOCHS, longScenario } from './scenarios/long.js';
 import { overheadScenario } from './scenarios/overhead.js';
 import { plotScenario } from './scenarios/plot.js';
 import { slowScenario } from './scenarios/slow.js';
 import { SWEEP_EPOCHS, sweepScenario } from './scenarios/sweep.js';
-import { startServices } from './services.js';
+import { type Services, startServices } from './services.js';
 import { TASKS, type Task } from './tasks.js';
 
-const SCENARIOS = ['overhead', 'slow', 'long', 'plot', 'sweep'] as const;
+const SCENARIOS = ['overhead', 'slow', 'long', 'plot', 'sweep', 'import'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const SLOW_ROUNDS = 4;
 
@@ -43,7 +47,7 @@ function parseArgs(argv: string[]): Args {
   let only: Scenario[] = [...SCENARIOS];
   let epochs = LONG_EPOCHS;
   let sweepEpochs = SWEEP_EPOCHS;
-  const usage = 'use --only overhead,slow,long,plot,sweep, --task mnist|small, --rounds N, --long-epochs N, --sweep-epochs N';
+  const usage = 'use --only overhead,slow,long,plot,sweep,import, --task mnist|small, --rounds N, --long-epochs N, --sweep-epochs N';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--rounds') rounds = Number(argv[++i]);
@@ -80,26 +84,36 @@ async function main(): Promise<void> {
   console.log(`date: ${new Date().toISOString()}`);
   console.log(machineLine());
   console.log(runtimeLine(backend));
-  console.log('notifiers: TelegramCallback, SlackCallback, EmailCallback with plugin defaults and on: every event, each against its');
-  console.log('           @epochcast/testkit server on 127.0.0.1 (started once for the bench, in this process)');
-  const services = await startServices();
+  // Started for the first scenario that trains with notifiers, and only then.
+  let started: Promise<Services> | undefined;
+  const services = (): Promise<Services> => {
+    if (!started) {
+      console.log('notifiers: TelegramCallback, SlackCallback, EmailCallback with plugin defaults and on: every event, each against its');
+      console.log('           @epochcast/testkit server on 127.0.0.1 (started once for the bench, in this process)');
+      started = startServices();
+    }
+    return started;
+  };
   try {
     if (args.only.includes('overhead')) {
+      const servers = await services();
       console.log('\n## 1. Training overhead\n');
       console.log('method: each round runs every variant once, in a seeded random order; 1 warm-up round discarded;');
       console.log('        ms/epoch = wall time of a fit / its epochs (for the notifier row: less the time spent in the');
       console.log("        notifiers' onTrainBegin config check and onTrainEnd flush, shown in the last column);");
       console.log('        vs raw / vs model.fit = median over rounds of the ratio within a round (machine load cancels)');
       console.log('Learner.fit: Recorder + ProgressCallback drawing its bar into a null stream (tty: true)');
-      console.log(await overheadScenario(args.tasks, args.rounds, services));
+      console.log(await overheadScenario(args.tasks, args.rounds, servers));
     }
     if (args.only.includes('slow')) {
+      const servers = await services();
       console.log('\n## 2. Slow services\n');
-      console.log(await slowScenario(args.rounds === undefined ? SLOW_ROUNDS : Math.min(args.rounds, SLOW_ROUNDS * 2), services));
+      console.log(await slowScenario(args.rounds === undefined ? SLOW_ROUNDS : Math.min(args.rounds, SLOW_ROUNDS * 2), servers));
     }
     if (args.only.includes('long')) {
+      const servers = await services();
       console.log('\n## 3. Long run\n');
-      console.log(await longScenario(services, args.epochs));
+      console.log(await longScenario(servers, args.epochs));
     }
     if (args.only.includes('plot')) {
       console.log('\n## 4. Plot rendering\n');
@@ -109,8 +123,12 @@ async function main(): Promise<void> {
       console.log('\n## 5. Sweep: 8 concurrent runs on one bot and one channel\n');
       console.log(await sweepScenario(args.sweepEpochs));
     }
+    if (args.only.includes('import')) {
+      console.log('\n## 6. Import time\n');
+      console.log(await importScenario(Math.max(args.rounds ?? IMPORT_ROUNDS, 15)));
+    }
   } finally {
-    await services.close();
+    if (started) await (await started).close();
   }
   console.log(`\ntotal bench time: ${((performance.now() - began) / 1000).toFixed(0)} s`);
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { ConfigError, describeValue } from './errors.js';
+import { invalidOption } from './options.js';
 
 export interface DataLoadersOptions {
   /** Fraction of the samples held out for validation, in (0, 1). Default 0.2 unless `valid` is given. */
@@ -85,9 +86,8 @@ export class DataLoaders {
         `${where}: x and y are empty (0 samples). Pass tensors whose first dimension is the number of samples, at least 2.`,
       );
     if (!Number.isInteger(batchSize) || batchSize < 1)
-      throw new ConfigError(`${where}: batchSize must be an integer >= 1; received ${describeValue(batchSize)}. Try { batchSize: 64 }.`);
-    if (typeof seed !== 'number' && typeof seed !== 'string')
-      throw new ConfigError(`${where}: seed must be a number or a string; received ${describeValue(seed)}.`);
+      throw invalidOption(where, 'batchSize', 'an integer >= 1', batchSize, 'Try { batchSize: 64 }.');
+    if (typeof seed !== 'number' && typeof seed !== 'string') throw invalidOption(where, 'seed', 'a number or a string', seed);
 
     if (options.valid !== undefined) {
       if (options.validPct !== undefined)
@@ -109,8 +109,12 @@ export class DataLoaders {
 
     const validPct = options.validPct ?? 0.2;
     if (typeof validPct !== 'number' || !(validPct > 0 && validPct < 1))
-      throw new ConfigError(
-        `${where}: validPct must be a number between 0 and 1 (exclusive); received ${describeValue(validPct)}. Try { validPct: 0.2 }, or pass { valid: [xValid, yValid] }.`,
+      throw invalidOption(
+        where,
+        'validPct',
+        'a number between 0 and 1 (exclusive)',
+        validPct,
+        'Try { validPct: 0.2 }, or pass { valid: [xValid, yValid] }.',
       );
     const nValid = Math.round(n * validPct);
     if (nValid < 1 || nValid >= n)
@@ -145,10 +149,7 @@ function shuffledIndices(n: number, random: () => number): Int32Array {
 }
 
 function checkTensor(where: string, name: string, t: unknown): asserts t is tf.Tensor {
-  if (!(t instanceof tf.Tensor))
-    throw new ConfigError(
-      `${where}: ${name} must be a tf.Tensor; received ${describeValue(t)}. Convert arrays with tf.tensor2d(...) first.`,
-    );
+  if (!(t instanceof tf.Tensor)) throw invalidOption(where, name, 'a tf.Tensor', t, 'Convert arrays with tf.tensor2d(...) first.');
   if (t.isDisposed) throw new ConfigError(`${where}: ${name} has already been disposed.`);
   if (t.rank < 1) throw new ConfigError(`${where}: ${name} must have a sample dimension (rank >= 1); received a scalar.`);
 }

@@ -61,3 +61,8 @@ export function describeValue(value: unknown): string {
   const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
   return ctor ? `a ${ctor}` : typeof value;
 }
+
+/** Anything thrown, as an Error. */
+export function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

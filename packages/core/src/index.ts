@@ -6,13 +6,15 @@ export { type Batch, DataLoader, DataLoaders, type DataLoadersOptions } from './
 export { CallbackError, CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue } from './errors.js';
 export { formatLr, formatStatsTable, formatTable, formatTime, statsHeader, statsRow } from './format.js';
 // Training
-export { type FitOneCycleOptions, type FitOptions, Learner, type LearnerOptions, type ValidationResult } from './learner.js';
+export { type FitOneCycleOptions, type FitOptions, Learner, type LearnerOptions } from './learner.js';
 
 // Losses, metrics, optimizers
 export { LOSS_NAMES, type LossFn, type LossName } from './losses.js';
 export { accuracy, errorRate, type Metric, mae, mse } from './metrics.js';
 export { type HyperParams, hyperParams, OPTIMIZER_NAMES, type OptimizerFactory, type OptimizerName } from './optimizers.js';
-export { Plot } from './plot.js';
+// Option checks for callback and plugin authors: one message format everywhere
+export { checkBoolean, checkInteger, checkNonNegative, checkOptions, checkPositive } from './options.js';
+export { Plot } from './plot/plot.js';
 // Recorder, schedules, plots
 export { type LrFindResult, Recorder } from './recorder.js';
 export {
@@ -27,6 +29,7 @@ export {
 } from './schedules.js';
 export { SmoothenValue } from './smoothing.js';
 export type { EpochStats, FitMode, TrainingHost, TrainingState, TrainStatus } from './state.js';
+export type { ValidationResult } from './validation.js';
 
 // Standard callbacks
 
@@ -37,11 +40,5 @@ export { ProgressCallback, type ProgressCallbackOptions } from './callbacks/prog
 export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './callbacks/reduce-lr-on-plateau.js';
 export { loadModelFrom, SaveModel, type SaveModelOptions, saveModelTo } from './callbacks/save-model.js';
 export { TerminateOnNaN } from './callbacks/terminate-on-nan.js';
-export { checkBoolean, checkInteger, checkNonNegative, checkOptions, checkPositive } from './options.js';
-export {
-  fitDatasetWithCallbacks,
-  fitWithCallbacks,
-  TfjsCallbackAdapter,
-  type TfjsCallbackOptions,
-  tfjsCallback,
-} from './tfjs-callback.js';
+export { TfjsCallbackAdapter, type TfjsCallbackOptions, tfjsCallback } from './tfjs-callback.js';
+export { fitDatasetWithCallbacks, fitWithCallbacks } from './tfjs-fit.js';

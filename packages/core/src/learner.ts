@@ -1,19 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { Callback, type EventName, sortByOrder } from './callback.js';
-import { type Batch, DataLoaders } from './data.js';
+import { type Batch, type DataLoader, DataLoaders } from './data.js';
 import { HookDispatcher } from './dispatch.js';
-import { CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue } from './errors.js';
+import { CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue, toError } from './errors.js';
+import { EventLoopTurns } from './event-loop.js';
 import { type LossFn, type LossName, resolveLoss } from './losses.js';
 import { type Metric, metricName } from './metrics.js';
-import {
-  checkLr,
-  checkMom,
-  type HyperParams,
-  hyperParams,
-  type OptimizerFactory,
-  type OptimizerName,
-  resolveOptimizer,
-} from './optimizers.js';
+import { type HyperParams, hyperParams, type OptimizerFactory, type OptimizerName, resolveOptimizer } from './optimizers.js';
+import { checkEpochs, checkLr, checkYieldEveryMs, invalidOption } from './options.js';
 import { type LrFindResult, Recorder } from './recorder.js';
 import {
   LRFinder,
@@ -26,7 +20,8 @@ import {
   suggestLr,
 } from './schedules.js';
 import { SmoothenValue } from './smoothing.js';
-import type { EpochStats, FitMode, TrainingState, TrainStatus } from './state.js';
+import { type FitMode, LiveTrainingState, type StopRequest, type TrainingState } from './state.js';
+import { type ValidationResult, ValidationSums } from './validation.js';
 
 export interface LearnerOptions {
   /** A tfjs layers model (tf.sequential() or tf.model()); it need not be compiled. */
@@ -56,52 +51,26 @@ export interface FitOneCycleOptions extends OneCycleOptions {
   callbacks?: readonly Callback[];
 }
 
-/** Validation loss and metrics over the whole validation set. */
-export interface ValidationResult {
-  validLoss: number;
-  metrics: Record<string, number>;
+interface Scope {
+  readonly begin: EventName;
+  readonly end: EventName | undefined;
+  /** The cancellation that skips the rest of the scope's body; its end event still runs. */
+  readonly cancel: (new (...args: never[]) => Error) | undefined;
 }
 
-type CancelClass = new (...args: never[]) => Error;
+/**
+ * Each level of the loop: its events and its cancellation. `CancelFitError` is not caught at the
+ * fit's level like the others: how the fit was cancelled is its outcome (`settle`), and the fit's
+ * end, `onTrainEnd`, runs however it ended (`endFit`).
+ */
+const SCOPES = {
+  fit: { begin: 'onTrainBegin', end: undefined, cancel: undefined },
+  epoch: { begin: 'onEpochBegin', end: 'onEpochEnd', cancel: CancelEpochError },
+  validate: { begin: 'onValidateBegin', end: 'onValidateEnd', cancel: undefined },
+  batch: { begin: 'onBatchBegin', end: 'onBatchEnd', cancel: CancelBatchError },
+} as const satisfies Record<string, Scope>;
 
-class LoopState implements TrainingState {
-  mode: FitMode = 'fit';
-  epoch = 0;
-  totalEpochs = 0;
-  batch = 0;
-  numBatches = 0;
-  step = 0;
-  totalSteps = 0;
-  training = false;
-  loss = Number.NaN;
-  smoothLoss = Number.NaN;
-  lr = Number.NaN;
-  mom = 0;
-  schedule = '';
-  stats: EpochStats | undefined = undefined;
-  status: TrainStatus = 'running';
-  stopReason: string | undefined = undefined;
-  error: Error | undefined = undefined;
-  startedAt = 0;
-  constructor(readonly learner: Learner) {}
-}
-
-/** Weighted sums of a validation pass; batch means weighted by batch size. */
-class ValidationSums {
-  private samples = 0;
-  private sums: number[];
-  constructor(private readonly names: readonly string[]) {
-    this.sums = new Array(names.length + 1).fill(0);
-  }
-  add(values: ArrayLike<number>, batchSize: number): void {
-    this.samples += batchSize;
-    for (let i = 0; i < this.sums.length; i++) this.sums[i] = (this.sums[i] ?? 0) + (values[i] ?? Number.NaN) * batchSize;
-  }
-  result(): ValidationResult {
-    const mean = (i: number) => (this.samples > 0 ? (this.sums[i] ?? Number.NaN) / this.samples : Number.NaN);
-    return { validLoss: mean(0), metrics: Object.fromEntries(this.names.map((n, i) => [n, mean(i + 1)])) };
-  }
-}
+type ScopeName = keyof typeof SCOPES;
 
 /**
  * Trains a tfjs model with fastai's loop and callback protocol. Every level of the loop (fit,
@@ -116,44 +85,35 @@ export class Learner {
   readonly metricNames: string[];
   private readonly lossFn: LossFn;
   private readonly optimizerFactory: OptimizerFactory;
-  private readonly yieldEveryMs: number;
+  private readonly turns: EventLoopTurns;
   private callbackList: Callback[] = [];
   private hooks = new HookDispatcher([]);
   private opt: tf.Optimizer | undefined;
   private hp: HyperParams | undefined;
-  private readonly s = new LoopState(this);
+  private readonly s = new LiveTrainingState(this);
   private readonly smoother = new SmoothenValue(0.98);
   private running = false;
-  private stopRequest: { reason: string; status: 'stopped' | 'interrupted' } | undefined;
+  private stopRequest: StopRequest | undefined;
   private validation: ValidationSums | undefined;
-  private lastYield = 0;
   private variables: tf.Variable[] = [];
   private epochStart = 0;
 
   constructor(options: LearnerOptions) {
     const o = options ?? ({} as LearnerOptions);
     if (!(o.model instanceof tf.LayersModel))
-      throw new ConfigError(
-        `Learner: model must be a tfjs LayersModel (tf.sequential() or tf.model()); received ${describeValue(o.model)}.`,
-      );
+      throw invalidOption('Learner', 'model', 'a tfjs LayersModel (tf.sequential() or tf.model())', o.model);
     if (!(o.data instanceof DataLoaders))
-      throw new ConfigError(
-        `Learner: data must be a DataLoaders, e.g. DataLoaders.fromTensors(x, y, { validPct: 0.2 }); received ${describeValue(o.data)}.`,
-      );
+      throw invalidOption('Learner', 'data', 'a DataLoaders, e.g. DataLoaders.fromTensors(x, y, { validPct: 0.2 })', o.data);
     this.model = o.model;
     this.data = o.data;
     this.lossFn = resolveLoss(o.loss);
     this.optimizerFactory = resolveOptimizer(o.optimizer ?? 'adam');
     const metrics = o.metrics ?? [];
     if (!Array.isArray(metrics) || !metrics.every((m) => typeof m === 'function'))
-      throw new ConfigError(
-        `Learner: metrics must be an array of functions (yTrue, yPred) => tf.Tensor, e.g. [accuracy]; received ${describeValue(metrics)}.`,
-      );
+      throw invalidOption('Learner', 'metrics', 'an array of functions (yTrue, yPred) => tf.Tensor, e.g. [accuracy]', metrics);
     this.metrics = metrics;
     this.metricNames = metrics.map(metricName);
-    this.yieldEveryMs = o.yieldEveryMs ?? 50;
-    if (!(this.yieldEveryMs >= 0))
-      throw new ConfigError(`Learner: yieldEveryMs must be a number >= 0; received ${describeValue(o.yieldEveryMs)}.`);
+    this.turns = new EventLoopTurns(checkYieldEveryMs('Learner', o.yieldEveryMs ?? 50));
     this.addCallbacks(this.recorder, ...(o.callbacks ?? []));
   }
 
@@ -188,16 +148,12 @@ export class Learner {
 
   /** Sets the learning rate from the next step on. A schedule (fitOneCycle) overrides it each batch. */
   setLr(lr: number): void {
-    checkLr('Learner.setLr', 'lr', lr);
-    this.hyperParams.setLr(lr);
-    this.s.lr = lr;
+    this.s.setLr('Learner.setLr', lr);
   }
 
   /** Sets the momentum (SGD momentum, Adam's beta1, RMSProp's momentum) from the next step on. */
   setMom(mom: number): void {
-    checkMom('Learner.setMom', mom);
-    this.hyperParams.setMom(mom);
-    this.s.mom = this.hyperParams.mom;
+    this.s.setMom('Learner.setMom', mom);
   }
 
   addCallbacks(...callbacks: Callback[]): void {
@@ -292,81 +248,52 @@ export class Learner {
     this.hp = undefined;
   }
 
-  // ---- the loop --------------------------------------------------------------------------
+  // ---- the loop: one method a level, each run through withEvents ----------------------------
 
   private async run(mode: FitMode, epochs: number, schedule: string, extra: readonly Callback[], setUp: () => void): Promise<void> {
-    checkEpochs(mode === 'fit' ? 'fit' : 'lrFind', epochs);
-    if (this.running) throw new ConfigError(`${mode}: a fit is already running on this learner; await it before starting another.`);
-    this.running = true;
-    this.prepare(mode, epochs, schedule, extra);
+    this.beginFit(mode, epochs, schedule, extra);
     try {
       setUp();
-      await this.withEvents('onTrainBegin', undefined, null, async () => {
-        for (let epoch = 0; epoch < epochs; epoch++) await this.oneEpoch(epoch);
-      });
+      await this.withEvents('fit', () => this.allEpochs(epochs));
       this.s.status = 'completed';
     } catch (error) {
-      if (error instanceof CancelFitError) {
-        this.s.status = error.status;
-        this.s.stopReason = error.reason;
-      } else if (error instanceof CancelEpochError || error instanceof CancelBatchError) {
-        // Thrown from an end hook (onEpochEnd, say) there is no scope of that kind left to cancel.
-        this.s.status = 'failed';
-        this.s.error = new ConfigError(
-          `${error.name} was thrown where there is no ${error instanceof CancelEpochError ? 'epoch' : 'batch'} left to cancel (from an end hook such as onEpochEnd); throw CancelFitError to end the fit.`,
-        );
-      } else {
-        this.s.status = 'failed';
-        this.s.error = error instanceof Error ? error : new Error(String(error));
-      }
+      this.settle(error);
     } finally {
-      await this.trainEnd();
+      await this.endFit();
     }
   }
 
-  private async oneEpoch(epoch: number): Promise<void> {
-    this.epochStart = performance.now();
-    this.enterPhase(true, epoch);
-    await this.withEvents(
-      'onEpochBegin',
-      'onEpochEnd',
-      CancelEpochError,
-      async () => {
-        await this.allBatches(this.data.train);
-        this.enterPhase(false);
-        if (this.s.mode === 'fit') await this.withEvents('onValidateBegin', 'onValidateEnd', null, () => this.allBatches(this.data.valid));
-      },
-      () => this.finishEpoch(),
-    );
-    this.throwIfStopRequested();
+  private async allEpochs(epochs: number): Promise<void> {
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      this.epochStart = performance.now();
+      this.enterPhase(true, epoch);
+      await this.withEvents(
+        'epoch',
+        () => this.oneEpoch(),
+        () => this.finishEpoch(),
+      );
+      this.throwIfStopRequested();
+    }
   }
 
-  private throwIfStopRequested(): void {
-    if (this.stopRequest) throw new CancelFitError(this.stopRequest.reason, this.stopRequest.status);
+  private async oneEpoch(): Promise<void> {
+    await this.allBatches(this.data.train);
+    this.enterPhase(false);
+    if (this.s.mode === 'fit') await this.withEvents('validate', () => this.allBatches(this.data.valid));
   }
 
-  /** Sets what hooks see at the start of the training or the validation phase of an epoch. */
-  private enterPhase(training: boolean, epoch = this.s.epoch): void {
-    this.s.epoch = epoch;
-    this.s.training = training;
-    this.s.batch = 0;
-    this.validation = training ? undefined : new ValidationSums(this.metricNames);
-  }
-
-  private async allBatches(loader: DataLoaders['train']): Promise<void> {
+  private async allBatches(loader: DataLoader): Promise<void> {
     const training = this.s.training;
     let index = 0;
     for (const batch of loader.batches()) {
       this.s.batch = index++;
       try {
-        await this.withEvents('onBatchBegin', 'onBatchEnd', CancelBatchError, () =>
-          training ? this.trainBatch(batch) : this.validBatch(batch),
-        );
+        await this.withEvents('batch', () => (training ? this.trainBatch(batch) : this.validBatch(batch)));
       } finally {
         tf.dispose([batch.xs, batch.ys]);
       }
       this.throwIfStopRequested();
-      await this.yieldIfDue();
+      await this.turns.yieldIfDue();
     }
   }
 
@@ -394,18 +321,79 @@ export class Learner {
     await this.emit('onLossBegin');
   }
 
-  /** Loss then each metric for one batch, read back in one transfer. */
-  private async evaluateBatch({ xs, ys }: Batch): Promise<Float32Array> {
-    const packed = tf.tidy(() => {
-      const pred = this.model.apply(xs, { training: false }) as tf.Tensor;
-      const values = [this.lossFn(ys, pred), ...this.metrics.map((m) => m(ys, pred))];
-      return tf.stack(values.map((v) => tf.mean(v).toFloat()));
-    });
+  /**
+   * fastai's `_with_events`: the scope's begin event, the body, then its end event. The scope's
+   * own cancellation is caught here so the end event still runs; anything else propagates and
+   * skips it. `beforeEnd` prepares what the end event shows (the epoch's stats).
+   */
+  private async withEvents(scope: ScopeName, body: () => Promise<void>, beforeEnd?: () => void): Promise<void> {
+    const { begin, end, cancel } = SCOPES[scope];
     try {
-      return (await packed.data()) as Float32Array;
-    } finally {
-      packed.dispose();
+      await this.emit(begin);
+      await body();
+    } catch (error) {
+      if (!cancel || !(error instanceof cancel)) throw error;
     }
+    beforeEnd?.();
+    if (end) await this.emit(end);
+  }
+
+  private emit(event: EventName): Promise<void> {
+    return this.hooks.emit(event, this.s);
+  }
+
+  // ---- around the loop -----------------------------------------------------------------------
+
+  private beginFit(mode: FitMode, epochs: number, schedule: string, extra: readonly Callback[]): void {
+    checkEpochs(mode === 'fit' ? 'fit' : 'lrFind', epochs);
+    if (this.running) throw new ConfigError(`${mode}: a fit is already running on this learner; await it before starting another.`);
+    const { lr, mom } = this.hyperParams;
+    this.hooks = new HookDispatcher([...this.callbackList, ...extra].filter((cb) => mode === 'fit' || cb.runDuringLrFind));
+    this.s.reset({ mode, totalEpochs: epochs, numBatches: this.data.train.numBatches, schedule, lr, mom });
+    this.smoother.reset();
+    this.variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.stopRequest = undefined;
+    this.running = true;
+    this.turns.restart();
+  }
+
+  /** The outcome of a fit that threw: cancelled (`stopped` or `interrupted`), or `failed`. */
+  private settle(error: unknown): void {
+    const s = this.s;
+    if (error instanceof CancelFitError) {
+      s.status = error.status;
+      s.stopReason = error.reason;
+      return;
+    }
+    s.status = 'failed';
+    // Thrown from an end hook (onEpochEnd, say), an epoch or batch cancellation has no scope left to cancel.
+    s.error =
+      error instanceof CancelEpochError || error instanceof CancelBatchError
+        ? new ConfigError(
+            `${error.name} was thrown where there is no ${error instanceof CancelEpochError ? 'epoch' : 'batch'} left to cancel (from an end hook such as onEpochEnd); throw CancelFitError to end the fit.`,
+          )
+        : toError(error);
+  }
+
+  /** The end of every fit, however it ended: every onTrainEnd hook runs even if one throws; the run's own error wins over theirs. */
+  private async endFit(): Promise<void> {
+    const hookError = await this.hooks.trainEnd(this.s);
+    this.running = false;
+    this.stopRequest = undefined;
+    if (this.s.error) throw this.s.error;
+    if (hookError) throw hookError;
+  }
+
+  private throwIfStopRequested(): void {
+    if (this.stopRequest) throw new CancelFitError(this.stopRequest.reason, this.stopRequest.status);
+  }
+
+  /** Sets what hooks see at the start of the training or the validation phase of an epoch. */
+  private enterPhase(training: boolean, epoch = this.s.epoch): void {
+    this.s.epoch = epoch;
+    this.s.training = training;
+    this.s.batch = 0;
+    this.validation = training ? undefined : new ValidationSums(this.metricNames);
   }
 
   private finishEpoch(): void {
@@ -426,74 +414,18 @@ export class Learner {
     };
   }
 
-  /**
-   * fastai's `_with_events`: run `begin`, the body, then `end`; the body's own cancellation is
-   * caught here so `end` still runs, anything else propagates and skips `end`.
-   */
-  private async withEvents(
-    begin: EventName,
-    end: EventName | undefined,
-    cancel: CancelClass | null,
-    body: () => Promise<void>,
-    beforeEnd?: () => void,
-  ): Promise<void> {
+  /** Loss then each metric for one batch, read back in one transfer. */
+  private async evaluateBatch({ xs, ys }: Batch): Promise<Float32Array> {
+    const packed = tf.tidy(() => {
+      const pred = this.model.apply(xs, { training: false }) as tf.Tensor;
+      const values = [this.lossFn(ys, pred), ...this.metrics.map((m) => m(ys, pred))];
+      return tf.stack(values.map((v) => tf.mean(v).toFloat()));
+    });
     try {
-      await this.emit(begin);
-      await body();
-    } catch (error) {
-      if (!cancel || !(error instanceof cancel)) throw error;
+      return (await packed.data()) as Float32Array;
+    } finally {
+      packed.dispose();
     }
-    beforeEnd?.();
-    if (end) await this.emit(end);
-  }
-
-  private emit(event: EventName): Promise<void> {
-    return this.hooks.emit(event, this.s);
-  }
-
-  /** Every onTrainEnd hook runs even if one throws; the run's own error wins over theirs. */
-  private async trainEnd(): Promise<void> {
-    const hookError = await this.hooks.trainEnd(this.s);
-    this.running = false;
-    this.stopRequest = undefined;
-    if (this.s.error) throw this.s.error;
-    if (hookError) throw hookError;
-  }
-
-  private prepare(mode: FitMode, epochs: number, schedule: string, extra: readonly Callback[]): void {
-    const s = this.s;
-    this.hooks = new HookDispatcher([...this.callbackList, ...extra].filter((cb) => mode === 'fit' || cb.runDuringLrFind));
-    this.stopRequest = undefined;
-    this.smoother.reset();
-    this.ensureOptimizer(1e-3);
-    Object.assign(s, {
-      mode,
-      epoch: 0,
-      totalEpochs: epochs,
-      batch: 0,
-      numBatches: this.data.train.numBatches,
-      step: 0,
-      totalSteps: epochs * this.data.train.numBatches,
-      training: false,
-      loss: Number.NaN,
-      smoothLoss: Number.NaN,
-      mom: this.hyperParams.mom,
-      schedule,
-      stats: undefined,
-      status: 'running',
-      stopReason: undefined,
-      error: undefined,
-      startedAt: Date.now(),
-    } satisfies Partial<LoopState>);
-    this.variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
-    this.lastYield = performance.now();
-  }
-
-  private async yieldIfDue(): Promise<void> {
-    const now = performance.now();
-    if (now - this.lastYield < this.yieldEveryMs) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    this.lastYield = performance.now();
   }
 
   private ensureOptimizer(lr: number): tf.Optimizer {
@@ -507,9 +439,4 @@ export class Learner {
     }
     return this.opt;
   }
-}
-
-function checkEpochs(where: string, epochs: number): void {
-  if (!Number.isInteger(epochs) || epochs < 1)
-    throw new ConfigError(`${where}: epochs must be an integer >= 1; received ${describeValue(epochs)}.`);
 }

@@ -97,17 +97,3 @@ export function hyperParams(optimizer: tf.Optimizer): HyperParams {
     },
   };
 }
-
-export function checkLr(where: string, name: string, lr: unknown): number {
-  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr <= 0)
-    throw new ConfigError(
-      `${where}: ${name} must be a finite number > 0; received ${describeValue(lr)}. Try ${name}: 1e-3, or run learn.lrFind() for a suggestion.`,
-    );
-  return lr;
-}
-
-export function checkMom(where: string, mom: unknown): number {
-  if (typeof mom !== 'number' || !(mom >= 0 && mom < 1))
-    throw new ConfigError(`${where}: mom must be a number in [0, 1); received ${describeValue(mom)}.`);
-  return mom;
-}

@@ -1,6 +1,7 @@
 import { Callback } from './callback.js';
 import { formatStatsTable } from './format.js';
-import { type Plot, renderLossPlot, renderLrFindPlot, renderLrPlot, renderMetricsPlot } from './plot.js';
+import { renderLossPlot, renderLrFindPlot, renderLrPlot, renderMetricsPlot } from './plot/charts.js';
+import type { Plot } from './plot/plot.js';
 import type { EpochStats, TrainingState } from './state.js';
 
 /** The LR finder's sweep, as `lrFind()` returns it and `plotLrFind()` draws it. */

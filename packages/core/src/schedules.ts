@@ -1,6 +1,6 @@
 import { Callback } from './callback.js';
-import { CancelFitError, ConfigError, describeValue } from './errors.js';
-import { checkLr } from './optimizers.js';
+import { CancelFitError, ConfigError } from './errors.js';
+import { checkLr, invalidOption } from './options.js';
 import type { LrFindResult } from './recorder.js';
 import type { TrainingState } from './state.js';
 
@@ -60,20 +60,16 @@ export function resolveOneCycle(options: OneCycleOptions): Required<OneCycleOpti
   const lrMax = checkLr(where, 'lrMax', options.lrMax ?? 3e-3);
   const pctStart = options.pctStart ?? 0.3;
   if (typeof pctStart !== 'number' || !(pctStart >= 0 && pctStart < 1))
-    throw new ConfigError(`${where}: pctStart must be a number in [0, 1); received ${describeValue(pctStart)}. The default is 0.3.`);
+    throw invalidOption(where, 'pctStart', 'a number in [0, 1)', pctStart, 'The default is 0.3.');
   const divFactor = options.divFactor ?? 25;
   if (typeof divFactor !== 'number' || !(divFactor >= 1) || !Number.isFinite(divFactor))
-    throw new ConfigError(`${where}: divFactor must be a finite number >= 1; received ${describeValue(divFactor)}. The default is 25.`);
+    throw invalidOption(where, 'divFactor', 'a finite number >= 1', divFactor, 'The default is 25.');
   const finalDiv = options.finalDiv ?? divFactor * 1e4;
   if (typeof finalDiv !== 'number' || !(finalDiv >= 1) || !Number.isFinite(finalDiv))
-    throw new ConfigError(
-      `${where}: finalDiv must be a finite number >= 1; received ${describeValue(finalDiv)}. The default is divFactor × 1e4.`,
-    );
+    throw invalidOption(where, 'finalDiv', 'a finite number >= 1', finalDiv, 'The default is divFactor × 1e4.');
   const moms = options.moms ?? [0.95, 0.85];
   if (!Array.isArray(moms) || moms.length !== 2 || !moms.every((m) => typeof m === 'number' && m >= 0 && m < 1))
-    throw new ConfigError(
-      `${where}: moms must be two numbers in [0, 1), [high, low]; received ${describeValue(moms)}. The default is [0.95, 0.85].`,
-    );
+    throw invalidOption(where, 'moms', 'two numbers in [0, 1), [high, low]', moms, 'The default is [0.95, 0.85].');
   return { lrMax, pctStart, divFactor, finalDiv, moms };
 }
 
@@ -111,8 +107,7 @@ export function resolveLrFind(options: LrFindOptions): Required<LrFindOptions> {
   if (endLr <= startLr)
     throw new ConfigError(`lrFind: endLr must be greater than startLr; received startLr ${startLr} and endLr ${endLr}.`);
   const numIt = options.numIt ?? 100;
-  if (!Number.isInteger(numIt) || numIt < 2)
-    throw new ConfigError(`lrFind: numIt must be an integer >= 2; received ${describeValue(numIt)}. The default is 100.`);
+  if (!Number.isInteger(numIt) || numIt < 2) throw invalidOption('lrFind', 'numIt', 'an integer >= 2', numIt, 'The default is 100.');
   return { startLr, endLr, numIt, stopDiv: options.stopDiv ?? true };
 }
 

@@ -1,4 +1,5 @@
 import type { Learner } from './learner.js';
+import { checkLr, checkMom } from './options.js';
 
 /**
  * What hooks may use of `state.learner`: the Learner, or — when callbacks run under a plain
@@ -70,4 +71,95 @@ export interface TrainingState {
   readonly error: Error | undefined;
   /** Date.now() when the fit began. */
   readonly startedAt: number;
+}
+
+/** How a fit was asked to stop: by `learner.stop()`, a signal handler, a stop command. */
+export interface StopRequest {
+  reason: string;
+  status: 'stopped' | 'interrupted';
+}
+
+/** What a fit starts from. */
+export interface FitStart {
+  mode: FitMode;
+  totalEpochs: number;
+  /** Training batches per epoch (NaN when tfjs does not say). */
+  numBatches: number;
+  schedule: string;
+  /** The optimizer's lr and momentum as the fit begins. */
+  lr: number;
+  mom: number;
+  /** tfjs's `initialEpoch`; 0 for the Learner. */
+  firstEpoch?: number;
+}
+
+/**
+ * The training state the Learner and the model.fit adapter write and hooks read (as the read-only
+ * `TrainingState`): one place for a fit's fresh values and for what `setLr`/`setMom` do.
+ */
+export class LiveTrainingState implements TrainingState {
+  mode: FitMode = 'fit';
+  epoch = 0;
+  totalEpochs = 0;
+  batch = 0;
+  numBatches: number;
+  step = 0;
+  totalSteps: number;
+  training = false;
+  loss = Number.NaN;
+  smoothLoss = Number.NaN;
+  lr = Number.NaN;
+  mom = 0;
+  schedule: string;
+  stats: EpochStats | undefined = undefined;
+  status: TrainStatus = 'running';
+  stopReason: string | undefined = undefined;
+  error: Error | undefined = undefined;
+  startedAt = 0;
+
+  constructor(
+    readonly learner: TrainingHost,
+    beforeFirstFit: { schedule?: string; numBatches?: number } = {},
+  ) {
+    this.schedule = beforeFirstFit.schedule ?? '';
+    this.numBatches = beforeFirstFit.numBatches ?? 0;
+    this.totalSteps = this.numBatches * this.totalEpochs;
+  }
+
+  /** Every value back to the start of a fit. */
+  reset(start: FitStart): void {
+    this.mode = start.mode;
+    this.epoch = start.firstEpoch ?? 0;
+    this.totalEpochs = start.totalEpochs;
+    this.batch = 0;
+    this.numBatches = start.numBatches;
+    this.step = 0;
+    this.totalSteps = start.totalEpochs * start.numBatches;
+    this.training = false;
+    this.loss = Number.NaN;
+    this.smoothLoss = Number.NaN;
+    this.lr = start.lr;
+    this.mom = start.mom;
+    this.schedule = start.schedule;
+    this.stats = undefined;
+    this.status = 'running';
+    this.stopReason = undefined;
+    this.error = undefined;
+    this.startedAt = Date.now();
+  }
+
+  /** `setLr` of the Learner and of the adapter's host: checked, set on the optimizer, shown to hooks. */
+  setLr(where: string, lr: number): void {
+    checkLr(where, 'lr', lr);
+    this.learner.hyperParams.setLr(lr);
+    this.lr = lr;
+  }
+
+  /** `setMom`, likewise; hooks see what the optimizer took (0 where it has no momentum). */
+  setMom(where: string, mom: number): void {
+    checkMom(where, mom);
+    const hyperParams = this.learner.hyperParams;
+    hyperParams.setMom(mom);
+    this.mom = hyperParams.mom;
+  }
 }

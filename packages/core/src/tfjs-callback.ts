@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { Callback, type EventName } from './callback.js';
 import { HookDispatcher } from './dispatch.js';
-import { CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue } from './errors.js';
-import { checkLr, checkMom, type HyperParams, hyperParams } from './optimizers.js';
+import { CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue, toError } from './errors.js';
+import { EventLoopTurns } from './event-loop.js';
+import { type HyperParams, hyperParams } from './optimizers.js';
+import { checkYieldEveryMs } from './options.js';
 import { Recorder } from './recorder.js';
 import { SmoothenValue } from './smoothing.js';
-import type { EpochStats, FitMode, TrainingHost, TrainingState, TrainStatus } from './state.js';
+import { LiveTrainingState, type StopRequest, type TrainingHost, type TrainingState } from './state.js';
 
 export interface TfjsCallbackOptions {
   /**
@@ -16,30 +18,11 @@ export interface TfjsCallbackOptions {
   yieldEveryMs?: number;
 }
 
+/** What `state.schedule` says under model.fit: the lr is whatever the compiled optimizer has. */
+const SCHEDULE = 'tfjs model.fit';
+
 /** tfjs passes logs whose values are numbers or (kept) scalar tensors. */
 type UnresolvedLogs = { [key: string]: number | tf.Tensor };
-
-class AdapterState implements TrainingState {
-  readonly mode: FitMode = 'fit';
-  epoch = 0;
-  totalEpochs = 0;
-  batch = 0;
-  numBatches = Number.NaN;
-  step = 0;
-  totalSteps = Number.NaN;
-  training = false;
-  loss = Number.NaN;
-  smoothLoss = Number.NaN;
-  lr = Number.NaN;
-  mom = 0;
-  readonly schedule = 'tfjs model.fit';
-  stats: EpochStats | undefined = undefined;
-  status: TrainStatus = 'running';
-  stopReason: string | undefined = undefined;
-  error: Error | undefined = undefined;
-  startedAt = 0;
-  constructor(readonly learner: TrainingHost) {}
-}
 
 /**
  * A tfjs callback (`tf.Callback`) that runs epochcast callbacks — notifiers, CSVLogger,
@@ -77,7 +60,7 @@ export class TfjsCallbackAdapter extends tf.Callback {
   /** The stand-in passed as `state.learner`. */
   readonly host: TrainingHost;
   readonly yieldEveryMs: number;
-  private readonly s: AdapterState;
+  private readonly s: LiveTrainingState;
   private hooks = new HookDispatcher([]);
   private hp: HyperParams | undefined;
   private readonly smoother = new SmoothenValue(0.98);
@@ -86,11 +69,11 @@ export class TfjsCallbackAdapter extends tf.Callback {
   private ended = false;
   /** Set once the fit is cancelled, stopped or failed: how it will end. */
   private outcome: { status: 'stopped' | 'interrupted' | 'failed'; reason?: string; error?: Error } | undefined;
-  private stopRequest: { reason: string; status: 'stopped' | 'interrupted' } | undefined;
+  private stopRequest: StopRequest | undefined;
   private skipEpoch = false;
   private skipBatch = false;
   private epochStart = 0;
-  private lastYield = 0;
+  private readonly turns: EventLoopTurns;
 
   constructor(callbacks: readonly Callback[], options: TfjsCallbackOptions = {}) {
     super();
@@ -98,13 +81,11 @@ export class TfjsCallbackAdapter extends tf.Callback {
       throw new ConfigError(
         `tfjsCallback: callbacks must be an array of epochcast callbacks (extending Callback from @epochcast/core), e.g. [new CSVLogger('log.csv')]; received ${describeValue(callbacks)}${Array.isArray(callbacks) ? ` containing ${describeValue(callbacks.find((cb) => !(cb instanceof Callback)))}` : ''}.`,
       );
-    const yieldEveryMs = options?.yieldEveryMs ?? 50;
-    if (typeof yieldEveryMs !== 'number' || !(yieldEveryMs >= 0))
-      throw new ConfigError(`tfjsCallback: yieldEveryMs must be a number >= 0; received ${describeValue(yieldEveryMs)}.`);
-    this.yieldEveryMs = yieldEveryMs;
+    this.yieldEveryMs = checkYieldEveryMs('tfjsCallback', options?.yieldEveryMs ?? 50);
+    this.turns = new EventLoopTurns(this.yieldEveryMs);
     this.callbacks = [...callbacks];
     this.host = createHost(this);
-    this.s = new AdapterState(this.host);
+    this.s = new LiveTrainingState(this.host, { schedule: SCHEDULE, numBatches: Number.NaN });
   }
 
   /** The live state, as hooks receive it. */
@@ -129,15 +110,11 @@ export class TfjsCallbackAdapter extends tf.Callback {
 
   /** Sets the learning rate of the model's optimizer from the next step on (what `state.learner.setLr` does here). */
   setLr(lr: number): void {
-    checkLr('setLr', 'lr', lr);
-    this.hyperParams.setLr(lr);
-    this.s.lr = lr;
+    this.s.setLr('setLr', lr);
   }
 
   setMom(mom: number): void {
-    checkMom('setMom', mom);
-    this.hyperParams.setMom(mom);
-    this.s.mom = this.hyperParams.mom;
+    this.s.setMom('setMom', mom);
   }
 
   /**
@@ -201,7 +178,7 @@ export class TfjsCallbackAdapter extends tf.Callback {
       if (this.live) await this.guard(() => this.emit('onBatchEnd'));
     }
     this.honourStopRequest();
-    await this.yieldIfDue();
+    await this.turns.yieldIfDue();
   }
 
   override async onEpochEnd(epoch: number, logs?: UnresolvedLogs): Promise<void> {
@@ -257,24 +234,15 @@ export class TfjsCallbackAdapter extends tf.Callback {
     } catch {
       // An optimizer without a learningRate field: lr reads NaN and setLr throws when called.
     }
-    Object.assign(this.s, {
-      epoch: num(p.initialEpoch) ?? 0,
+    this.s.reset({
+      mode: 'fit',
       totalEpochs: epochs,
-      batch: 0,
       numBatches,
-      step: 0,
-      totalSteps: epochs * numBatches,
-      training: false,
-      loss: Number.NaN,
-      smoothLoss: Number.NaN,
+      schedule: SCHEDULE,
       lr: this.hp?.lr ?? Number.NaN,
       mom: this.hp?.mom ?? 0,
-      stats: undefined,
-      status: 'running',
-      stopReason: undefined,
-      error: undefined,
-      startedAt: Date.now(),
-    } satisfies Partial<AdapterState>);
+      firstEpoch: num(p.initialEpoch) ?? 0,
+    });
     this.hooks = new HookDispatcher([this.recorder, ...this.callbacks]);
     this.smoother.reset();
     this.begun = true;
@@ -283,7 +251,7 @@ export class TfjsCallbackAdapter extends tf.Callback {
     this.stopRequest = undefined;
     this.skipEpoch = false;
     this.skipBatch = false;
-    this.lastYield = performance.now();
+    this.turns.restart();
   }
 
   private emit(event: EventName): Promise<void> {
@@ -329,13 +297,6 @@ export class TfjsCallbackAdapter extends tf.Callback {
     this.begun = false;
     if (throwHookError && hookError) throw hookError;
   }
-
-  private async yieldIfDue(): Promise<void> {
-    const now = performance.now();
-    if (now - this.lastYield < this.yieldEveryMs) return;
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    this.lastYield = performance.now();
-  }
 }
 
 /**
@@ -354,68 +315,11 @@ export function tfjsCallback(callbacks: readonly Callback[], options?: TfjsCallb
   return new TfjsCallbackAdapter(callbacks, options);
 }
 
-type TfjsCallbacks = tf.ModelFitArgs['callbacks'];
-
-/**
- * `model.fit(x, y, args)` with epochcast callbacks (or an adapter from `tfjsCallback`) added to
- * `args.callbacks`, inside a try/catch so that `onTrainEnd` runs with status `failed` even when
- * tfjs throws. Resolves to tfjs's History; the adapter's Recorder has the epochcast history.
- */
-export async function fitWithCallbacks(
-  model: tf.LayersModel,
-  x: tf.Tensor | tf.Tensor[] | { [inputName: string]: tf.Tensor },
-  y: tf.Tensor | tf.Tensor[] | { [inputName: string]: tf.Tensor },
-  args: tf.ModelFitArgs,
-  callbacks: readonly Callback[] | TfjsCallbackAdapter,
-): Promise<tf.History> {
-  const adapter = callbacks instanceof TfjsCallbackAdapter ? callbacks : tfjsCallback(callbacks);
-  try {
-    return await model.fit(x, y, { ...args, callbacks: withAdapter(args.callbacks, args.yieldEvery, adapter) });
-  } catch (error) {
-    await adapter.finish(error);
-    throw error;
-  }
-}
-
-/** `model.fitDataset(dataset, args)` with epochcast callbacks; see `fitWithCallbacks`. */
-export async function fitDatasetWithCallbacks<T extends tf.TensorContainer>(
-  model: tf.LayersModel,
-  dataset: tf.data.Dataset<T>,
-  args: tf.ModelFitDatasetArgs<T>,
-  callbacks: readonly Callback[] | TfjsCallbackAdapter,
-): Promise<tf.History> {
-  const adapter = callbacks instanceof TfjsCallbackAdapter ? callbacks : tfjsCallback(callbacks);
-  try {
-    return await model.fitDataset(dataset, { ...args, callbacks: withAdapter(args.callbacks, args.yieldEvery, adapter) });
-  } catch (error) {
-    await adapter.finish(error);
-    throw error;
-  }
-}
-
-/** The user's tfjs callbacks, as tfjs callback objects, followed by the adapter. */
-function withAdapter(
-  callbacks: TfjsCallbacks,
-  yieldEvery: tf.ModelFitArgs['yieldEvery'],
-  adapter: TfjsCallbackAdapter,
-): NonNullable<tf.ModelFitArgs['callbacks']> {
-  const list = callbacks == null ? [] : Array.isArray(callbacks) ? callbacks : [callbacks];
-  // tfjs treats the array as callback objects only if its first element is one: wrap plain `{ onEpochEnd… }` objects.
-  const asObjects = list.map((cb) =>
-    typeof (cb as { setParams?: unknown }).setParams === 'function' ? cb : new tf.CustomCallback(cb as tf.CustomCallbackArgs, yieldEvery),
-  );
-  return [...asObjects, adapter] as NonNullable<tf.ModelFitArgs['callbacks']>;
-}
-
 async function readLog(logs: UnresolvedLogs | undefined, key: string): Promise<number> {
   const value = logs?.[key];
   if (typeof value === 'number') return value;
   if (value instanceof tf.Tensor) return (await value.data())[0] ?? Number.NaN;
   return Number.NaN;
-}
-
-function toError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }
 
 function createHost(adapter: TfjsCallbackAdapter): TrainingHost {

@@ -1,8 +1,6 @@
-import { accuracy, Callback, EVENTS, type EventName, Learner, type Metric, type TrainingState } from '@epochcast/core';
-import { toyLoaders, toyModel } from '@epochcast/testkit/learner';
+import { accuracy, Callback, EVENTS, type EventName, type Metric, type TrainingState } from '@epochcast/core';
+import { toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
-
-export { toyData, toyLoaders, toyModel } from '@epochcast/testkit/learner';
 
 export interface RecordedEvent {
   event: EventName;
@@ -51,15 +49,21 @@ export function scriptedLearner(values: number[], callbacks: Callback[]) {
       snapshots[s.epoch] = weightsOf(s.learner.model);
     }
   }
-  const model = toyModel();
-  const learn = new Learner({
-    model,
-    data: toyLoaders(256, 32),
-    loss: 'categoricalCrossentropy',
-    metrics: [score, accuracy],
-    callbacks: [new Script(), new Snapshot(), ...callbacks],
-  });
+  const learn = toyLearner([new Script(), new Snapshot(), ...callbacks], { samples: 256, batchSize: 32, metrics: [score, accuracy] });
+  const model = learn.model;
   return { learn, model, snapshots, weights: () => weightsOf(model) };
 }
 
 export const weightsOf = (model: tf.LayersModel) => model.getWeights().map((w) => w.dataSync() as Float32Array);
+
+/** Reads `tf.memory().numTensors` at the end of epoch 1, after every callback of a lower `order`. */
+export class TensorsAtEpoch1 extends Callback {
+  count = -1;
+  constructor(order = 1000) {
+    super();
+    this.order = order;
+  }
+  override onEpochEnd(s: TrainingState) {
+    if (s.epoch === 1) this.count = tf.memory().numTensors;
+  }
+}

@@ -8,9 +8,10 @@ import {
   Learner,
   type TrainingState,
 } from '@epochcast/core';
+import { toyLearner, toyLoaders, toyModel } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { EventRecorder, toyLoaders, toyModel } from './helpers.js';
+import { EventRecorder } from './helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -18,7 +19,7 @@ beforeAll(async () => {
 
 function learnerWith(...callbacks: Callback[]) {
   // 64 samples, validPct 0.25 → 48 train (2 batches of 32: 32 + 16), 16 valid (1 batch).
-  return new Learner({ model: toyModel(), data: toyLoaders(64, 32), loss: 'categoricalCrossentropy', callbacks });
+  return toyLearner(callbacks, { samples: 64, batchSize: 32, metrics: [] });
 }
 
 const TRAIN_BATCH = ['onBatchBegin', 'onLossBegin', 'onBackwardBegin', 'onStepEnd', 'onBatchEnd'];
@@ -201,14 +202,14 @@ describe('onTrainEnd always runs', () => {
     const rec = new EventRecorder();
     let explode = false;
     const boom = new Error('shapes [2,3] and [2,3] are incompatible');
-    const learn = new Learner({
-      model: toyModel(),
-      data: toyLoaders(64, 32),
+    const learn = toyLearner([rec], {
+      samples: 64,
+      batchSize: 32,
+      metrics: [],
       loss: (yTrue, yPred) => {
         if (explode) throw boom;
         return tf.metrics.categoricalCrossentropy(yTrue, yPred);
       },
-      callbacks: [rec],
     });
     learn.addCallbacks(
       new (class extends Callback {

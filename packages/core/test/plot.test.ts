@@ -2,16 +2,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import {
-  downsampleLine,
-  lrTickLabel,
-  MAX_LINE_POINTS,
-  Plot,
-  renderLossPlot,
-  renderLrFindPlot,
-  renderLrPlot,
-  renderMetricsPlot,
-} from '../src/plot.js';
+import { renderLossPlot, renderLrFindPlot, renderLrPlot, renderMetricsPlot } from '../src/plot/charts.js';
+import { Plot } from '../src/plot/plot.js';
+import { downsampleLine, lrTickLabel, MAX_LINE_POINTS } from '../src/plot/scales.js';
 import { Recorder } from '../src/recorder.js';
 import type { EpochStats } from '../src/state.js';
 
@@ -201,6 +194,23 @@ describe('renderLossPlot', () => {
     expect(small.width).toBe(400);
     expect(Math.abs(small.height - img.height / 2)).toBeLessThanOrEqual(1);
     await expect(plot.png({ width: 0 })).rejects.toThrow(RangeError);
+  });
+
+  it('renders the PNG once per width: a retried send gets the same bytes without drawing again', async () => {
+    const plot = renderLossPlot(trainValid(300, 3));
+    // Two sends at once (two notifiers) and a later retry share one render.
+    const [first, concurrent] = await Promise.all([plot.png(), plot.png()]);
+    expect(concurrent).toBe(first);
+    expect(await plot.png()).toBe(first);
+    // Another width is another image, rendered once too; the first is still kept.
+    const small = await plot.png({ width: 400 });
+    expect(small).not.toBe(first);
+    expect(decodePng(small).width).toBe(400);
+    expect(await plot.png({ width: 400 })).toBe(small);
+    expect(await plot.png()).toBe(first);
+    // Each Plot renders its own: a plot of other data is not served from this one's cache.
+    const other = renderLossPlot(trainValid(300, 4));
+    expect(Buffer.from(await other.png()).equals(Buffer.from(first))).toBe(false);
   });
 
   it('draws the text with the shipped font (title pixels vanish when the text is removed)', async () => {

@@ -1,7 +1,7 @@
-import { accuracy, Callback, Learner, oneCycleSchedule, SmoothenValue, suggestLr, type TrainingState } from '@epochcast/core';
+import { accuracy, Callback, oneCycleSchedule, SmoothenValue, suggestLr, type TrainingState } from '@epochcast/core';
+import { toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { toyLoaders, toyModel } from './helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -44,7 +44,7 @@ describe('one-cycle', () => {
         seen.push({ step: s.step, lr: s.lr, mom: s.mom, beta1 });
       }
     }
-    const learn = new Learner({ model: toyModel(), data: toyLoaders(256, 32), loss: 'categoricalCrossentropy', callbacks: [new Spy()] });
+    const learn = toyLearner([new Spy()], { samples: 256, batchSize: 32, metrics: [] });
     await learn.fitOneCycle(3, { lrMax: 1e-2 });
     const total = 3 * learn.data.train.numBatches;
     const at = oneCycleSchedule(total, { lrMax: 1e-2 });
@@ -59,12 +59,7 @@ describe('one-cycle', () => {
   });
 
   test('SGD with momentum follows the momentum schedule too', async () => {
-    const learn = new Learner({
-      model: toyModel(),
-      data: toyLoaders(128, 32),
-      loss: 'categoricalCrossentropy',
-      optimizer: (lr) => tf.train.momentum(lr, 0.9),
-    });
+    const learn = toyLearner([], { samples: 128, batchSize: 32, metrics: [], optimizer: (lr) => tf.train.momentum(lr, 0.9) });
     await learn.fitOneCycle(2, { lrMax: 0.05 });
     const at = oneCycleSchedule(2 * learn.data.train.numBatches, { lrMax: 0.05 });
     learn.recorder.moms.forEach((m, i) => {
@@ -86,7 +81,7 @@ describe('smoothing', () => {
   });
 
   test("the Recorder's losses are the smoothed raw losses, and train_loss is the last one of each epoch", async () => {
-    const learn = new Learner({ model: toyModel(), data: toyLoaders(256, 32), loss: 'categoricalCrossentropy', metrics: [accuracy] });
+    const learn = toyLearner([], { samples: 256, batchSize: 32, metrics: [accuracy] });
     await learn.fit(3, { lr: 1e-2 });
     const sv = new SmoothenValue(0.98);
     const expected = learn.recorder.rawLosses.map((l) => sv.add(l));
@@ -102,7 +97,7 @@ describe('smoothing', () => {
 
 describe('lrFind', () => {
   test('sweeps exponentially, restores the weights bit for bit and leaves the optimizer untouched', async () => {
-    const learn = new Learner({ model: toyModel(), data: toyLoaders(512, 16), loss: 'categoricalCrossentropy' });
+    const learn = toyLearner([], { samples: 512, batchSize: 16, metrics: [] });
     await learn.fit(1, { lr: 1e-3 });
     const optimizerBefore = learn.optimizer;
     const optimizerState = (await optimizerBefore.getWeights()).map((w) => w.tensor.dataSync().slice());
@@ -131,7 +126,7 @@ describe('lrFind', () => {
   });
 
   test('stops early when the loss diverges (smoothed loss > 4 × best)', async () => {
-    const learn = new Learner({ model: toyModel(), data: toyLoaders(512, 16), loss: 'categoricalCrossentropy', optimizer: 'sgd' });
+    const learn = toyLearner([], { samples: 512, batchSize: 16, metrics: [], optimizer: 'sgd' });
     const found = await learn.lrFind({ startLr: 1e-3, endLr: 1e6, numIt: 100 });
     expect(found.lrs.length).toBeLessThan(100);
     const best = Math.min(...found.losses.filter(Number.isFinite));

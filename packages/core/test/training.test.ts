@@ -1,7 +1,7 @@
 import { accuracy, Callback, errorRate, formatStatsTable, formatTime, Learner, mae, mse, type TrainingState } from '@epochcast/core';
+import { toyLearner, toyModel } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { toyLoaders, toyModel } from './helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -9,12 +9,7 @@ beforeAll(async () => {
 
 describe('training', () => {
   test('learns the toy task; metrics are named by function name and consistent', async () => {
-    const learn = new Learner({
-      model: toyModel(),
-      data: toyLoaders(1024, 32),
-      loss: 'categoricalCrossentropy',
-      metrics: [accuracy, errorRate],
-    });
+    const learn = toyLearner([], { samples: 1024, batchSize: 32, metrics: [accuracy, errorRate] });
     await learn.fitOneCycle(6, { lrMax: 3e-2 });
     const last = learn.recorder.history.at(-1);
     expect(last?.metrics.accuracy).toBeGreaterThan(0.9);
@@ -54,13 +49,7 @@ describe('training', () => {
         counts.push(tf.memory().numTensors);
       }
     }
-    const learn = new Learner({
-      model: toyModel(),
-      data: toyLoaders(300, 32),
-      loss: 'categoricalCrossentropy',
-      metrics: [accuracy, errorRate],
-      callbacks: [new Count()],
-    });
+    const learn = toyLearner([new Count()], { samples: 300, batchSize: 32, metrics: [accuracy, errorRate] });
     await learn.fitOneCycle(5, { lrMax: 1e-2 });
     expect(counts).toHaveLength(5);
     expect(counts[4]).toBe(counts[0]);
@@ -73,7 +62,7 @@ describe('training', () => {
   test('the loop yields to the event loop: timers fire during a fit', async () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
-    const learn = new Learner({ model: toyModel(), data: toyLoaders(4096, 16), loss: 'categoricalCrossentropy', yieldEveryMs: 20 });
+    const learn = toyLearner([], { samples: 4096, batchSize: 16, metrics: [], yieldEveryMs: 20 });
     const started = performance.now();
     await learn.fit(2);
     const elapsed = performance.now() - started;
@@ -90,14 +79,14 @@ describe('training', () => {
         for (const key of ['loss', 'smoothLoss', 'lr', 'mom', 'epoch', 'batch', 'step'] as const) types.add(typeof s[key]);
       }
     }
-    await new Learner({ model: toyModel(), data: toyLoaders(64, 16), loss: 'categoricalCrossentropy', callbacks: [new Types()] }).fit(1);
+    await toyLearner([new Types()], { samples: 64, batchSize: 16, metrics: [] }).fit(1);
     expect([...types]).toEqual(['number']);
   });
 });
 
 describe('the fastai table', () => {
   test('formatStats prints epoch, losses with 6 decimals, metrics and mm:ss', async () => {
-    const learn = new Learner({ model: toyModel(), data: toyLoaders(128, 32), loss: 'categoricalCrossentropy', metrics: [accuracy] });
+    const learn = toyLearner([], { samples: 128, batchSize: 32, metrics: [accuracy] });
     await learn.fit(2);
     const lines = learn.recorder.formatStats().split('\n');
     expect(lines[0]).toMatch(/^epoch\s+train_loss\s+valid_loss\s+accuracy\s+time$/);

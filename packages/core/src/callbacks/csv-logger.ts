@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Callback } from '../callback.js';
-import { ConfigError, describeValue } from '../errors.js';
+import { checkBoolean, checkOptions, invalidOption } from '../options.js';
 import type { EpochStats, TrainingState } from '../state.js';
-import { checkBoolean, checkOptions } from './monitor.js';
 
 export interface CSVLoggerOptions {
   /** Add to an existing file instead of replacing it; the header is written only if the file is empty. Default false. */
@@ -27,7 +26,7 @@ export class CSVLogger extends Callback {
   constructor(file: string, options?: CSVLoggerOptions) {
     super();
     if (typeof file !== 'string' || file.length === 0)
-      throw new ConfigError(`CSVLogger: path must be a non-empty file path such as './logs/history.csv'; received ${describeValue(file)}.`);
+      throw invalidOption('CSVLogger', 'path', "a non-empty file path such as './logs/history.csv'", file);
     const o = checkOptions('CSVLogger', options, '{ append: true }');
     this.path = file;
     this.append = checkBoolean('CSVLogger', 'append', o.append ?? false);

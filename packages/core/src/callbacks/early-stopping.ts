@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { Callback } from '../callback.js';
-import { CancelFitError, ConfigError, describeValue } from '../errors.js';
+import { CancelFitError } from '../errors.js';
+import { checkBoolean, checkInteger, checkOptions, invalidOption } from '../options.js';
 import type { TrainingState } from '../state.js';
-import { checkBoolean, checkCount, checkOptions, formatValue, Monitor, type MonitorOptions } from './monitor.js';
+import { formatValue, Monitor, type MonitorOptions } from './monitor.js';
 
 export interface EarlyStoppingOptions extends MonitorOptions {
   /** Smallest change of the monitored value that counts as an improvement. Default 0. */
@@ -44,9 +45,9 @@ export class EarlyStopping extends Callback {
     const where = 'EarlyStopping';
     const o = checkOptions(where, options, "{ monitor: 'validLoss', patience: 3 }");
     this.monitor = new Monitor(where, o, 0);
-    this.patience = checkCount(where, 'patience', o.patience ?? 1);
+    this.patience = checkInteger(where, 'patience', o.patience ?? 1, 0, 'a number of epochs');
     if (o.baseline !== undefined && (typeof o.baseline !== 'number' || !Number.isFinite(o.baseline)))
-      throw new ConfigError(`${where}: baseline must be a finite number or omitted; received ${describeValue(o.baseline)}.`);
+      throw invalidOption(where, 'baseline', 'a finite number or omitted', o.baseline);
     this.baseline = o.baseline;
     this.restoreBest = checkBoolean(where, 'restoreBest', o.restoreBest ?? false);
   }

@@ -1,4 +1,5 @@
 import { ConfigError, describeValue } from '../errors.js';
+import { checkNonNegative, invalidOption } from '../options.js';
 import type { EpochStats } from '../state.js';
 
 /** Whether the monitored value should go down (`min`), up (`max`), or be guessed from its name (`auto`). */
@@ -39,11 +40,8 @@ export class Monitor {
   ) {
     const { monitor = 'validLoss', mode = 'auto', minDelta = defaultMinDelta } = options;
     if (typeof monitor !== 'string' || monitor.length === 0)
-      throw new ConfigError(
-        `${where}: monitor must be a non-empty string such as 'validLoss', 'trainLoss' or a metric name; received ${describeValue(monitor)}.`,
-      );
-    if (mode !== 'auto' && mode !== 'min' && mode !== 'max')
-      throw new ConfigError(`${where}: mode must be 'auto', 'min' or 'max'; received ${describeValue(mode)}.`);
+      throw invalidOption(where, 'monitor', "a non-empty string such as 'validLoss', 'trainLoss' or a metric name", monitor);
+    if (mode !== 'auto' && mode !== 'min' && mode !== 'max') throw invalidOption(where, 'mode', "'auto', 'min' or 'max'", mode);
     checkNonNegative(where, 'minDelta', minDelta);
     this.name = ALIASES[monitor] ?? monitor;
     this.mode =
@@ -83,29 +81,4 @@ export class Monitor {
 
 export function formatValue(value: number): string {
   return Number.isFinite(value) ? String(Number(value.toPrecision(6))) : String(value);
-}
-
-export function checkNonNegative(where: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
-    throw new ConfigError(`${where}: ${name} must be a finite number >= 0; received ${describeValue(value)}.`);
-  return value;
-}
-
-export function checkCount(where: string, name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0)
-    throw new ConfigError(`${where}: ${name} must be an integer >= 0 (a number of epochs); received ${describeValue(value)}.`);
-  return value;
-}
-
-export function checkBoolean(where: string, name: string, value: unknown): boolean {
-  if (typeof value !== 'boolean') throw new ConfigError(`${where}: ${name} must be true or false; received ${describeValue(value)}.`);
-  return value;
-}
-
-/** Options must be a plain object (or omitted): catches `new EarlyStopping('validLoss')`-style mistakes. */
-export function checkOptions<T extends object>(where: string, options: T | undefined, example: string): T {
-  if (options === undefined) return {} as T;
-  if (typeof options !== 'object' || options === null || Array.isArray(options))
-    throw new ConfigError(`${where}: options must be an object such as ${example}; received ${describeValue(options)}.`);
-  return options;
 }

@@ -1,9 +1,8 @@
 import { Callback } from '../callback.js';
-import { ConfigError, describeValue } from '../errors.js';
 import { formatTable, formatTime, statsHeader, statsRow } from '../format.js';
 import { Learner } from '../learner.js';
+import { checkBoolean, checkNonNegative, checkOptions, invalidOption } from '../options.js';
 import type { TrainingState } from '../state.js';
-import { checkBoolean, checkNonNegative, checkOptions } from './monitor.js';
 
 export interface ProgressCallbackOptions {
   /** Where to write. Default `process.stdout`. */
@@ -46,8 +45,7 @@ export class ProgressCallback extends Callback {
     const where = 'ProgressCallback';
     const o = checkOptions(where, options, '{ stream: process.stderr }');
     const stream = o.stream ?? process.stdout;
-    if (typeof stream?.write !== 'function')
-      throw new ConfigError(`${where}: stream must be a writable stream such as process.stdout; received ${describeValue(stream)}.`);
+    if (typeof stream?.write !== 'function') throw invalidOption(where, 'stream', 'a writable stream such as process.stdout', stream);
     this.stream = stream;
     this.tty = checkBoolean(where, 'tty', o.tty ?? (stream as { isTTY?: boolean }).isTTY === true);
     this.refreshMs = checkNonNegative(where, 'refreshMs', o.refreshMs ?? 100);

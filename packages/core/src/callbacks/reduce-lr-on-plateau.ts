@@ -1,7 +1,8 @@
 import { Callback } from '../callback.js';
-import { ConfigError, describeValue } from '../errors.js';
+import { ConfigError } from '../errors.js';
+import { checkInteger, checkNonNegative, checkOptions, invalidOption } from '../options.js';
 import type { TrainingState } from '../state.js';
-import { checkCount, checkNonNegative, checkOptions, Monitor, type MonitorOptions } from './monitor.js';
+import { Monitor, type MonitorOptions } from './monitor.js';
 
 export interface ReduceLROnPlateauOptions extends MonitorOptions {
   /** Smallest change of the monitored value that counts as an improvement. Default 1e-4 (Keras). */
@@ -46,13 +47,11 @@ export class ReduceLROnPlateau extends Callback {
     this.monitor = new Monitor(where, o, 1e-4);
     const factor = o.factor ?? 0.2;
     if (typeof factor !== 'number' || !(factor > 0 && factor < 1))
-      throw new ConfigError(
-        `${where}: factor must be a number in (0, 1), e.g. 0.2 (the lr is multiplied by it); received ${describeValue(factor)}.`,
-      );
+      throw invalidOption(where, 'factor', 'a number in (0, 1), e.g. 0.2 (the lr is multiplied by it)', factor);
     this.factor = factor;
-    this.patience = checkCount(where, 'patience', o.patience ?? 2);
+    this.patience = checkInteger(where, 'patience', o.patience ?? 2, 0, 'a number of epochs');
     this.minLr = checkNonNegative(where, 'minLr', o.minLr ?? 0);
-    this.cooldown = checkCount(where, 'cooldown', o.cooldown ?? 0);
+    this.cooldown = checkInteger(where, 'cooldown', o.cooldown ?? 0, 0, 'a number of epochs');
   }
 
   override onTrainBegin(state: TrainingState): void {

@@ -2,9 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { Callback } from '../callback.js';
-import { ConfigError, describeValue } from '../errors.js';
+import { checkBoolean, checkOptions, invalidOption } from '../options.js';
 import type { TrainingState } from '../state.js';
-import { checkBoolean, checkOptions, Monitor, type MonitorOptions } from './monitor.js';
+import { Monitor, type MonitorOptions } from './monitor.js';
 
 const MODEL_JSON = 'model.json';
 const WEIGHTS_BIN = 'weights.bin';
@@ -102,8 +102,7 @@ export class SaveModel extends Callback {
     checkDir(where, dir);
     const o = checkOptions(where, options, "{ every: 'improvement', monitor: 'validLoss' }");
     const every = o.every ?? 'improvement';
-    if (every !== 'improvement' && every !== 'epoch')
-      throw new ConfigError(`${where}: every must be 'improvement' or 'epoch'; received ${describeValue(o.every)}.`);
+    if (every !== 'improvement' && every !== 'epoch') throw invalidOption(where, 'every', "'improvement' or 'epoch'", o.every);
     this.dir = dir;
     this.every = every;
     this.monitor = new Monitor(where, o, 0);
@@ -146,7 +145,7 @@ export class SaveModel extends Callback {
 
 function checkDir(where: string, dir: unknown): asserts dir is string {
   if (typeof dir !== 'string' || dir.length === 0)
-    throw new ConfigError(`${where}: dir must be a non-empty directory path such as './models/run1'; received ${describeValue(dir)}.`);
+    throw invalidOption(where, 'dir', "a non-empty directory path such as './models/run1'", dir);
 }
 
 async function writeReplacing(file: string, data: Buffer | string): Promise<void> {

@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { accuracy, Callback, CancelEpochError, CSVLogger, Learner, mae, type TrainingState } from '@epochcast/core';
+import { accuracy, Callback, CancelEpochError, CSVLogger, type Learner, mae, type TrainingState } from '@epochcast/core';
+import { toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { toyLoaders, toyModel } from '../helpers.js';
+import { TensorsAtEpoch1 } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -14,13 +15,7 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'epochcast-csv-'));
 const rows = (file: string) => fs.readFileSync(file, 'utf8').trimEnd().split('\n');
 
 function learner(callbacks: Callback[]): Learner {
-  return new Learner({
-    model: toyModel(),
-    data: toyLoaders(256, 32),
-    loss: 'categoricalCrossentropy',
-    metrics: [accuracy, mae],
-    callbacks,
-  });
+  return toyLearner(callbacks, { samples: 256, batchSize: 32, metrics: [accuracy, mae] });
 }
 
 describe('CSVLogger', () => {
@@ -85,7 +80,7 @@ describe('CSVLogger', () => {
         if (s.training && s.batch === 1) throw new CancelEpochError('skip');
       }
     }
-    const learn = new Learner({ model: toyModel(), data: toyLoaders(256, 32), loss: 'categoricalCrossentropy', metrics: [weird] });
+    const learn = toyLearner([], { samples: 256, batchSize: 32, metrics: [weird] });
     await learn.fit(1, { callbacks: [new CSVLogger(file), new CancelEpoch()] });
     const lines = rows(file);
     expect(lines[0]).toBe('epoch,train_loss,valid_loss,"top,1 ""acc""",time');
@@ -95,16 +90,10 @@ describe('CSVLogger', () => {
 
   test('does not leak tensors and closes its file', async () => {
     const file = path.join(tmp(), 'history.csv');
-    let atEpoch1 = -1;
-    class Probe extends Callback {
-      override order = 1000;
-      override onEpochEnd(s: TrainingState) {
-        if (s.epoch === 1) atEpoch1 = tf.memory().numTensors;
-      }
-    }
+    const probe = new TensorsAtEpoch1();
     const openBefore = fs.readdirSync('/proc/self/fd').length;
-    await learner([new CSVLogger(file), new Probe()]).fit(4);
-    expect(tf.memory().numTensors).toBe(atEpoch1);
+    await learner([new CSVLogger(file), probe]).fit(4);
+    expect(tf.memory().numTensors).toBe(probe.count);
     expect(fs.readdirSync('/proc/self/fd').length).toBe(openBefore);
   });
 

@@ -1,7 +1,7 @@
 import { Callback, EarlyStopping, type TrainingState } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { scriptedLearner } from '../helpers.js';
+import { scriptedLearner, TensorsAtEpoch1 } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -73,20 +73,14 @@ describe('EarlyStopping', () => {
       [new EarlyStopping({ monitor: 'score', mode: 'min', patience: 3, restoreBest: true })],
     );
     const numWeights = learn.model.getWeights().length;
-    let atEpoch1 = -1;
-    class Probe extends Callback {
-      override order = 66;
-      override onEpochEnd(s: TrainingState) {
-        if (s.epoch === 1) atEpoch1 = tf.memory().numTensors;
-      }
-    }
-    learn.addCallbacks(new Probe());
+    const probe = new TensorsAtEpoch1(66);
+    learn.addCallbacks(probe);
     await learn.fit(5, { lr: 5e-2 });
     expect(learn.state.stopReason).toMatch(/has not improved for 3 epochs \(best 0.5 at epoch 1\)/);
     expect(snapshots[1]).not.toEqual(snapshots[4]);
     expect(weights()).toEqual(snapshots[1]);
     // At epoch 1's end it held a copy of epoch 0's weights; after the run it holds none.
-    expect(tf.memory().numTensors).toBe(atEpoch1 - numWeights);
+    expect(tf.memory().numTensors).toBe(probe.count - numWeights);
 
     const plain = scriptedLearner([1, 0.5, 0.7, 0.8, 0.9], [new EarlyStopping({ monitor: 'score', mode: 'min', patience: 3 })]);
     await plain.learn.fit(5, { lr: 5e-2 });
@@ -118,19 +112,13 @@ describe('EarlyStopping', () => {
   });
 
   test('monitors the real validation loss by default, and never leaks tensors', async () => {
-    let atEpoch1 = -1;
-    class Probe extends Callback {
-      override order = 1000;
-      override onEpochEnd(s: TrainingState) {
-        if (s.epoch === 1) atEpoch1 = tf.memory().numTensors;
-      }
-    }
+    const probe = new TensorsAtEpoch1();
     const stop = new EarlyStopping({ patience: 2 });
-    const { learn } = scriptedLearner([], [stop, new Probe()]);
+    const { learn } = scriptedLearner([], [stop, probe]);
     await learn.fit(5, { lr: 1e-2 });
     const losses = learn.recorder.history.map((s) => s.validLoss);
     expect(stop.best).toBe(Math.min(...losses));
-    expect(tf.memory().numTensors).toBe(atEpoch1);
+    expect(tf.memory().numTensors).toBe(probe.count);
   });
 
   test('sits out lrFind', async () => {

@@ -1,8 +1,9 @@
 import { PassThrough } from 'node:stream';
-import { accuracy, Callback, CancelFitError, EarlyStopping, Learner, ProgressCallback, type TrainingState } from '@epochcast/core';
+import { accuracy, Callback, CancelFitError, EarlyStopping, type Learner, ProgressCallback, type TrainingState } from '@epochcast/core';
+import { toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { toyLoaders, toyModel } from '../helpers.js';
+import { TensorsAtEpoch1 } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -28,7 +29,7 @@ function screen(output: string): string[] {
 }
 
 function learner(callbacks: Callback[]): Learner {
-  return new Learner({ model: toyModel(), data: toyLoaders(256, 32), loss: 'categoricalCrossentropy', metrics: [accuracy], callbacks });
+  return toyLearner(callbacks, { samples: 256, batchSize: 32, metrics: [accuracy] });
 }
 
 /** Column start offsets of a table line (cells are separated by at least two spaces). */
@@ -128,15 +129,9 @@ describe('ProgressCallback', () => {
 
   test('does not leak tensors', async () => {
     const out = collector(100);
-    let atEpoch1 = -1;
-    class Probe extends Callback {
-      override order = 1000;
-      override onEpochEnd(s: TrainingState) {
-        if (s.epoch === 1) atEpoch1 = tf.memory().numTensors;
-      }
-    }
-    await learner([new ProgressCallback({ stream: out.stream, tty: true, refreshMs: 0 }), new Probe()]).fit(4, { lr: 1e-2 });
-    expect(tf.memory().numTensors).toBe(atEpoch1);
+    const probe = new TensorsAtEpoch1();
+    await learner([new ProgressCallback({ stream: out.stream, tty: true, refreshMs: 0 }), probe]).fit(4, { lr: 1e-2 });
+    expect(tf.memory().numTensors).toBe(probe.count);
   });
 
   test('rejects bad options with a message naming the option', () => {

@@ -1,7 +1,7 @@
-import { Callback, ReduceLROnPlateau, type TrainingState } from '@epochcast/core';
+import { ReduceLROnPlateau } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { scriptedLearner } from '../helpers.js';
+import { scriptedLearner, TensorsAtEpoch1 } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -62,17 +62,11 @@ describe('ReduceLROnPlateau', () => {
   });
 
   test('a reduction lasts into the next fit only if that fit does not set its own lr; no tensors leak', async () => {
-    let atEpoch1 = -1;
-    class Probe extends Callback {
-      override order = 1000;
-      override onEpochEnd(s: TrainingState) {
-        if (s.epoch === 1) atEpoch1 = tf.memory().numTensors;
-      }
-    }
+    const probe = new TensorsAtEpoch1();
     const reduce = new ReduceLROnPlateau({ patience: 0 });
-    const { learn } = scriptedLearner([], [reduce, new Probe()]);
+    const { learn } = scriptedLearner([], [reduce, probe]);
     await learn.fit(4, { lr: 0.5 });
-    expect(tf.memory().numTensors).toBe(atEpoch1);
+    expect(tf.memory().numTensors).toBe(probe.count);
     await learn.fit(1, { lr: 1e-3 });
     expect(learn.recorder.history[0]?.lr).toBe(1e-3);
   });

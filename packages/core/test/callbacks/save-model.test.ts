@@ -2,9 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Callback, loadModelFrom, SaveModel, saveModelTo, type TrainingState } from '@epochcast/core';
+import { toyData, toyModel } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { scriptedLearner, toyData, toyModel, weightsOf } from '../helpers.js';
+import { scriptedLearner, TensorsAtEpoch1, weightsOf } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -53,17 +54,11 @@ describe('SaveModel', () => {
   test('loadBestAtEnd puts the best saved weights back into the model, in both modes, without leaking', async () => {
     const save = new SaveModel(tmp(), { monitor: 'score', mode: 'max', loadBestAtEnd: true });
     const { learn, model, snapshots } = scriptedLearner([0.2, 0.9, 0.5, 0.6], [save]);
-    let atEpoch1 = -1;
-    class Probe extends Callback {
-      override order = 1000;
-      override onEpochEnd(s: TrainingState) {
-        if (s.epoch === 1) atEpoch1 = tf.memory().numTensors;
-      }
-    }
-    learn.addCallbacks(new Probe());
+    const probe = new TensorsAtEpoch1();
+    learn.addCallbacks(probe);
     await learn.fit(4, { lr: 5e-2 });
     expect(weightsOf(model)).toEqual(snapshots[1]);
-    expect(tf.memory().numTensors).toBe(atEpoch1);
+    expect(tf.memory().numTensors).toBe(probe.count);
     const { x } = toyData(8, 5);
     const loaded = await loadModelFrom(save.dir);
     expect(await (loaded.predict(x) as tf.Tensor).array()).toEqual(await (model.predict(x) as tf.Tensor).array());

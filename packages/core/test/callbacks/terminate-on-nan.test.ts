@@ -1,7 +1,8 @@
-import { Callback, CancelBatchError, Learner, type LossFn, TerminateOnNaN, type TrainingState } from '@epochcast/core';
+import { Callback, CancelBatchError, type Learner, type LossFn, TerminateOnNaN, type TrainingState } from '@epochcast/core';
+import { toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { toyLoaders, toyModel } from '../helpers.js';
+import { TensorsAtEpoch1 } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -20,7 +21,7 @@ function poisoned(at: { epoch: number; batch: number } | undefined, poison: numb
       if (at && s.training && s.epoch === at.epoch && s.batch === at.batch) bad = true;
     }
   }
-  return new Learner({ model: toyModel(), data: toyLoaders(256, 32), loss, callbacks: [new Poison(), ...callbacks] });
+  return toyLearner([new Poison(), ...callbacks], { samples: 256, batchSize: 32, metrics: [], loss });
 }
 
 describe('TerminateOnNaN', () => {
@@ -59,19 +60,13 @@ describe('TerminateOnNaN', () => {
         throw new CancelBatchError('warm-up');
       }
     }
-    let atEpoch1 = -1;
-    class Probe extends Callback {
-      override order = 1000;
-      override onEpochEnd(s: TrainingState) {
-        if (s.epoch === 1) atEpoch1 = tf.memory().numTensors;
-      }
-    }
-    const learn = poisoned(undefined, Number.NaN, [new SkipFirst(), new TerminateOnNaN(), new Probe()]);
+    const probe = new TensorsAtEpoch1();
+    const learn = poisoned(undefined, Number.NaN, [new SkipFirst(), new TerminateOnNaN(), probe]);
     await learn.fit(4, { lr: 1e-2 });
     expect(learn.state.status).toBe('completed');
     expect(learn.recorder.history).toHaveLength(4);
     expect(learn.state.step).toBe(4 * 6 - 1);
-    expect(tf.memory().numTensors).toBe(atEpoch1);
+    expect(tf.memory().numTensors).toBe(probe.count);
   });
 
   test('runs between the Recorder and the trackers', () => {

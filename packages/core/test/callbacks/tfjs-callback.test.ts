@@ -11,7 +11,6 @@ import {
   fitDatasetWithCallbacks,
   fitWithCallbacks,
   hyperParams,
-  Learner,
   ProgressCallback,
   ReduceLROnPlateau,
   SaveModel,
@@ -21,9 +20,10 @@ import {
   type TrainingState,
   tfjsCallback,
 } from '@epochcast/core';
+import { toyData, toyLearner, toyModel } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { EventRecorder, toyData, toyLoaders, toyModel } from '../helpers.js';
+import { EventRecorder } from '../helpers.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -48,7 +48,7 @@ describe('tfjsCallback under model.fit', () => {
     await model.fit(x, y, { ...FIT, callbacks: [tfjsCallback([underFit])] });
 
     const underLearner = new EventRecorder();
-    const learn = new Learner({ model: toyModel(), data: toyLoaders(256, 32), loss: 'categoricalCrossentropy', callbacks: [underLearner] });
+    const learn = toyLearner([underLearner], { samples: 256, batchSize: 32, metrics: [] });
     await learn.fit(2);
     // Where each event happens: its epoch, and for batch events the batch index.
     const batchEvents = ['onBatchBegin', 'onLossBegin', 'onBackwardBegin', 'onStepEnd', 'onBatchEnd'];

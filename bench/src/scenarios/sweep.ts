@@ -4,6 +4,7 @@
 // stops one run through `/stop` → run picker → "Yes, stop", then asks `/runs`. Measured from the
 // servers' records: the shared pace per chat and per channel, 409s (two pollers at once), whether
 // each answer came from the run addressed, and that every run's last message got through.
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type Button,
   buttonsOf,
@@ -306,8 +307,4 @@ function report(
   ]
     .filter((l, i, a) => l !== '' || a[i - 1] !== '')
     .join('\n');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import path from 'node:path';
 // A learning-rate sweep: four runs of the MNIST MLP (one-cycle lrMax 3e-3, 1e-2, 3e-2, 1e-1), each
 // its own process (src/run.ts), all reporting to one Telegram chat and one Slack channel. The runs
 // find each other by themselves — same bot token, same channel — through a socket on this machine
@@ -12,7 +13,7 @@
 // /status <run id> — and prints the results, the chat, the channel and what it measured.
 //
 //   pnpm build && pnpm --filter @epochcast/example-sweep start
-import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import {
   type SlackMessage,
@@ -329,10 +330,6 @@ function snippet(text: string): string {
       .replace(/[*_`]/g, '')
       .split('\n')[0] ?? '';
   return plain.length > 48 ? `${plain.slice(0, 47)}…` : plain;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 // Run only as the entry point, so tests and the bench can import from this module.

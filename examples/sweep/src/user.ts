@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TelegramServer, TgMessage } from '@epochcast/testkit';
 
 /** An inline keyboard button as the bot sent it. */
@@ -91,6 +92,6 @@ export async function poll<T>(probe: () => T | undefined, timeoutMs: number, ove
     const value = probe();
     if (value !== undefined) return value;
     if (Date.now() >= until || over()) return undefined;
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await sleep(25);
   }
 }

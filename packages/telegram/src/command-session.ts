@@ -4,6 +4,7 @@
  * to it — by its own poller or another run's — it answers about itself (`RunCommands`). Replies go
  * at once but book a slot on the chat's shared budget.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { TrainingState } from '@epochcast/core';
 import { formatLr } from '@epochcast/core';
 import type { Membership, Notification, RunInfo, ScopeMessage, ScopeRequest } from '@epochcast/notify';
@@ -134,7 +135,7 @@ export class CommandSession {
       return await request();
     } catch (error) {
       if (!(error instanceof TelegramApiError && error.errorCode === 429)) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.min((error.retryAfter ?? 1) * 1000, 10_000)));
+      await sleep(Math.min((error.retryAfter ?? 1) * 1000, 10_000));
       return request();
     }
   }

@@ -5,6 +5,7 @@
  * none and several runs are active, asks which with a keyboard. A poller lives while its run leads
  * and its fit runs, so no timer or socket outlives `fit` and the process is free to exit.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunRecord, ScopeMessage } from '@epochcast/notify';
 import { type Api, type CallbackQuery, type Chat, longPoll, type Message, TelegramApiError, type Update } from 'node-telegram-bot-api';
 import { describeError } from './client.js';
@@ -83,9 +84,9 @@ export class CommandPoller {
   async stop(boundMs = 5000): Promise<void> {
     this.abort.abort();
     if (!this.loop) return;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.loop, new Promise<void>((resolve) => (timer = setTimeout(resolve, boundMs)))]);
-    clearTimeout(timer);
+    const bound = new AbortController();
+    await Promise.race([this.loop, sleep(boundMs, undefined, { signal: bound.signal }).catch(() => {})]);
+    bound.abort();
     await this.confirmHandled();
   }
 
@@ -119,7 +120,8 @@ export class CommandPoller {
               'runs on several machines coordinate through EPOCHCAST_REDIS_URL. This run still sends its messages and retries now and then.',
           );
         }
-        await sleep(wait, signal);
+        // A stop during the wait ends it early; the loop then sees the abort.
+        await sleep(wait, undefined, { signal }).catch(() => {});
       }
     }
   }
@@ -343,18 +345,6 @@ function formatAge(ms: number): string {
   if (min < 1) return 'started just now';
   if (min < 60) return `started ${min} min ago`;
   return `started ${Math.floor(min / 60)} h ${min % 60} min ago`;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /** The command menu Telegram shows when the user types `/`. */

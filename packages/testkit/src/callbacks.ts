@@ -2,6 +2,7 @@
  * Callbacks that tests of notifiers keep needing: count epochs, slow them down, time them, crash
  * in one of them as a bug in user code would.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Callback, type TrainingState } from '@epochcast/core';
 
 /** Counts epochs begun: a configuration error must stop the run before the first. */
@@ -22,7 +23,7 @@ export class SlowEpochs extends Callback {
     super();
   }
   override async onEpochEnd(): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, this.ms));
+    await sleep(this.ms);
   }
 }
 

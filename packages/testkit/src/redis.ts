@@ -7,6 +7,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, connect as netConnect, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RedisServerOptions {
   /** The `redis-server` binary: this option, else `REDIS_SERVER_BIN`, else `redis-server` on PATH. */
@@ -84,8 +85,6 @@ function ping(port: number, password: string | undefined, timeoutMs: number): Pr
     });
   });
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Spawned {
   child: ChildProcess;

@@ -53,6 +53,7 @@ test('@epochcast/core exports the training API and nothing else', () => {
       'mae',
       'mse',
       'oneCycleSchedule',
+      'preloadPlotting',
       'saveModelTo',
       'selectBackend',
       'statsHeader',

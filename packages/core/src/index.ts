@@ -14,6 +14,7 @@ export { accuracy, errorRate, type Metric, mae, mse } from './metrics.js';
 export { type HyperParams, hyperParams, OPTIMIZER_NAMES, type OptimizerFactory, type OptimizerName } from './optimizers.js';
 // Option checks for callback and plugin authors: one message format everywhere
 export { checkBoolean, checkInteger, checkNonNegative, checkOptions, checkPositive } from './options.js';
+export { preloadPlotting } from './plot/libraries.js';
 export { Plot } from './plot/plot.js';
 // Recorder, schedules, plots
 export { type LrFindResult, Recorder } from './recorder.js';

@@ -28,6 +28,15 @@ interface Footprint {
   svg: string[];
   /** … after `await plot.png()`. */
   png: string[];
+  /** … after `await preloadPlotting()`, right after the import (run with `preload`). */
+  preload?: string[];
+}
+
+async function footprint(...args: string[]): Promise<Footprint> {
+  const { stdout } = await promisify(execFile)(process.execPath, [FIXTURE, ...args], { timeout: 50_000 });
+  const line = stdout.split('\n').find((l) => l.startsWith('footprint '));
+  if (!line) throw new Error(`the fixture printed no footprint line:\n${stdout}`);
+  return JSON.parse(line.slice('footprint '.length)) as Footprint;
 }
 
 const matching = (names: readonly string[], patterns: readonly RegExp[]) => names.filter((n) => patterns.some((p) => p.test(n)));
@@ -35,10 +44,7 @@ const matching = (names: readonly string[], patterns: readonly RegExp[]) => name
 describe('what a fresh Node process loads with @epochcast/core', () => {
   let seen: Footprint;
   beforeAll(async () => {
-    const { stdout } = await promisify(execFile)(process.execPath, [FIXTURE], { timeout: 50_000 });
-    const line = stdout.split('\n').find((l) => l.startsWith('footprint '));
-    if (!line) throw new Error(`the fixture printed no footprint line:\n${stdout}`);
-    seen = JSON.parse(line.slice('footprint '.length)) as Footprint;
+    seen = await footprint();
   });
 
   test('the import loads tfjs and core, and no plotting, notifier, retry or Redis package', () => {
@@ -56,6 +62,13 @@ describe('what a fresh Node process loads with @epochcast/core', () => {
   test('training and plotting never load a notifier, retry or Redis package', () => {
     expect(matching(seen.png, SERVICE_CLIENTS)).toEqual([]);
   });
+});
+
+test('preloadPlotting() loads the plotting libraries before any chart (what a notifier does before the first epoch)', async () => {
+  const seen = await footprint('preload');
+  expect(matching(seen.import, NOT_AT_IMPORT)).toEqual([]);
+  expect(seen.preload).toEqual(expect.arrayContaining(['@observablehq/plot', 'linkedom', '@resvg/resvg-js']));
+  expect(matching(seen.preload ?? [], SERVICE_CLIENTS)).toEqual([]);
 });
 
 test('core depends on training, plotting and the shipped font only: no service client, retry or Redis library', () => {

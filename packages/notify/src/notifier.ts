@@ -1,5 +1,5 @@
 import type { Membership } from '@epochcast/coordination';
-import { Callback, type TrainingState } from '@epochcast/core';
+import { Callback, preloadPlotting, type TrainingState } from '@epochcast/core';
 import { errorMessage, settledWithin, withTimeout } from './bounds.js';
 import { type Attempt, DeliveryQueue, type DeliveryReport, type FirstAttempt } from './delivery.js';
 import { ConfigRejectedError, PermanentError, RateLimitError, TransientError } from './errors.js';
@@ -186,7 +186,12 @@ export abstract class Notifier extends Callback {
     if (!this.enabled || state.mode === 'lrFind') return;
     this.delivery.reset();
     this.epochMessagesMuted = false;
+    // The end's loss plot would otherwise load the plotting libraries synchronously at the end of
+    // the fit, blocking the event loop while every notifier (and, in a sweep, the runs sharing the
+    // account) is busy: load them now, beside the check.
+    const plotting = this.options.plot && this.limits.images && this.wants('end') ? preloadPlotting() : undefined;
     await this.verifyBeforeFit();
+    await plotting;
     const session = fitSession(state);
     session.join(this);
     this.session = session;

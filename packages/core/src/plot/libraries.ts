@@ -26,6 +26,31 @@ export function resvg(): Resvg {
   return resvgModule;
 }
 
+let loading: Promise<void> | undefined;
+/**
+ * Loads the plotting libraries now, on the next turn of the event loop, rather than when the first
+ * chart is drawn — a few hundred ms with the event loop blocked, which at the end of a fit would
+ * hold up its notifiers and, in a sweep, the other runs sharing their account (the notifier base
+ * calls this before the first epoch). A synchronous load, not `import()`: a chart drawn while an
+ * `import()` of them is under way would fail to `require` a half-loaded module. Never rejects: a
+ * library that cannot load fails the chart that needs it, with its own error.
+ */
+export function preloadPlotting(): Promise<void> {
+  loading ??= new Promise<void>((resolve) =>
+    setImmediate(() => {
+      try {
+        observablePlot();
+        domDocument();
+        resvg();
+      } catch {
+        // Reported by the chart or PNG that needs the library.
+      }
+      resolve();
+    }),
+  );
+  return loading;
+}
+
 /** The family the shipped font declares; the SVG names it so resvg finds it with system fonts off. */
 export const FONT_FAMILY = 'DejaVu Sans';
 const FONT_FILES = ['dejavu-fonts-ttf/ttf/DejaVuSans.ttf', 'dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf'];

@@ -1,11 +1,11 @@
 import {
   ConfigError,
   httpError,
+  type Markup,
   type Notification,
   Notifier,
   type NotifierLimits,
   type NotifierOptions,
-  renderText,
   type SendContext,
   TransientError,
 } from '@epochcast/notify';
@@ -14,6 +14,11 @@ export interface MinimalDiscordOptions extends NotifierOptions {
   /** `https://discord.com/api/webhooks/<id>/<token>`. Default `DISCORD_WEBHOOK_URL`. */
   webhookUrl?: string;
 }
+
+// Everything goes in one code block (the table stays aligned, no markdown): a ``` in a run name or
+// an error must not close it early. The base counts what this adds against the length limit.
+const unfenced = (s: string) => s.replaceAll('```', '`\u200b``');
+const IN_CODE_BLOCK: Markup = { text: unfenced, bold: unfenced, code: unfenced, pre: unfenced };
 
 /** Every notification as a code block in a Discord channel. */
 export class MinimalDiscordCallback extends Notifier {
@@ -29,19 +34,21 @@ export class MinimalDiscordCallback extends Notifier {
     this.registerSecret(url, new URL(url).pathname); // the URL is the credential
   }
 
-  protected async send(n: Notification, { signal }: SendContext): Promise<void> {
-    // A code block shows the table aligned and no markdown; 8 characters go to the fences.
-    const text = renderText(n, { maxLength: this.limits.maxTextLength - 8 }).replaceAll('```', '`\u200b``');
+  protected async send(_n: Notification, context: SendContext): Promise<void> {
+    // The notification as one message within limits.maxTextLength, 8 characters kept for the fences.
+    const [text = ''] = context.messages(IN_CODE_BLOCK, { reserve: 8 });
     const body = JSON.stringify({ content: `\`\`\`\n${text}\n\`\`\``, allowed_mentions: { parse: [] } });
     let response: Response;
     try {
-      response = await fetch(this.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal });
+      const headers = { 'content-type': 'application/json' };
+      response = await fetch(this.url, { method: 'POST', headers, body, signal: context.signal });
     } catch {
       throw new TransientError('could not reach Discord'); // retried with backoff
     }
     if (response.ok) return void (await response.body?.cancel());
     // Discord explains itself in JSON: { message, code }, and on a 429 { retry_after } in seconds.
     const answer = (await response.json().catch(() => ({}))) as { message?: string; retry_after?: number };
+    // 429 → RateLimitError, 5xx → TransientError, 401/404 (a wrong or deleted webhook) → ConfigRejectedError.
     throw httpError(
       response.status,
       answer.message ?? response.statusText,

@@ -106,7 +106,6 @@ export function notifierFiles(name: string): Record<string, string> {
   Notifier,
   type NotifierLimits,
   type NotifierOptions,
-  renderText,
   type SendContext,
   TransientError,
 } from '@epochcast/notify';
@@ -120,8 +119,9 @@ export interface ${cls}Options extends NotifierOptions {
 
 /**
  * epochcast training notifications to ${name}: each one POSTed as JSON \`{ text, event, run }\`.
- * Make \`send()\` speak your service's API; the Notifier base does the rest — events, a background
- * queue, coalescing, retries, rate-limit waits, a bounded flush, Ctrl-C, redaction of secrets.
+ * Make \`send()\` speak your service's API; the Notifier base of @epochcast/notify does the rest —
+ * events, a background queue, coalescing, retries, rate-limit waits, a bounded flush, Ctrl-C,
+ * redaction of secrets. Override \`verify()\` to check the configuration before the first epoch.
  */
 export class ${cls} extends Notifier {
   readonly service = '${name}';
@@ -140,19 +140,22 @@ export class ${cls} extends Notifier {
     this.registerSecret(this.url.href, this.url.pathname.length > 1 ? this.url.pathname : undefined, this.token);
   }
 
-  protected async send(n: Notification, { signal }: SendContext): Promise<void> {
-    const body = JSON.stringify({ text: renderText(n, { maxLength: this.limits.maxTextLength }), event: n.event, run: n.run.name });
+  protected async send(n: Notification, context: SendContext): Promise<void> {
+    // The notification as plain text within limits.maxTextLength; pass a Markup for your service's format.
+    const [text = ''] = context.messages();
+    const body = JSON.stringify({ text, event: n.event, run: n.run.name });
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.token) headers.authorization = \`Bearer \${this.token}\`;
     let response: Response;
     try {
-      response = await fetch(this.url, { method: 'POST', headers, body, signal });
+      response = await fetch(this.url, { method: 'POST', headers, body, signal: context.signal });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause;
       throw new TransientError(\`could not reach ${name}\${cause?.code ? \` (\${cause.code})\` : ''}\`);
     }
     await response.body?.cancel();
-    // 429 → RateLimitError (Retry-After), 408/5xx → TransientError (retried), other 4xx → PermanentError.
+    // 429 → RateLimitError (Retry-After), 408/5xx → TransientError (retried), 401/403/404 → ConfigRejectedError
+    // (nothing more is sent this fit), other 4xx → PermanentError (this message given up).
     if (!response.ok) throw httpError(response.status, response.statusText, Number(response.headers.get('retry-after') ?? Number.NaN));
   }
 }
@@ -166,7 +169,7 @@ const TOKEN = '${name}-test-token-4f9a2c';
 
 // The behaviour every epochcast notifier must have, against a local webhook server with faults
 // (429, 5xx, 401, hangs, resets, latency). When send() speaks your service's API, start a server
-// that speaks it too (a small node:http server with a testkit Faults object) and point the plugin at it.
+// that speaks it too (a FakeService of @epochcast/testkit) and point the plugin at it.
 notifierConformance<WebhookServer>({
   name: '${cls}',
   start: () => startWebhookServer(),
@@ -230,7 +233,7 @@ export default defineConfig({
 \`${cls}\`: [epochcast](https://www.npmjs.com/package/@epochcast/core) training notifications to ${name}.
 
 \`\`\`sh
-npm install ${pkg} @epochcast/core @tensorflow/tfjs
+npm install ${pkg} @epochcast/notify @epochcast/core @tensorflow/tfjs
 \`\`\`
 
 \`\`\`ts
@@ -247,8 +250,9 @@ await learn.fitOneCycle(5);
 | \`url\` | \`${env}_URL\` | where the messages are POSTed |
 | \`token\` | \`${env}_TOKEN\` | sent as \`Authorization: Bearer <token>\`; never printed |
 
-and every option of the \`Notifier\` base: \`on\`, \`every\`, \`minIntervalMs\`, \`runName\`, \`retries\`,
-\`timeoutMs\`, \`flushTimeoutMs\`, \`handleSignals\`, \`enabled\`, \`logger\`.
+and the options every notifier shares (the README of \`@epochcast/notify\` has them all): \`on\`,
+\`every\`, \`minIntervalMs\`, \`runName\`, \`retries\`, \`timeoutMs\`, \`flushTimeoutMs\`, \`handleSignals\`,
+\`enabled\`, \`logger\`.
 
 ## Developing
 
@@ -259,17 +263,19 @@ npm run build     # dist/
 \`\`\`
 
 As generated, the plugin POSTs \`{ text, event, run }\` as JSON to a URL. To make it speak your
-service: render the notification for it in \`send()\` (\`renderText\`, \`headline\`, \`epochTable\`… from
-\`@epochcast/core\`), set \`limits\` to what the service accepts, throw \`RateLimitError\`,
-\`PermanentError\` or \`TransientError\` (or \`httpError(status, …)\`) by what it answers, and point the
-conformance test at a local server that speaks the same API. The guide, "Writing a notifier"
-(\`docs/writing-a-notifier.md\` in the epochcast repository), walks through all of it.
+service: set \`limits\` to what the service accepts; render the notification for it in \`send()\`
+(\`context.messages(markup)\` with a \`Markup\` for its format, or the render kit's \`headline\`,
+\`epochTable\`… from \`@epochcast/notify\`); throw \`RateLimitError\`, \`TransientError\`,
+\`PermanentError\` or \`ConfigRejectedError\` (or \`httpError(status, …)\`) by what it answers; check
+the token in \`verify()\` before the first epoch; and point the conformance test at a local server
+that speaks the same API (a \`FakeService\` of \`@epochcast/testkit\`). The guide, "Writing a
+notifier" (\`docs/writing-a-notifier.md\` in the epochcast repository), walks through all of it.
 
 ## Publishing
 
 Keep the name \`epochcast-notifier-${name}\` and the keyword \`epochcast-notifier\` so users can find
-it, and \`@epochcast/core\` as a peer dependency (the user's copy is the one training runs on). Then
-\`npm publish\` (\`prepublishOnly\` builds and tests first).
+it, and \`@epochcast/core\` and \`@epochcast/notify\` as peer dependencies (the user's copies are the
+ones training runs on). Then \`npm publish\` (\`prepublishOnly\` builds and tests first).
 `;
 
   return {

@@ -119,6 +119,11 @@ describe('epochcast new-notifier', () => {
     expect(index).toContain('export class NtfyCallback extends Notifier');
     expect(index).toContain("readonly service = 'ntfy';");
     expect(index).toContain('process.env.NTFY_URL');
+    // The text comes from the base, sized to limits.maxTextLength.
+    expect(index).toContain('context.messages()');
+    const readme = await readFile(path.join(cwd, 'epochcast-notifier-ntfy/README.md'), 'utf8');
+    expect(readme).toContain('npm install epochcast-notifier-ntfy @epochcast/notify @epochcast/core @tensorflow/tfjs');
+    expect(readme).toContain('`NtfyCallback`');
     // Only the public entry points of notify and testkit.
     const sources = Object.entries(notifierFiles('ntfy')).filter(([file]) => file.endsWith('.ts'));
     const imports = sources.flatMap(([, text]) => [...text.matchAll(/from '([^']+)'/g)].map((m) => m[1]));

@@ -1,7 +1,7 @@
 /**
  * The summary as a reader sees it: the HTML that reached the SMTP sink, opened in headless
- * Chromium (Debian's `chromium`, which `.ci/run` installs). A missing browser fails this test —
- * a silent skip would let the mail's layout break unnoticed.
+ * Chromium — the one inside the npm package @sparticuz/chromium, else Debian's (./chromium.ts).
+ * No browser fails this test: a silent skip would let the mail's layout break unnoticed.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,25 +9,33 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type SmtpSink, startSmtpSink } from '@epochcast/testkit';
 import * as tf from '@tensorflow/tfjs';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmailCallback } from '../src/index.js';
+import { chromiumCandidates, NO_CHROMIUM } from './chromium.js';
 import { toyLearner } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const OUT_DIR = fileURLToPath(new URL('../../../.test-output/email/', import.meta.url));
-// As the machine notes say: without the background-networking flags Chromium keeps trying to
-// reach Google's hosts, which this closed network refuses.
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+
+/** The first candidate that launches, with a fresh profile; why each one before it did not. */
+async function launchChromium(profile: string): Promise<BrowserContext> {
+  const failures: string[] = [];
+  for (const candidate of await chromiumCandidates()) {
+    try {
+      const context = await chromium.launchPersistentContext(profile, {
+        executablePath: candidate.executablePath,
+        headless: true,
+        args: candidate.args,
+        viewport: { width: 900, height: 800 },
+      });
+      process.stdout.write(`browser check in Chromium from ${candidate.source}\n`);
+      return context;
+    } catch (error) {
+      failures.push(`${candidate.source}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    }
+  }
+  throw new Error([NO_CHROMIUM, ...failures].join('\n'));
+}
 
 let sink: SmtpSink;
 let browser: Browser | undefined;
@@ -47,13 +55,9 @@ afterAll(async () => {
 
 describe('the summary in a real browser', () => {
   it('shows the epoch table, the highlighted best row and the loss plot; screenshot written', async () => {
-    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium), as .ci/run does`).toBe(
-      true,
-    );
-
     const email = new EmailCallback({ smtpUrl: sink.url, from: 'runs@example.test', to: 'me@example.test', runName: 'toy-mlp' });
     await toyLearner([email]).fitOneCycle(6, { lrMax: 0.3 });
-    email.close();
+    await email.close();
     const mail = await sink.waitFor();
 
     // A mail client resolves cid: against the message's parts; a browser cannot, so do what it does.
@@ -62,13 +66,8 @@ describe('the summary in a real browser', () => {
       html = html.replaceAll(`cid:${a.cid}`, `data:${a.contentType};base64,${a.content.toString('base64')}`);
     expect(html).not.toContain('cid:');
 
-    // playwright's launcher starts Chromium with its own set of flags plus ours; the profile is fresh.
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 900, height: 800 },
-    });
+    // playwright's launcher starts Chromium with its own set of flags plus the candidate's; the profile is fresh.
+    const context = await launchChromium(profile);
     browser = context.browser() ?? undefined;
     try {
       const page = context.pages()[0] ?? (await context.newPage());

@@ -8,8 +8,9 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // The JSON report is what .ci/run counts for its closing "N passed, N failed" line.
-    reporters: ['default', 'json'],
+    // The JSON report is what .ci/run counts for its closing "N passed, N failed" line; the same
+    // reporter then closes the run with why tests were skipped (a missing redis-server), never silently.
+    reporters: ['default', './test/support/json-and-skip-reasons-reporter.ts'],
     outputFile: { json: '.test-output/vitest.json' },
   },
 });

@@ -5,7 +5,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { type RedisServer, startRedisServer, startSlackServer, startTelegramServer, type TelegramServer } from '@epochcast/testkit';
+import {
+  type RedisServer,
+  redisSkipReason,
+  startRedisServer,
+  startSlackServer,
+  startTelegramServer,
+  type TelegramServer,
+} from '@epochcast/testkit';
 import { afterEach, expect, test } from 'vitest';
 import {
   ask,
@@ -38,7 +45,9 @@ afterEach(async () => {
   cleanup = [];
 });
 
-test('three "machines" sharing only Redis: one poller, routing, failover after the lease, heartbeat expiry, one Slack budget', async () => {
+test('three "machines" sharing only Redis: one poller, routing, failover after the lease, heartbeat expiry, one Slack budget', async (context) => {
+  const skipReason = redisSkipReason();
+  if (skipReason) context.skip(skipReason);
   const redis: RedisServer = await startRedisServer({ password: 'sweep-secret-pw' });
   const tg: TelegramServer = await startTelegramServer();
   const slack = await startSlackServer();

@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { type RedisServer, startRedisServer } from '@epochcast/testkit';
+import { type RedisServer, redisSkipReason, startRedisServer } from '@epochcast/testkit';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/member.mjs', import.meta.url));
@@ -157,20 +157,25 @@ export class Member {
 
 /**
  * A password-protected redis-server for the tests of the enclosing `describe`, started before them
- * and stopped after them. Each of them fails with the reason the server could not start (redis-server
- * missing): a failed beforeAll would only skip them, and CI counts failures.
+ * and stopped after them. Without redis-server on the machine each of them is skipped, saying why
+ * and what to install (`redisSkipReason`); with `EPOCHCAST_REQUIRE_REDIS=1` (CI) each fails with the
+ * reason the server could not start instead — a failed beforeAll would only skip them, and CI
+ * counts failures.
  */
 export function useRedisServer(password: string): { readonly server: RedisServer } {
+  const skipReason = redisSkipReason();
   let server: RedisServer | undefined;
   let startError: unknown;
   beforeAll(async () => {
+    if (skipReason) return;
     try {
       server = await startRedisServer({ password });
     } catch (error) {
       startError = error;
     }
   });
-  beforeEach(() => {
+  beforeEach((context) => {
+    if (skipReason) context.skip(skipReason);
     if (startError !== undefined) throw startError;
   });
   afterAll(async () => {

@@ -17,7 +17,7 @@ export {
 } from './notifications.js';
 export type { LocalServer, Match, RecordingServer, ServiceRecord } from './record-log.js';
 export type { RedisServer, RedisServerOptions } from './redis.js';
-export { startRedisServer } from './redis.js';
+export { findRedisServer, redisSkipReason, startRedisServer } from './redis.js';
 export type { SlackCall, SlackServer, SlackServerOptions } from './slack.js';
 export { startSlackServer } from './slack.js';
 export type { SlackBlocksError } from './slack-blocks.js';

@@ -6,7 +6,9 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { createServer, connect as netConnect, Socket } from 'node:net';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RedisServerOptions {
@@ -34,7 +36,42 @@ export interface RedisServer {
 }
 
 const HOST = '127.0.0.1';
-const MISSING = 'redis-server not found: install it (Debian: apt-get install redis-server) or set REDIS_SERVER_BIN';
+const INSTALL_HINT = 'apt-get install redis-server (Debian, Ubuntu), brew install redis (macOS), or set REDIS_SERVER_BIN';
+const MISSING = `redis-server not found: ${INSTALL_HINT}`;
+
+function isExecutableFile(file: string): boolean {
+  try {
+    accessSync(file, fsConstants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The `redis-server` that `startRedisServer` would run: `REDIS_SERVER_BIN`, else `redis-server` on
+ * the PATH; undefined when there is none.
+ */
+export function findRedisServer(): string | undefined {
+  const bin = process.env.REDIS_SERVER_BIN;
+  if (bin) return isExecutableFile(bin) ? bin : undefined;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const file = path.join(dir || '.', 'redis-server');
+    if (isExecutableFile(file)) return file;
+  }
+  return undefined;
+}
+
+/**
+ * Why the tests that need a real `redis-server` cannot run here, with what to install — or
+ * undefined when they can run: a server is installed, or `EPOCHCAST_REQUIRE_REDIS=1` (as in CI)
+ * asks that they run regardless, so that a missing server fails them instead. There is no mock
+ * Redis: without the server these tests are skipped, and say so.
+ */
+export function redisSkipReason(): string | undefined {
+  if (process.env.EPOCHCAST_REQUIRE_REDIS === '1' || findRedisServer()) return undefined;
+  return `redis-server is not installed: ${INSTALL_HINT} to run the tests of coordination through Redis`;
+}
 
 /** Servers still running, killed if the test process exits without stopping them. */
 const running = new Set<ChildProcess>();

@@ -42,7 +42,17 @@ describe.each(['older', 'newer'] as const)('a sweep of four processes on one mac
     servers = [tg, slack];
     const finish = await finishSignal();
     servers.push({ close: finish.remove });
-    const env = { ...telegramEnv(tg), ...slackEnv(slack), EPOCHS: '2000', EPOCH_MS: '100', FINISH_FILE: finish.path };
+    // The chat's pace is shortened: this test is about routing and polling (the channel's budget,
+    // kept at Slack's 1050 ms, is the shared pace under test). 1000 epochs of 100 ms outlast the
+    // test; once it finishes them, the rest go at full speed.
+    const env = {
+      ...telegramEnv(tg),
+      ...slackEnv(slack),
+      TELEGRAM_MIN_SEND_INTERVAL_MS: '300',
+      EPOCHS: '1000',
+      EPOCH_MS: '100',
+      FINISH_FILE: finish.path,
+    };
     children = NAMES.map((name) => startRun(name, env));
 
     // All four announce themselves; then exactly one of them polls.
@@ -65,7 +75,7 @@ describe.each(['older', 'newer'] as const)('a sweep of four processes on one mac
 
     // /status with a selector: one answer, from that run.
     const [status] = await ask(tg, '/status sweep-b', 'the status of sweep-b');
-    expect(text(status)).toMatch(new RegExp(`^📊 sweep-b \\(${id('sweep-b')}\\) · epoch \\d+/2000`));
+    expect(text(status)).toMatch(new RegExp(`^📊 sweep-b \\(${id('sweep-b')}\\) · epoch \\d+/1000`));
 
     // /status without one: a keyboard of the four runs; pressing sweep-c's button asks sweep-c.
     const [picker] = await ask(tg, '/status', 'the run picker');

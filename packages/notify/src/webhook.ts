@@ -7,7 +7,8 @@ import type { NotifierOptions } from './options.js';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-const MAX_REDIRECTS = 5;
+/** Redirects followed within the origin before the chain counts as a misconfiguration. */
+const MAX_REDIRECTS = 4;
 
 export interface WebhookCallbackOptions extends NotifierOptions {
   /** Where to POST. Default `EPOCHCAST_WEBHOOK_URL`. */
@@ -65,7 +66,7 @@ export class WebhookCallback extends Notifier {
       this.secret,
       ...Object.values(this.headers),
     );
-    if (this.enabled) for (const line of transportWarnings(url, this.secret !== undefined)) this.warn(line);
+    if (this.enabled) for (const line of transportWarnings(url, Boolean(this.secret))) this.warn(line);
   }
 
   protected async send(n: Notification, { signal, step }: SendContext): Promise<void> {
@@ -128,8 +129,8 @@ function redirectTarget(from: URL, response: Response, hops: number): URL {
       `the webhook answered ${status}, a redirect that would turn the POST into a GET without the body; set the url to the address it moved to`,
       status,
     );
-  if (hops + 1 >= MAX_REDIRECTS)
-    throw new ConfigRejectedError(`the webhook redirected ${MAX_REDIRECTS} times; set the url to the final address`, status);
+  if (hops >= MAX_REDIRECTS)
+    throw new ConfigRejectedError(`the webhook redirected more than ${MAX_REDIRECTS} times; set the url to the final address`, status);
   return to;
 }
 

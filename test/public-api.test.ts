@@ -82,6 +82,7 @@ test('@epochcast/notify exports the notifier base, the render kit and nothing el
       'TransientError',
       'VALID_LOSS',
       'WebhookCallback',
+      'WebhookSignatureError',
       'bestEpoch',
       'bestPhrase',
       'buildContent',
@@ -122,6 +123,7 @@ test('@epochcast/notify exports the notifier base, the render kit and nothing el
       'scopeName',
       'selectEpochRows',
       'trimStack',
+      'verifyWebhookSignature',
     ].sort(),
   );
 });

@@ -15,3 +15,9 @@ export type { ScopeRequest } from './pacing.js';
 export * from './render/index.js';
 export { type JobRunOptions, jobRunInfo, rank } from './run-info.js';
 export { WebhookCallback, type WebhookCallbackOptions, type WebhookPayload } from './webhook.js';
+export {
+  type VerifyWebhookSignatureOptions,
+  verifyWebhookSignature,
+  WebhookSignatureError,
+  type WebhookSignatureFailure,
+} from './webhook-signature.js';

@@ -1,14 +1,23 @@
-import { createHmac } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { ConfigError, describeValue } from '@epochcast/core';
-import { httpError, TransientError } from './errors.js';
+import { ConfigRejectedError, httpError, TransientError } from './errors.js';
 import type { Notification } from './notification.js';
 import { Notifier, type NotifierLimits, type SendContext } from './notifier.js';
 import type { NotifierOptions } from './options.js';
+import { DELIVERY_HEADER, SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Redirects followed within the origin before the chain counts as a misconfiguration. */
+const MAX_REDIRECTS = 4;
 
 export interface WebhookCallbackOptions extends NotifierOptions {
   /** Where to POST. Default `EPOCHCAST_WEBHOOK_URL`. */
   url?: string;
-  /** Signs each body: header `x-epochcast-signature: sha256=<hex HMAC-SHA256 of the body>`. Default `EPOCHCAST_WEBHOOK_SECRET`. */
+  /**
+   * Signs each request: header `x-epochcast-signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of
+   * "<t>.<body>">`, checked with `verifyWebhookSignature`. Default `EPOCHCAST_WEBHOOK_SECRET`;
+   * without one, requests are unsigned.
+   */
   secret?: string;
   /** Extra request headers (an Authorization header, say); their values are treated as secrets. */
   headers?: Record<string, string>;
@@ -19,7 +28,10 @@ export type WebhookPayload = Omit<Notification, 'plot'> & { plot?: { title: stri
 
 /**
  * POSTs every notification as JSON to a URL — Keras's RemoteMonitor idea, with retries, a
- * timeout, 429 handling and an optional HMAC-SHA256 signature so the receiver can trust it.
+ * timeout, 429 handling, an optional HMAC-SHA256 signature over a timestamp and the body so the
+ * receiver can trust it and refuse replays, and a delivery id (`x-epochcast-delivery`) that stays
+ * the same across the retries of one notification. Redirects are followed only within the URL's
+ * origin (307 and 308, which keep the POST): the body and the headers never go anywhere else.
  */
 export class WebhookCallback extends Notifier {
   readonly service = 'webhook';
@@ -54,23 +66,90 @@ export class WebhookCallback extends Notifier {
       this.secret,
       ...Object.values(this.headers),
     );
+    if (this.enabled) for (const line of transportWarnings(url, Boolean(this.secret))) this.warn(line);
   }
 
-  protected async send(n: Notification, { signal }: SendContext): Promise<void> {
+  protected async send(n: Notification, { signal, step }: SendContext): Promise<void> {
     const payload: WebhookPayload = { ...n, plot: n.plot ? { title: n.plot.title, svg: n.plot.svg } : undefined };
     const body = JSON.stringify(payload);
+    const deliveryId = await step('delivery id', async () => randomUUID());
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-epochcast-event': n.event, ...this.headers };
-    if (this.secret) headers['x-epochcast-signature'] = `sha256=${createHmac('sha256', this.secret).update(body).digest('hex')}`;
-    let response: Response;
-    try {
-      response = await fetch(this.url, { method: 'POST', headers, body, signal });
-    } catch (error) {
-      // fetch's own message is only "fetch failed"; the cause says why (the base redacts it).
-      const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-      const why = cause?.code ?? cause?.message;
-      throw new TransientError(`could not reach the webhook${why ? ` (${why})` : ''}`);
-    }
+    headers[DELIVERY_HEADER] = deliveryId;
+    // Signed at each attempt: a retry after a long 429 wait still carries a fresh timestamp.
+    if (this.secret) headers[SIGNATURE_HEADER] = signWebhookBody(this.secret, body, Math.floor(Date.now() / 1000));
+    const response = await this.post(body, headers, signal);
     await response.body?.cancel();
     if (!response.ok) throw httpError(response.status, response.statusText, Number(response.headers.get('retry-after') ?? Number.NaN));
   }
+
+  /**
+   * POSTs to the URL, following a redirect only within its origin: fetch's own following re-posts
+   * the body and every header (an API key) to wherever a `Location` points.
+   */
+  private async post(body: string, headers: Record<string, string>, signal: AbortSignal): Promise<Response> {
+    let url = this.url;
+    for (let hops = 0; ; hops++) {
+      let response: Response;
+      try {
+        response = await fetch(url, { method: 'POST', headers, body, signal, redirect: 'manual' });
+      } catch (error) {
+        // fetch's own message is only "fetch failed"; the cause says why (the base redacts it).
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+        const why = cause?.code ?? cause?.message;
+        throw new TransientError(`could not reach the webhook${why ? ` (${why})` : ''}`);
+      }
+      if (!REDIRECTS.has(response.status)) return response;
+      await response.body?.cancel();
+      url = redirectTarget(url, response, hops);
+    }
+  }
+}
+
+/** Where a redirect may be followed to, or the permanent error saying why it is not followed. */
+function redirectTarget(from: URL, response: Response, hops: number): URL {
+  const { status } = response;
+  const location = response.headers.get('location');
+  if (location === null) throw new ConfigRejectedError(`the webhook answered ${status}, a redirect without a Location`, status);
+  let to: URL;
+  try {
+    to = new URL(location, from);
+  } catch {
+    throw new ConfigRejectedError(`the webhook answered ${status}, a redirect to an unreadable Location`, status);
+  }
+  if (to.origin !== from.origin) {
+    // The origin only: a Location's path and query may hold the new address's own token.
+    const where = to.origin === 'null' ? `a ${to.protocol} URL` : to.origin;
+    throw new ConfigRejectedError(
+      `the webhook answered ${status}, a redirect to another origin (${where}); not followed, so the body and the headers were not sent there. If that address is right, set it as the url`,
+      status,
+    );
+  }
+  if (status !== 307 && status !== 308)
+    throw new ConfigRejectedError(
+      `the webhook answered ${status}, a redirect that would turn the POST into a GET without the body; set the url to the address it moved to`,
+      status,
+    );
+  if (hops >= MAX_REDIRECTS)
+    throw new ConfigRejectedError(`the webhook redirected more than ${MAX_REDIRECTS} times; set the url to the final address`, status);
+  return to;
+}
+
+/** This machine: what plain http:// may reach without crossing a network. */
+function isLocalHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+}
+
+/** What a user should hear once about where the notifications go and how a receiver can trust them. */
+function transportWarnings(url: URL, signed: boolean): string[] {
+  if (isLocalHost(url.hostname)) return [];
+  const lines: string[] = [];
+  if (url.protocol === 'http:')
+    lines.push(
+      `the url is plain http:// to ${url.hostname}, another machine: anyone on the way can read and change the URL, the headers and every notification; use https://`,
+    );
+  if (!signed)
+    lines.push(
+      'requests are unsigned, so the receiver cannot tell them from forged or replayed ones: set secret (EPOCHCAST_WEBHOOK_SECRET) and check x-epochcast-signature with verifyWebhookSignature',
+    );
+  return lines;
 }

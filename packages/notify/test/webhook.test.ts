@@ -2,7 +2,7 @@ import { Callback, ConfigError, Learner } from '@epochcast/core';
 import { startWebhookServer, webhookSignature } from '@epochcast/testkit';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { WebhookCallback, type WebhookPayload } from '../src/index.js';
+import { verifyWebhookSignature, WebhookCallback, type WebhookPayload } from '../src/index.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -46,7 +46,10 @@ describe('WebhookCallback', () => {
         expect(r.path).toBe('/training');
         expect(r.headers['content-type']).toBe('application/json');
         expect(r.signatureValid).toBe(true);
-        expect(r.headers['x-epochcast-signature']).toBe(webhookSignature('s3cret-hmac', r.rawBody));
+        const header = r.headers['x-epochcast-signature'] ?? '';
+        const t = Number(/^t=(\d+),/.exec(header)?.[1]);
+        expect(header).toBe(webhookSignature('s3cret-hmac', r.rawBody, t));
+        expect(verifyWebhookSignature({ body: r.rawBody, header, secret: 's3cret-hmac' }).timestamp).toBe(t);
       }
       const end = requests.at(-1)?.body as WebhookPayload;
       expect(end.event).toBe('end');

@@ -43,5 +43,5 @@ export type {
   TgUpdate,
   TgUser,
 } from './telegram-types.js';
-export type { WebhookRequest, WebhookServer, WebhookServerOptions } from './webhook.js';
-export { SIGNATURE_HEADER, startWebhookServer, webhookSignature } from './webhook.js';
+export type { RedirectStatus, WebhookRequest, WebhookServer, WebhookServerOptions } from './webhook.js';
+export { DELIVERY_HEADER, SIGNATURE_HEADER, startWebhookServer, webhookSignature } from './webhook.js';

@@ -1,5 +1,6 @@
+import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SIGNATURE_HEADER, startWebhookServer, type WebhookServer, webhookSignature } from '../src/index.js';
+import { DELIVERY_HEADER, SIGNATURE_HEADER, startWebhookServer, type WebhookServer, webhookSignature } from '../src/index.js';
 
 const SECRET = 'hook-secret';
 let server: WebhookServer | undefined;
@@ -17,12 +18,47 @@ describe('webhook server', () => {
   it('records body and headers and accepts a valid signature', async () => {
     server = await startWebhookServer({ secret: SECRET });
     const body = JSON.stringify({ event: 'epoch', epoch: 1, validLoss: 0.31 });
-    const response = await post(body, { [SIGNATURE_HEADER]: webhookSignature(SECRET, body), 'x-run': 'mnist' });
+    const response = await post(body, { [SIGNATURE_HEADER]: webhookSignature(SECRET, body), [DELIVERY_HEADER]: 'd-1', 'x-run': 'mnist' });
     expect(response.status).toBe(200);
     const request = await server.waitFor((r) => r.path === '/hooks/epochcast');
-    expect(request).toMatchObject({ method: 'POST', body: { event: 'epoch', epoch: 1 }, rawBody: body, signatureValid: true, status: 200 });
+    expect(request).toMatchObject({
+      method: 'POST',
+      body: { event: 'epoch', epoch: 1 },
+      rawBody: body,
+      signatureValid: true,
+      deliveryId: 'd-1',
+      status: 200,
+    });
     expect(request.headers['x-run']).toBe('mnist');
-    expect(webhookSignature(SECRET, body)).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect(webhookSignature(SECRET, body)).toMatch(/^t=\d{10},v1=[0-9a-f]{64}$/);
+    expect(webhookSignature(SECRET, body, 1700000000)).toBe(
+      't=1700000000,v1=c20e00a22fb0a957061d2ce54a5cf63eee06d648f84f50c2614b59000d85fb9c',
+    );
+  });
+
+  it('refuses a signature older or newer than toleranceSeconds, and one over the body alone', async () => {
+    server = await startWebhookServer({ secret: SECRET, toleranceSeconds: 60 });
+    const body = '{"event":"end"}';
+    const now = Math.floor(Date.now() / 1000);
+    expect((await post(body, { [SIGNATURE_HEADER]: webhookSignature(SECRET, body, now - 30) })).status).toBe(200);
+    expect((await post(body, { [SIGNATURE_HEADER]: webhookSignature(SECRET, body, now - 120) })).status).toBe(401);
+    expect((await post(body, { [SIGNATURE_HEADER]: webhookSignature(SECRET, body, now + 120) })).status).toBe(401);
+    const bodyOnly = `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`;
+    expect((await post(body, { [SIGNATURE_HEADER]: bodyOnly })).status).toBe(401);
+    expect(server.received.map((r) => r.signatureValid)).toEqual([true, false, false, false]);
+  });
+
+  it('answers a redirect for a path, relative or to another server', async () => {
+    server = await startWebhookServer();
+    server.redirect('/old', '/new').redirect('/away', 'http://elsewhere.test/hook', 308);
+    const moved = await fetch(`${server.url}/old?x=1`, { method: 'POST', body: '{}', redirect: 'manual' });
+    expect([moved.status, moved.headers.get('location')]).toEqual([307, '/new']);
+    const away = await fetch(`${server.url}/away`, { method: 'POST', body: '{}', redirect: 'manual' });
+    expect([away.status, away.headers.get('location')]).toEqual([308, 'http://elsewhere.test/hook']);
+    expect(server.received.map((r) => [r.path, r.status])).toEqual([
+      ['/old?x=1', 307],
+      ['/away', 308],
+    ]);
   });
 
   it('records a bad or missing signature as invalid and answers 401', async () => {

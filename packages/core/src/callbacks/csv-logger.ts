@@ -14,7 +14,10 @@ export interface CSVLoggerOptions {
  * epoch as soon as it ends. Each row is written and fsync'ed on an open file descriptor, so a
  * crash (even a killed process) loses no finished epoch. `epoch` is 0-based, losses and metrics
  * are written in full precision (`NaN` when missing), `time` is the epoch's wall time in seconds.
- * The parent directory is created if needed. Runs after the Recorder, at order 60.
+ * A text cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return (a metric name such
+ * as `=HYPERLINK(…)`) gets a leading `'`, so a spreadsheet shows it instead of evaluating it;
+ * numbers (`-0.5`, `1e-7`) stay numbers. The parent directory is created if needed. Runs after
+ * the Recorder, at order 60.
  */
 export class CSVLogger extends Callback {
   override order = 60;
@@ -91,6 +94,13 @@ function csvLine(cells: readonly string[]): string {
   return `${cells.map(csvCell).join(',')}\n`;
 }
 
+/** What `String(n)` of a number gives: a spreadsheet reads it as that number, never as a formula. */
+const NUMBER_CELL = /^-?(?:\d+(?:\.\d+)?(?:e[+-]\d+)?|Infinity)$|^NaN$/;
+/** OWASP's formula triggers: a spreadsheet opening the file would evaluate such a cell (`=HYPERLINK(…)`, `@SUM(…)`, `-2+3+cmd|…`). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
 function csvCell(cell: string): string {
-  return /[",\n\r]/.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell;
+  // A metric name is text anyone's code or output chose: a leading ' makes it text in a spreadsheet.
+  const safe = FORMULA_START.test(cell) && !NUMBER_CELL.test(cell) ? `'${cell}` : cell;
+  return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
 }

@@ -88,6 +88,21 @@ describe('CSVLogger', () => {
     expect(Number(cells?.[1])).toBeGreaterThan(0);
   });
 
+  test('a metric named like a formula (=HYPERLINK, -cmd) is written as text behind a quote; its negative values stay numbers', async () => {
+    const file = path.join(tmp(), 'history.csv');
+    const link = (yTrue: tf.Tensor, yPred: tf.Tensor) => accuracy(yTrue, yPred);
+    Object.defineProperty(link, 'name', { value: '=HYPERLINK("http://x")' });
+    const negative = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.sub(accuracy(yTrue, yPred), 2);
+    Object.defineProperty(negative, 'name', { value: '-cmd' });
+    const learn = toyLearner([], { samples: 64, batchSize: 32, metrics: [link, negative] });
+    await learn.fit(1, { callbacks: [new CSVLogger(file)] });
+    const lines = rows(file);
+    expect(lines[0]).toBe(`epoch,train_loss,valid_loss,"'=HYPERLINK(""http://x"")",'-cmd,time`);
+    const value = Number(lines[1]?.split(',')[4]);
+    expect(value).toBe(learn.recorder.history[0]?.metrics['-cmd']);
+    expect(value).toBeLessThan(0);
+  });
+
   test('does not leak tensors and closes its file', async () => {
     const file = path.join(tmp(), 'history.csv');
     const probe = new TensorsAtEpoch1();

@@ -3,6 +3,9 @@
  * `telegram chats`, `new-notifier`.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { parsePassEnv } from './child-env.js';
+import { KILL_AFTER_S } from './process-group.js';
+import type { RunOptions } from './run.js';
 
 // Each subcommand's module is loaded when it runs: `--help` and `telegram chats` never load tfjs.
 
@@ -50,8 +53,14 @@ export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): 
     .summary('run any command and notify its start, end or crash')
     .description(
       'Run a command (a Python training script too) and notify when it starts and how it ends: ' +
-        'exit code or signal, duration, host and the last lines of its output. stdin and the output pass through; ' +
-        "SIGINT and SIGTERM are passed on to it; epochcast exits with the command's code (128 + the signal number when a signal killed it).",
+        'exit code or signal, duration, host and the last lines of its output. stdin and the output pass through ' +
+        '(an output closed early, as by `| head`, is dropped; the command runs on).\n\n' +
+        "Exits with the command's code (128 + the signal number when a signal killed it).\n\n" +
+        'The command runs in its own process group: SIGINT (Ctrl-C), SIGTERM, SIGHUP and SIGQUIT reach it once, ' +
+        'passed on by epochcast, which SIGKILLs the group if it still runs --kill-after seconds later; Ctrl-Z stops both.\n\n' +
+        'Its environment has no TELEGRAM_*, SLACK_*, SMTP_URL, NTFY_* or EPOCHCAST_* variable (its output goes into every ' +
+        'message, and with it whatever credential it could print), except the settings EPOCHCAST_SOCKET_DIR, EPOCHCAST_REDIS_LEASE_MS, ' +
+        'EPOCHCAST_BACKEND, EPOCHCAST_DISABLE, EPOCHCAST_RUN_NAME and EPOCHCAST_OUT; --pass-env gives it more.',
     )
     .usage('[--telegram] [--slack] [--email] [--webhook <url>] [--name <name>] -- <command…>')
     .argument('[command...]', 'the command and its arguments, after --')
@@ -60,12 +69,21 @@ export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): 
     .option('--email', 'send an e-mail (SMTP_URL, EMAIL_FROM, EMAIL_TO)')
     .option('--webhook <url>', 'POST the notifications as JSON to this URL (signed with EPOCHCAST_WEBHOOK_SECRET when set)')
     .option('--name <name>', 'names the run in the messages (default: the command line)')
+    .option(
+      '--pass-env <names>',
+      "let the command see these of epochcast's variables after all: NAME[,NAME…], a prefix such as TELEGRAM_*, or * for all; repeatable " +
+        '(e.g. --pass-env TELEGRAM_BOT_TOKEN,TELEGRAM_CHAT_ID for a script that notifies by itself)',
+      parsePassEnv,
+    )
+    .option(
+      '--kill-after <seconds>',
+      `when the command is still running this long after a signal was passed on, SIGKILL its process group (1–3600, default ${KILL_AFTER_S})`,
+      count(1, 3600),
+    )
     .passThroughOptions()
-    .action(
-      async (command: string[], options: { telegram?: boolean; slack?: boolean; email?: boolean; webhook?: string; name?: string }) => {
-        result.exitCode = await (await import('./run.js')).runCommand(io, command, options);
-      },
-    );
+    .action(async (command: string[], options: RunOptions) => {
+      result.exitCode = await (await import('./run.js')).runCommand(io, command, options);
+    });
 
   program
     .command('test')

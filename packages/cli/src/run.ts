@@ -1,23 +1,30 @@
 /**
  * `epochcast run [--telegram] [--slack] [--email] [--webhook URL] [--name NAME] -- <command…>`:
  * runs any command (a Python training script too) and tells the notifiers when it starts and how
- * it ended — exit code or signal, duration, host and the last lines of its output.
+ * it ended — exit code or signal, duration, host and the last lines of its output. The command
+ * runs without epochcast's credentials (child-env.ts), in its own process group (process-group.ts).
  */
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
-import { jobNotification, jobRunInfo, type Notification, type Notifier, notifyAll } from '@epochcast/notify';
+import type { Readable, Writable } from 'node:stream';
+import { jobNotification, jobRunInfo, type Notification, type NotificationError, type Notifier, notifyAll } from '@epochcast/notify';
+import { commandEnv, unsetNames } from './child-env.js';
 import { closeNotifiers, isConfigError, type NotifierFlags, notifiersFromFlags } from './notifiers.js';
+import { CommandGroup, GROUPS, KILL_AFTER_S, type StopState } from './process-group.js';
 import type { CliIo } from './program.js';
 
 export interface RunOptions extends NotifierFlags {
   name?: string;
+  /** Service variables the command may see after all (names, `PREFIX*`, `*`); see child-env.ts. */
+  passEnv?: readonly string[];
+  /** Seconds between a stop signal passed on and SIGKILL to the command's group. */
+  killAfter?: number;
 }
 
 /** Lines of output the end message quotes. */
 export const TAIL_LINES = 20;
 const LINE_MAX = 300;
 const NAME_MAX = 60;
-const FORWARDED = ['SIGINT', 'SIGTERM'] as const;
 
 /** The last lines written to stdout and stderr, combined, without colours or progress-bar redraws. */
 export class OutputTail {
@@ -94,35 +101,24 @@ export async function runCommand(io: CliIo, command: readonly string[], options:
   const line = commandLine(command);
   const run = jobRunInfo({ name: options.name ?? truncate(line, NAME_MAX), schedule: `$ ${truncate(line, 200)}` });
   const tail = new OutputTail();
+  const pass = options.passEnv ?? [];
+  for (const name of unsetNames(io.env, pass)) io.err(`epochcast run: --pass-env ${name}: no such variable is set, nothing passed\n`);
   const child = spawn(file, args, {
     stdio: ['inherit', 'pipe', 'pipe'],
     // Python block-buffers a pipe: without this, its output would arrive in lumps, or be lost on a crash.
-    env: { PYTHONUNBUFFERED: '1', ...io.env },
+    env: { PYTHONUNBUFFERED: '1', ...commandEnv(io.env, pass) },
+    detached: GROUPS,
   });
-
-  let received: (typeof FORWARDED)[number] | undefined;
-  const forward = Object.fromEntries(
-    FORWARDED.map((signal) => [
-      signal,
-      () => {
-        received = signal;
-        child.kill(signal);
-      },
-    ]),
-  ) as Record<(typeof FORWARDED)[number], () => void>;
-  for (const s of FORWARDED) process.on(s, forward[s]);
+  const group = new CommandGroup(child, options.killAfter);
 
   let started: Promise<void> = Promise.resolve();
   child.once('spawn', () => {
     started = notifyAll(notifiers, jobNotification('start', run, 'running'));
   });
-  for (const [name, stream, target] of [
-    ['stdout', child.stdout, process.stdout],
-    ['stderr', child.stderr, process.stderr],
-  ] as const) {
-    stream.on('data', (chunk: Buffer) => tail.push(name, chunk));
-    stream.pipe(target, { end: false });
-  }
+  const relays = [
+    relay(child.stdout, process.stdout, (chunk) => tail.push('stdout', chunk)),
+    relay(child.stderr, process.stderr, (chunk) => tail.push('stderr', chunk)),
+  ];
 
   const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { spawnError: NodeJS.ErrnoException }>(
     (resolve) => {
@@ -133,7 +129,8 @@ export async function runCommand(io: CliIo, command: readonly string[], options:
       child.once('close', (code, signal) => resolve({ code, signal }));
     },
   );
-  for (const s of FORWARDED) process.off(s, forward[s]);
+  group.ended();
+  for (const stop of relays) stop();
 
   let exitCode: number;
   let end: Notification;
@@ -146,32 +143,60 @@ export async function runCommand(io: CliIo, command: readonly string[], options:
     end = jobNotification('error', run, 'failed', { error: { name: what, message: file } });
   } else {
     const { code, signal } = outcome;
+    exitCode = signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 1);
+    const how = signal ? `killed by ${signal}` : `exit code ${exitCode}`;
+    run.schedule = `$ ${truncate(line, 200)} → ${how}`;
     const lines = tail.snapshot();
     const last = [...lines].reverse().find((l) => l.trim() !== '');
-    if (signal) {
-      exitCode = 128 + (constants.signals[signal] ?? 0);
-      const error = { name: `killed by ${signal}`, message: last ?? `${line} was killed by ${signal}`, stack: lines.join('\n') };
-      run.schedule = `$ ${truncate(line, 200)} → killed by ${signal}`;
-      end =
-        received === signal
-          ? jobNotification('interrupt', run, 'interrupted', { error, stopReason: `interrupted by ${signal}` })
-          : jobNotification('error', run, 'failed', { error });
+    const fallback = signal ? `${line} was killed by ${signal}` : `${line} exited with code ${exitCode}`;
+    const error: NotificationError = { name: how, message: last ?? fallback, stack: lines.join('\n') };
+    const stopReason = stoppedBy(group, options.killAfter);
+    if (stopReason !== undefined) {
+      // Told to stop, however the command then ended: an interrupt, with how it ended.
+      end = jobNotification('interrupt', run, 'interrupted', { ...(exitCode === 0 ? {} : { error }), stopReason });
+    } else if (exitCode === 0) {
+      end = jobNotification('end', run, 'completed');
     } else {
-      exitCode = code ?? 1;
-      run.schedule = `$ ${truncate(line, 200)} → exit code ${exitCode}`;
-      end =
-        exitCode === 0
-          ? jobNotification('end', run, 'completed')
-          : jobNotification('error', run, 'failed', {
-              error: { name: `exit code ${exitCode}`, message: last ?? `${line} exited with code ${exitCode}`, stack: lines.join('\n') },
-            });
+      end = jobNotification('error', run, 'failed', { error });
     }
   }
   try {
     await started;
     await notifyAll(notifiers, end);
   } finally {
+    group.release();
     await closeNotifiers(notifiers);
   }
   return exitCode;
+}
+
+/** `interrupted by SIGTERM` when epochcast passed a stop signal on, with the SIGKILL if one followed. */
+function stoppedBy(stop: StopState, killAfter = KILL_AFTER_S): string | undefined {
+  const first = stop.received[0];
+  if (first === undefined) return undefined;
+  return stop.killed ? `interrupted by ${first}; still running ${killAfter} s later, killed with SIGKILL` : `interrupted by ${first}`;
+}
+
+/**
+ * Passes the command's output on to epochcast's own stream as it comes, and to `keep`. A stream
+ * that fails (EPIPE: `epochcast run -- cmd | head -1` after its line) is dropped, not fatal: the
+ * output is still read to its end — the command never blocks on a full pipe — and kept for the
+ * end message.
+ */
+function relay(source: Readable, target: Writable, keep: (chunk: Buffer) => void): () => void {
+  let open = true;
+  const close = () => {
+    open = false;
+    source.resume();
+  };
+  target.on('error', close);
+  source.on('data', (chunk: Buffer) => {
+    keep(chunk);
+    if (!open || target.destroyed || !target.writable) return;
+    if (!target.write(chunk)) {
+      source.pause();
+      target.once('drain', () => source.resume());
+    }
+  });
+  return () => target.off('error', close);
 }

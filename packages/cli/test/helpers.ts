@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +15,9 @@ export interface CliResult {
 export interface CliRun {
   /** The epochcast process. */
   pid: number;
+  process: ChildProcessWithoutNullStreams;
+  /** What it printed on stdout so far. */
+  stdout(): string;
   /** Resolves once stdout contains `text`. */
   waitForOutput(text: string): Promise<void>;
   done: Promise<CliResult>;
@@ -23,14 +26,23 @@ export interface CliRun {
 /** Variables that would point a notifier at a real service: never inherited by a test. */
 const SERVICE_VARS = /^(TELEGRAM_|SLACK_|SMTP_|EMAIL_|EPOCHCAST_)/;
 
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Written to stdin, which is then closed; `false` leaves stdin open for the test. */
+  input?: string | false;
+  /** Start epochcast as the leader of its own process group, as a shell starts a job in a terminal. */
+  detached?: boolean;
+}
+
 /** Starts `node dist/bin.js <args>` with a clean service environment plus `env`. */
-export function startCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): CliRun {
+export function startCli(args: readonly string[], options: StartOptions = {}): CliRun {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !SERVICE_VARS.test(k)));
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...base, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
-  child.stdin.end(options.input ?? '');
+  if (options.input !== false) child.stdin.end(options.input ?? '');
   let stdout = '';
   let stderr = '';
   const waiters: { text: string; resolve: () => void }[] = [];
@@ -47,13 +59,15 @@ export function startCli(args: readonly string[], options: { env?: NodeJS.Proces
   const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
   return {
     pid: child.pid ?? -1,
+    process: child,
+    stdout: () => stdout,
     waitForOutput: (text) => (stdout.includes(text) ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ text, resolve }))),
     done,
   };
 }
 
 /** Runs the binary to its end. */
-export function cli(args: readonly string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+export function cli(args: readonly string[], options: StartOptions = {}): Promise<CliResult> {
   return startCli(args, options).done;
 }
 

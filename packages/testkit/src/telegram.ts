@@ -11,7 +11,7 @@ import { str } from './params.js';
 import type { LocalServer, ServiceRecord } from './record-log.js';
 import { BotApiError, botParam, TelegramChats } from './telegram-chats.js';
 import { commandEntities } from './telegram-text.js';
-import type { BotCommand, TgCallbackQuery, TgMessage, TgUpdate, TgUser } from './telegram-types.js';
+import type { BotCommand, TgCallbackQuery, TgChat, TgMessage, TgUpdate, TgUser } from './telegram-types.js';
 import { UpdateQueue } from './telegram-updates.js';
 
 /** One Bot API call as the server received it. */
@@ -80,6 +80,11 @@ export interface TelegramServer extends LocalServer<TelegramCall> {
   pushUpdate(input: PushUpdateInput): TgUpdate;
   /** Simulate a user pressing an inline keyboard button. */
   pushCallbackQuery(input: PushCallbackQueryInput): TgUpdate;
+  /**
+   * Sets a chat's title or public `@username` (`username: null` gives it up, so another chat may
+   * take it), as getChat and the chat's later messages show them.
+   */
+  setChat(chatId: number, details: { title?: string; username?: string | null }): TgChat;
 }
 
 type Call = ServiceCall<TelegramCall>;
@@ -151,6 +156,10 @@ class TelegramServerImpl extends FakeService<TelegramCall> implements TelegramSe
     return this.#updates.push({ callback_query: query });
   }
 
+  setChat(chatId: number, details: { title?: string; username?: string | null }): TgChat {
+    return this.#chats.setChat(chatId, details);
+  }
+
   override async close(): Promise<void> {
     this.#updates.close();
     await super.close();
@@ -206,6 +215,8 @@ class TelegramServerImpl extends FakeService<TelegramCall> implements TelegramSe
         return this.#chats.sendFile(p, call.files, 'photo');
       case 'senddocument':
         return this.#chats.sendFile(p, call.files, 'document');
+      case 'getchat':
+        return this.#chats.getChat(p);
       case 'sendchataction':
         return this.#chats.sendChatAction(p);
       case 'deletemessage':

@@ -52,9 +52,10 @@ export interface ForwardedButton {
 
 export type Forwarded = ForwardedCommand | ForwardedButton;
 
-// Telegram's own limits bound what an honest leader forwards: 4096 characters of message text, 64
-// bytes of callback_data. Anything longer did not come from Telegram.
-const MAX_FORWARDED_ARGS = 4096;
+// What an honest leader forwards is bounded by Telegram: 4096 characters of message text, 64 bytes
+// of callback_data. Arguments get a generous 64 KiB all the same (a self-hosted Bot API server may
+// differ); what matters is that nothing longer reaches a parser.
+const MAX_FORWARDED_ARGS = 64 * 1024;
 const MAX_BUTTON_DATA = 64;
 const MAX_NAME = 256;
 

@@ -383,8 +383,12 @@ function pickKeyboard(runs: readonly RunRecord[], command: RunCommand, arg: stri
   return rows;
 }
 
+/**
+ * The person who sent `message`. One posted on behalf of a chat (an anonymous group admin, a linked
+ * channel) has none: its `from` is a placeholder account shared by everyone posting that way.
+ */
 function senderOf(message: Message): UserRef | undefined {
-  return message.from ? userRef(message.from) : undefined;
+  return message.from && !message.sender_chat ? userRef(message.from) : undefined;
 }
 
 function formatMetricValue(value: number): string {

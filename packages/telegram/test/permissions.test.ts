@@ -207,6 +207,23 @@ describe('finding 6: permission is per person, not only per chat', () => {
     expect(question?.reply_markup).toBeUndefined();
   });
 
+  test('an anonymous admin (posting as the group) is no person: refused under allowedUserIds, and cannot ask /stop, whose answer binds to a person', async () => {
+    const s = await start();
+    const guarded = telegram(s, { on: [], chatId: GROUP, allowedUserIds: [1001] });
+    const open = telegram(s, { on: [], chatId: OTHER_GROUP });
+    const replies: string[] = [];
+    const anonymous = async (chatId: number, text: string) => {
+      const asked = s.pushUpdate({ chatId, text, anonymousAdmin: true }).message as TgMessage;
+      await until(() => repliesTo(s, chatId, asked.message_id).length > 0, 5000, 'the reply');
+      replies.push(shown(repliesTo(s, chatId, asked.message_id)[0]));
+    };
+    await tinyLearner([guarded.callback, new AtEpoch(0, () => anonymous(GROUP, '/lr 10'))]).fit(1);
+    await tinyLearner([open.callback, new AtEpoch(0, () => anonymous(OTHER_GROUP, '/stop'))]).fit(1);
+    expect(replies[0]).toBe('Sorry, only the users in allowedUserIds may command the runs on this bot.');
+    expect(replies[1]).toMatch(/^\/stop needs to know who asks: send it from your own account to stop tiny \(\w{8}\)\.$/);
+    expect(botMessages(s, OTHER_GROUP).every((m) => m.reply_markup === undefined)).toBe(true);
+  });
+
   test('@name in allowedChatIds is resolved to an id at the start: once the name passes to another group, that group commands nothing', async () => {
     const s = await start();
     const TEAM = -100777;

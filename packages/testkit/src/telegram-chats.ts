@@ -113,6 +113,14 @@ export class TelegramChats {
     return this.#resolve(raw).chat;
   }
 
+  /** What an anonymous admin's message carries: the group as `sender_chat`, and Telegram's placeholder as `from`. */
+  anonymousAdmin(chatId: number): { chat: TgChat; from: TgUser } {
+    return {
+      chat: this.#state(chatId).chat,
+      from: { id: 1087968824, is_bot: true, first_name: 'Group', username: 'GroupAnonymousBot' },
+    };
+  }
+
   /** The user of a private chat (its id is the chat's), or a member of a group. */
   user(chatId: number, overrides: Partial<TgUser> | undefined): TgUser {
     return {

@@ -52,6 +52,11 @@ export interface PushUpdateInput {
   text: string;
   /** Overrides of the sending user (default: a user whose id is the chat id in private chats). */
   from?: Partial<TgUser>;
+  /**
+   * Posted on behalf of the group, as an anonymous admin posts: `sender_chat` is the group and
+   * `from` Telegram's placeholder account @GroupAnonymousBot, the same for every such admin.
+   */
+  anonymousAdmin?: boolean;
 }
 
 export interface PushCallbackQueryInput {
@@ -141,9 +146,14 @@ class TelegramServerImpl extends FakeService<TelegramCall> implements TelegramSe
     return this.#chats.messages(chatId);
   }
 
-  pushUpdate({ chatId, text, from }: PushUpdateInput): TgUpdate {
+  pushUpdate({ chatId, text, from, anonymousAdmin }: PushUpdateInput): TgUpdate {
     const entities = commandEntities(text);
-    const message = this.#chats.fromUser(chatId, { text, ...(entities.length > 0 ? { entities } : {}) }, from);
+    const anonymous = anonymousAdmin ? this.#chats.anonymousAdmin(chatId) : undefined;
+    const message = this.#chats.fromUser(
+      chatId,
+      { text, ...(entities.length > 0 ? { entities } : {}), ...(anonymous ? { sender_chat: anonymous.chat, from: anonymous.from } : {}) },
+      from,
+    );
     return this.#updates.push({ message });
   }
 

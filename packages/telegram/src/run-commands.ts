@@ -111,7 +111,8 @@ export class RunCommands {
     const parsed = parseButtonData(b.data);
     if (parsed?.kind !== 'stop' || parsed.runId !== this.host.runId) return;
     const { api, markup: m } = this.host;
-    const answer = (text: string) => api.answerCallbackQuery({ callback_query_id: b.queryId, text });
+    // Telegram shows at most 200 characters of an answer, and refuses a longer one.
+    const answer = (text: string) => api.answerCallbackQuery({ callback_query_id: b.queryId, text: text.slice(0, 200) });
     if (!this.host.isAllowed(b.chat)) {
       this.host.warn(`ignored a button press from chat ${b.chat.id} (${b.chat.type}), which is not in allowedChatIds`);
       return;

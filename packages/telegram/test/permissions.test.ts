@@ -349,24 +349,29 @@ describe('finding 2: an /lr argument built to make the number pattern backtrack'
     const s = await start();
     const { callback } = telegram(s, { on: [] });
     const hostile = `${'1'.repeat(60_000)}x`;
-    let reply = '';
-    let worstMs = Number.POSITIVE_INFINITY;
+    const replies: string[] = [];
+    const worstMs: number[] = [];
     const learn = tinyLearner([
       callback,
       new AtEpoch(0, async () => {
-        // While this callback waits, training waits too: the loop's only work is the command.
-        const delay = monitorEventLoopDelay({ resolution: 5 });
-        delay.enable();
-        reply = await ask(s, CHAT, `/lr ${hostile}`);
-        delay.disable();
-        worstMs = delay.max / 1e6;
+        // While this callback waits, training waits too: the loop's only work is the command. It is
+        // sent three times: what the input costs, every send pays; a timer woken late because the
+        // shared machine ran something else (seen up to ~100 ms here under load) is not repeatable.
+        for (let i = 0; i < 3; i++) {
+          const delay = monitorEventLoopDelay({ resolution: 5 });
+          delay.enable();
+          replies.push(await ask(s, CHAT, `/lr ${hostile}`));
+          delay.disable();
+          worstMs.push(delay.max / 1e6);
+        }
       }),
     ]);
     await learn.fit(1, { lr: 1e-3 });
-    expect(reply).toBe(
-      `Not a learning rate: "${'1'.repeat(40)}"… (60001 characters). Send /lr followed by a number from 1e-8 to 10, e.g. /lr 3e-4.`,
-    );
+    for (const reply of replies)
+      expect(reply).toBe(
+        `Not a learning rate: "${'1'.repeat(40)}"… (60001 characters). Send /lr followed by a number from 1e-8 to 10, e.g. /lr 3e-4.`,
+      );
     expect(learn.lr).toBe(1e-3);
-    expect(worstMs).toBeLessThan(50);
+    expect(Math.min(...worstMs), `the longest wait of the event loop in each send: ${worstMs.join(', ')} ms`).toBeLessThan(50);
   });
 });

@@ -8,11 +8,19 @@ import { MAX_NUMBER_LENGTH, parseDecimal, parseForwarded, splitSelector } from '
 const CHAT = { id: -1001234, type: 'supergroup' };
 const ADA = { id: 1001, first_name: 'Ada', username: 'ada' };
 
-/** Runs `fn` and returns what it gave and how long it held the event loop, in ms. */
+/**
+ * Runs `fn` three times and returns what it gave and the shortest time it held the event loop, in
+ * ms: what the input costs, every run pays; a run slowed because the shared machine was busy is not.
+ */
 function timed<T>(fn: () => T): { value: T; ms: number } {
-  const start = performance.now();
-  const value = fn();
-  return { value, ms: performance.now() - start };
+  let value = fn();
+  let ms = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    value = fn();
+    ms = Math.min(ms, performance.now() - start);
+  }
+  return { value, ms };
 }
 
 describe('linear-time arguments', () => {

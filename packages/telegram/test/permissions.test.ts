@@ -119,7 +119,10 @@ describe('finding 6: permission is per person, not only per chat', () => {
     const openFit = openRun.fit(60);
     await until(() => open.callback.pollsCommands, 5000, 'the open run to poll');
     const guardedFit = guardedRun.fit(60, { lr: 1e-3 });
-    await until(() => guardedRun.state.epoch >= 1, 5000, 'the guarded run to train');
+    // The guarded run joins the runs on the bot in the background: ask until the leader lists it.
+    const deadline = performance.now() + 15_000;
+    while (!/• guarded /.test(await ask(s, GROUP, '/runs', ADA)) && performance.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 100));
     expect(guarded.callback.pollsCommands).toBe(false);
 
     expect(await ask(s, GROUP, '/lr guarded 10', MALLORY)).toMatch(
@@ -191,7 +194,7 @@ describe('finding 6: permission is per person, not only per chat', () => {
         new AtEpoch(0, async () => {
           await ask(s, GROUP, '/stop', ADA);
           const question = botMessages(s, GROUP).at(-1);
-          await new Promise((resolve) => setTimeout(resolve, 300));
+          await new Promise((resolve) => setTimeout(resolve, 600));
           answer = await press(s, GROUP, question?.message_id ?? 0, stopButtons(question).yes, ADA);
           await s.waitFor((c) => c.method === 'editMessageText' && c.status === 200, 5000);
         }),

@@ -12,7 +12,7 @@ import { type Api, type Chat, TelegramApiError } from 'node-telegram-bot-api';
 import { describeError } from './client.js';
 import { CommandPoller, commandMenu, type RunDirectory, RunsUnavailable, type TelegramCommand } from './commands.js';
 import { renderTelegram, TELEGRAM_MAX_MESSAGE, type TelegramMarkup } from './render.js';
-import { type ChatRef, parseForwarded } from './routing.js';
+import { type ChatRef, parseForwarded, type UserRef } from './routing.js';
 import { RunCommands } from './run-commands.js';
 
 export interface CommandSessionOptions {
@@ -27,7 +27,9 @@ export interface CommandSessionOptions {
   run: RunInfo;
   state: TrainingState;
   isAllowed(chat: Chat | ChatRef): boolean;
+  isAllowedUser(user: UserRef | undefined): boolean;
   botUsername(): string | undefined;
+  learnBotUsername(): Promise<string | undefined>;
   /** This run's membership of the bot's scope, once the notifier has joined it. */
   membership(): Promise<Membership | undefined> | undefined;
   setQuiet(quiet: boolean): void;
@@ -79,7 +81,9 @@ export class CommandSession {
       startedAtSec: Math.floor(this.o.state.startedAt / 1000),
       pollTimeoutSec: this.o.pollTimeoutSec,
       isAllowed: (chat) => this.o.isAllowed(chat),
+      isAllowedUser: (user) => this.o.isAllowedUser(user),
       botUsername: () => this.o.botUsername(),
+      learnBotUsername: () => this.o.learnBotUsername(),
       warn: (text) => this.o.warn(text),
       paced: (request) => this.paced(request),
     });
@@ -148,6 +152,7 @@ export class CommandSession {
       enabled: this.o.enabled,
       learner: this.o.state.learner,
       isAllowed: (chat) => this.o.isAllowed(chat),
+      isAllowedUser: (user) => this.o.isAllowedUser(user),
       runLabel: () => this.runLabel(),
       statusText: () => this.statusText(),
       plotCaption: () => this.plotCaption(),

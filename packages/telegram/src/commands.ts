@@ -11,7 +11,7 @@ import { type Api, type CallbackQuery, type Chat, longPoll, type Message, Telegr
 import { describeError } from './client.js';
 import type { TelegramMarkup as Markup } from './render.js';
 import {
-  type ChatRef,
+  chatRef,
   type Forwarded,
   isRunCommand,
   MAX_BUTTON_ARG,
@@ -20,6 +20,8 @@ import {
   type RunCommand,
   selectRun,
   splitSelector,
+  type UserRef,
+  userRef,
 } from './routing.js';
 
 /** The commands a chat can send running fits. */
@@ -59,7 +61,11 @@ export interface PollerHost {
   readonly startedAtSec: number;
   readonly pollTimeoutSec: number;
   isAllowed(chat: Chat): boolean;
+  /** Whether this user may command the runs (`allowedUserIds`; everyone in an allowed chat when unset). */
+  isAllowedUser(user: UserRef | undefined): boolean;
   botUsername(): string | undefined;
+  /** Asks Telegram for the bot's @username again when it is not known yet (getMe failed at the start). */
+  learnBotUsername(): Promise<string | undefined>;
   /** One warning (the host prefixes `epochcast telegram:` and redacts it). */
   warn(line: string): void;
   /** Sends a reply: at once, but counted on the chat's shared budget, and retried once after a 429. */
@@ -73,6 +79,9 @@ export class CommandPoller {
   private lastUpdateId: number | undefined;
   private conflicts = 0;
   private conflictLogged = false;
+  /** Users already told they may not command the runs: told once, then ignored. */
+  private readonly refused = new Set<number | undefined>();
+  private unknownNameLogged = false;
 
   constructor(private readonly host: PollerHost) {}
 
@@ -175,9 +184,8 @@ export class CommandPoller {
     const match = /^\/([A-Za-z0-9_]+)(?:@([A-Za-z0-9_]+))?(?:\s+([\s\S]*))?$/.exec(text.trim());
     if (!match) return;
     const [, rawName = '', addressee, rawArgs = ''] = match;
-    const bot = this.host.botUsername();
-    // In a group, `/status@otherbot` is for another bot.
-    if (addressee && bot && addressee.toLowerCase() !== bot.toLowerCase()) return;
+    if (addressee && !(await this.addressedToUs(addressee))) return;
+    if (!this.host.isAllowedUser(senderOf(message))) return this.refuse(message);
     try {
       await this.command(message, rawName.toLowerCase(), rawArgs);
     } catch (error) {
@@ -186,16 +194,42 @@ export class CommandPoller {
     }
   }
 
+  /**
+   * In a group, `/status@otherbot` is for another bot. While this bot's own name is unknown (getMe
+   * failed), no addressed command can be told apart from one for another bot: none is obeyed.
+   */
+  private async addressedToUs(addressee: string): Promise<boolean> {
+    const bot = this.host.botUsername() ?? (await this.host.learnBotUsername());
+    if (bot) return addressee.toLowerCase() === bot.toLowerCase();
+    if (!this.unknownNameLogged) {
+      this.unknownNameLogged = true;
+      this.host.warn(
+        `ignored a command addressed to @${addressee}: this bot's own @username is unknown (getMe did not answer), so it cannot tell its commands from another bot's. ` +
+          'Commands without @name are still obeyed.',
+      );
+    }
+    return false;
+  }
+
+  /** A user not in allowedUserIds: one polite answer per user while this run polls, then silence. */
+  private async refuse(message: Message): Promise<void> {
+    const id = message.from?.id;
+    if (this.refused.has(id)) return;
+    this.refused.add(id);
+    this.host.warn(`ignored a command from user ${id ?? '(none)'} in chat ${message.chat.id}, who is not in allowedUserIds`);
+    await this.reply(message, this.host.markup.text('Sorry, only the users in allowedUserIds may command the runs on this bot.'));
+  }
+
   private async command(message: Message, name: string, rawArgs: string): Promise<void> {
     if (name === 'start' || name === 'help') return this.reply(message, await this.helpText());
     if (name === 'runs' && this.host.enabled.has('runs')) return this.reply(message, await this.runsText());
     if (!isRunCommand(name))
       return this.reply(message, `${this.host.markup.text(`Unknown command /${name}.`)}\n\n${await this.helpText()}`);
-    return this.route(message.chat, message.message_id, name, rawArgs);
+    return this.route(message.chat, senderOf(message), message.message_id, name, rawArgs);
   }
 
   /** Forwards `command` to the run its arguments name, or asks which run when that is not clear. */
-  private async route(chat: Chat, replyTo: number, command: RunCommand, rawArgs: string): Promise<void> {
+  private async route(chat: Chat, from: UserRef | undefined, replyTo: number, command: RunCommand, rawArgs: string): Promise<void> {
     const m = this.host.markup;
     const runs = await this.host.directory.runs();
     const { selector, rest: args } = splitSelector(command, rawArgs, runs);
@@ -215,7 +249,7 @@ export class CommandPoller {
       await this.sendTo(chat.id, replyTo, m.text(question), pickKeyboard(selection.runs, command, args));
       return;
     }
-    const forwarded: Forwarded = { kind: 'command', command, args, chat: chatRef(chat), replyTo };
+    const forwarded: Forwarded = { kind: 'command', command, args, chat: chatRef(chat), from, replyTo };
     if (!(await this.host.directory.sendTo(selection.run.id, { ...forwarded })))
       await this.sendTo(
         chat.id,
@@ -233,6 +267,15 @@ export class CommandPoller {
       this.host.warn(`ignored a button press from chat ${message.chat.id} (${message.chat.type}), which is not in allowedChatIds`);
       return;
     }
+    const from = userRef(query.from);
+    if (!this.host.isAllowedUser(from)) {
+      // Only the presser sees this answer: no noise in the chat, however often they press.
+      await api.answerCallbackQuery({
+        callback_query_id: query.id,
+        text: 'Only the users in allowedUserIds may command the runs on this bot.',
+      });
+      return;
+    }
     if (data.kind === 'stop') {
       const forwarded: Forwarded = {
         kind: 'button',
@@ -240,7 +283,7 @@ export class CommandPoller {
         data: query.data ?? '',
         chat: chatRef(message.chat),
         messageId: message.message_id,
-        from: query.from,
+        from,
       };
       if (!(await this.host.directory.sendTo(data.runId, { ...forwarded })))
         await api.answerCallbackQuery({ callback_query_id: query.id, text: 'That question belongs to a run that has ended.' });
@@ -268,7 +311,15 @@ export class CommandPoller {
       // Deleted or too old to edit: the command is forwarded all the same.
     }
     const replyTo = ('reply_to_message' in message ? message.reply_to_message?.message_id : undefined) ?? message.message_id;
-    const forwarded: Forwarded = { kind: 'command', command: data.command, args: data.arg, chat: chatRef(message.chat), replyTo };
+    const forwarded: Forwarded = {
+      kind: 'command',
+      command: data.command,
+      args: data.arg,
+      chat: chatRef(message.chat),
+      // Whoever picked the run sends the command: it is their permission that counts.
+      from,
+      replyTo,
+    };
     if (!(await this.host.directory.sendTo(run.id, { ...forwarded })))
       await this.sendTo(message.chat.id, replyTo, m.text(`${run.name} (${run.id}) has just ended.`));
   }
@@ -332,8 +383,12 @@ function pickKeyboard(runs: readonly RunRecord[], command: RunCommand, arg: stri
   return rows;
 }
 
-function chatRef(chat: Chat): ChatRef {
-  return { id: chat.id, type: chat.type, ...(chat.username ? { username: chat.username } : {}) };
+/**
+ * The person who sent `message`. One posted on behalf of a chat (an anonymous group admin, a linked
+ * channel) has none: its `from` is a placeholder account shared by everyone posting that way.
+ */
+function senderOf(message: Message): UserRef | undefined {
+  return message.from && !message.sender_chat ? userRef(message.from) : undefined;
 }
 
 function formatMetricValue(value: number): string {

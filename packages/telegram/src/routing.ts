@@ -17,6 +17,13 @@ export function isRunCommand(name: string): name is RunCommand {
 export interface ChatRef {
   id: number;
   type: string;
+}
+
+/** Who sent a command or pressed a button: the id decides what they may do, the names only label them. */
+export interface UserRef {
+  id: number;
+  first_name: string;
+  last_name?: string;
   username?: string;
 }
 
@@ -27,6 +34,8 @@ export interface ForwardedCommand {
   /** What follows the selector (`/lr 3f2a 3e-4` → `3e-4`). */
   args: string;
   chat: ChatRef;
+  /** The sender; undefined for a message without one (a post on behalf of a channel). */
+  from: UserRef | undefined;
   /** The message to answer (the command, or the run picker it came through). */
   replyTo: number | undefined;
 }
@@ -38,29 +47,76 @@ export interface ForwardedButton {
   data: string;
   chat: ChatRef;
   messageId: number;
-  from: { id: number; first_name: string; last_name?: string; username?: string };
+  from: UserRef;
 }
 
 export type Forwarded = ForwardedCommand | ForwardedButton;
 
-/** A forwarded message as received from another process: checked, not trusted. */
+// What an honest leader forwards is bounded by Telegram: 4096 characters of message text, 64 bytes
+// of callback_data. Arguments get a generous 64 KiB all the same (a self-hosted Bot API server may
+// differ); what matters is that nothing longer reaches a parser.
+const MAX_FORWARDED_ARGS = 64 * 1024;
+const MAX_BUTTON_DATA = 64;
+const MAX_NAME = 256;
+
+/** The chat of a Telegram update, as forwarded. */
+export function chatRef(chat: { id: number; type: string }): ChatRef {
+  return { id: chat.id, type: chat.type };
+}
+
+/** The sender of a Telegram update, as forwarded. */
+export function userRef(user: UserRef): UserRef {
+  return {
+    id: user.id,
+    first_name: user.first_name,
+    ...(user.last_name ? { last_name: user.last_name } : {}),
+    ...(user.username ? { username: user.username } : {}),
+  };
+}
+
+/** A forwarded message as received from another process: checked field by field, never trusted. */
 export function parseForwarded(message: ScopeMessage): Forwarded | undefined {
-  const chat = message.chat as ChatRef | undefined;
-  if (!chat || typeof chat.id !== 'number' || typeof chat.type !== 'string') return undefined;
-  if (message.kind === 'command' && typeof message.command === 'string' && isRunCommand(message.command)) {
-    const replyTo = typeof message.replyTo === 'number' ? message.replyTo : undefined;
-    return { kind: 'command', command: message.command, args: typeof message.args === 'string' ? message.args : '', chat, replyTo };
+  const chat = parseChatRef(message.chat);
+  if (!chat) return undefined;
+  if (message.kind === 'command') {
+    const { command, args = '', replyTo } = message;
+    if (typeof command !== 'string' || !isRunCommand(command)) return undefined;
+    if (typeof args !== 'string' || args.length > MAX_FORWARDED_ARGS) return undefined;
+    if (replyTo !== undefined && !isId(replyTo)) return undefined;
+    const from = message.from === undefined ? undefined : parseUserRef(message.from);
+    if (message.from !== undefined && !from) return undefined;
+    return { kind: 'command', command, args, chat, from, replyTo };
   }
-  if (
-    message.kind === 'button' &&
-    typeof message.queryId === 'string' &&
-    typeof message.data === 'string' &&
-    typeof message.messageId === 'number' &&
-    typeof message.from === 'object' &&
-    message.from !== null
-  )
-    return message as unknown as ForwardedButton;
+  if (message.kind === 'button') {
+    const { queryId, data, messageId } = message;
+    const from = parseUserRef(message.from);
+    if (typeof queryId !== 'string' || queryId.length === 0 || queryId.length > MAX_NAME) return undefined;
+    if (typeof data !== 'string' || data.length > MAX_BUTTON_DATA || !isId(messageId) || !from) return undefined;
+    return { kind: 'button', queryId, data, chat, messageId, from };
+  }
   return undefined;
+}
+
+function isId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value);
+}
+
+function isName(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_NAME;
+}
+
+function parseChatRef(value: unknown): ChatRef | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { id, type } = value as Record<string, unknown>;
+  return isId(id) && isName(type) ? { id, type } : undefined;
+}
+
+function parseUserRef(value: unknown): UserRef | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { id, first_name, last_name, username } = value as Record<string, unknown>;
+  if (!isId(id) || !isName(first_name)) return undefined;
+  if ((last_name !== undefined && !isName(last_name)) || (username !== undefined && !isName(username))) return undefined;
+  return { id, first_name, ...(last_name ? { last_name } : {}), ...(username ? { username } : {}) };
 }
 
 // ---- buttons: the run id travels in the button, so a press acts on that run and no other ------
@@ -129,7 +185,18 @@ export function selectRun(runs: readonly RunRecord[], selector: string): Selecti
 }
 
 // A decimal number as people type it: 3e-4, 0.001, .5, 1E-3 (no hex, no Infinity, no empty string).
-export const DECIMAL = /^\+?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+// No two parts can match the same characters (digits, then a dot, then digits, then `e`), so a
+// failing match gives up after one pass: it does not backtrack into every way of splitting a long
+// run of digits, as `\d+\.?\d*` did.
+const DECIMAL = /^\+?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
+/** No learning rate needs more characters than this; a longer argument is refused before any pattern sees it. */
+export const MAX_NUMBER_LENGTH = 64;
+
+/** `text` as a decimal number, or undefined when it is not one (or is longer than any number needs). */
+export function parseDecimal(text: string): number | undefined {
+  if (text.length > MAX_NUMBER_LENGTH || !DECIMAL.test(text)) return undefined;
+  return Number(text);
+}
 
 /**
  * Splits what follows a run command into the run selector and the command's own argument:
@@ -141,6 +208,7 @@ export function splitSelector(command: RunCommand, args: string, runs: readonly 
   const words = args.trim().split(/\s+/).filter(Boolean);
   const [first = '', ...others] = words;
   if (command !== 'lr') return { selector: first, rest: '' };
-  if (words.length === 1 && (DECIMAL.test(first) || selectRun(runs, first).kind === 'none')) return { selector: '', rest: first };
+  if (words.length === 1 && (parseDecimal(first) !== undefined || selectRun(runs, first).kind === 'none'))
+    return { selector: '', rest: first };
   return { selector: first, rest: others.join(' ') };
 }

@@ -9,10 +9,39 @@ import { type Api, InputFile, type Message } from 'node-telegram-bot-api';
 import { apiErrorCode } from './client.js';
 import type { TelegramCommand } from './commands.js';
 import type { TelegramMarkup as Markup } from './render.js';
-import { type ChatRef, DECIMAL, type ForwardedButton, type ForwardedCommand, parseButtonData, stopButtonData } from './routing.js';
+import {
+  type ChatRef,
+  type ForwardedButton,
+  type ForwardedCommand,
+  parseButtonData,
+  parseDecimal,
+  stopButtonData,
+  type UserRef,
+} from './routing.js';
 
-/** The largest lr `/lr` accepts: anything above is a typo, not a learning rate. */
-const MAX_LR = 10;
+/**
+ * The learning rates `/lr` accepts, both ends included: above 10 is a typo, and below 1e-8 a float32
+ * weight update rounds away to nothing (1e-323 is not even a float32).
+ */
+export const LR_RANGE = { min: 1e-8, max: 10 } as const;
+
+/**
+ * How long a /stop question can be answered. A module setting rather than an option: nobody should
+ * need another, but the tests cannot wait two minutes for one to expire.
+ */
+export const stopQuestion = { ttlMs: 2 * 60_000 };
+
+// Open questions a fit keeps at most; the oldest go first (a question is a few dozen bytes, but
+// whoever may send /stop could otherwise grow the map without end).
+const MAX_OPEN_QUESTIONS = 32;
+
+/** A /stop question as asked: only its own Yes, in its chat, by whoever asked, in time, stops the run. */
+interface StopQuestion {
+  chatId: number;
+  messageId: number;
+  askedBy: number;
+  expiresAt: number;
+}
 
 /** What the handler needs from the TelegramCallback that owns it. */
 export interface RunCommandsHost {
@@ -22,6 +51,8 @@ export interface RunCommandsHost {
   readonly enabled: ReadonlySet<TelegramCommand>;
   readonly learner: TrainingHost;
   isAllowed(chat: ChatRef): boolean;
+  /** Whether this user may command the run (`allowedUserIds`; everyone in an allowed chat when unset). */
+  isAllowedUser(user: UserRef | undefined): boolean;
   /** `mnist-mlp (a1b2c3d4)`: names the run in every reply. */
   runLabel(): string;
   /** The /status reply: the progress line and the table so far, already escaped. */
@@ -37,7 +68,9 @@ export interface RunCommandsHost {
 
 export class RunCommands {
   /** Open /stop questions of this fit, by the nonce in their buttons. */
-  private readonly prompts = new Map<string, number>();
+  private readonly questions = new Map<string, StopQuestion>();
+  /** Users already told they may not command this run: told once, then ignored. */
+  private readonly refused = new Set<number | undefined>();
 
   constructor(private readonly host: RunCommandsHost) {}
 
@@ -47,6 +80,7 @@ export class RunCommands {
       this.host.warn(`ignored a command from chat ${c.chat.id} (${c.chat.type}), which is not in allowedChatIds`);
       return;
     }
+    if (!this.host.isAllowedUser(c.from)) return this.refuse(c);
     if (!this.host.enabled.has(c.command)) return this.reply(c, m.text(`/${c.command} is turned off for ${this.host.runLabel()}.`));
     const status = this.host.learner.state.status;
     // Between the end of the fit and the run leaving (its last messages going out), only looking is left.
@@ -77,40 +111,74 @@ export class RunCommands {
     const parsed = parseButtonData(b.data);
     if (parsed?.kind !== 'stop' || parsed.runId !== this.host.runId) return;
     const { api, markup: m } = this.host;
+    // Telegram shows at most 200 characters of an answer, and refuses a longer one.
+    const answer = (text: string) => api.answerCallbackQuery({ callback_query_id: b.queryId, text: text.slice(0, 200) });
     if (!this.host.isAllowed(b.chat)) {
       this.host.warn(`ignored a button press from chat ${b.chat.id} (${b.chat.type}), which is not in allowedChatIds`);
       return;
     }
-    const messageId = this.prompts.get(parsed.nonce);
-    if (messageId === undefined) {
-      await api.answerCallbackQuery({ callback_query_id: b.queryId, text: 'That question was already answered.' });
+    if (!this.host.isAllowedUser(b.from)) {
+      await answer(`You may not command ${this.host.runLabel()}: only the users in its allowedUserIds may.`);
       return;
     }
-    this.prompts.delete(parsed.nonce);
-    const who = userLabel(b.from);
-    if (parsed.answer === 'yes' && this.host.learner.state.status !== 'running') {
-      await api.answerCallbackQuery({ callback_query_id: b.queryId, text: 'That run has already finished.' });
+    const question = this.questions.get(parsed.nonce);
+    if (question === undefined) {
+      await answer('That question was already answered.');
+      return;
+    }
+    // The press must be on the question's own message, in its chat: the same buttons anywhere else
+    // (a forged or copied callback) are not an answer to it.
+    if (b.chat.id !== question.chatId || b.messageId !== question.messageId) {
+      await answer('These buttons do not belong to a question of this run.');
+      return;
+    }
+    if (b.from.id !== question.askedBy) {
+      await answer('Only the person who sent /stop can answer this question.');
+      return;
+    }
+    this.questions.delete(parsed.nonce);
+    if (Date.now() > question.expiresAt) {
+      await answer('This question has expired: send /stop again.');
       await this.editPrompt(
         b.chat.id,
-        messageId,
+        question.messageId,
+        `${m.text('⌛ Not stopped: ')}${m.bold(this.host.runLabel())}${m.text(' — the question expired; /stop asks again.')}`,
+      );
+      return;
+    }
+    const who = userLabel(b.from);
+    if (parsed.answer === 'yes' && this.host.learner.state.status !== 'running') {
+      await answer('That run has already finished.');
+      await this.editPrompt(
+        b.chat.id,
+        question.messageId,
         `${m.bold(this.host.runLabel())}${m.text(` had already finished (${this.host.learner.state.status}).`)}`,
       );
     } else if (parsed.answer === 'yes') {
       this.host.learner.stop(`stopped from Telegram by ${who}`);
-      await api.answerCallbackQuery({ callback_query_id: b.queryId, text: 'Stopping at the end of the current batch.' });
+      await answer('Stopping at the end of the current batch.');
       await this.editPrompt(
         b.chat.id,
-        messageId,
+        question.messageId,
         `${m.text('⏹ Stopping ')}${m.bold(this.host.runLabel())}${m.text(` at the end of the current batch — asked by ${who}.`)}`,
       );
     } else {
-      await api.answerCallbackQuery({ callback_query_id: b.queryId, text: 'Training goes on.' });
+      await answer('Training goes on.');
       await this.editPrompt(
         b.chat.id,
-        messageId,
+        question.messageId,
         `${m.text('▶️ Carrying on: ')}${m.bold(this.host.runLabel())}${m.text(' was not stopped.')}`,
       );
     }
+  }
+
+  /** A user not in allowedUserIds: one polite answer per user and fit, then silence (no reply to spam). */
+  private async refuse(c: ForwardedCommand): Promise<void> {
+    const id = c.from?.id;
+    if (this.refused.has(id)) return;
+    this.refused.add(id);
+    this.host.warn(`ignored a command from user ${id ?? '(none)'} in chat ${c.chat.id}, who is not in allowedUserIds`);
+    await this.reply(c, this.host.markup.text(`Sorry, only the users in allowedUserIds may command ${this.host.runLabel()}.`));
   }
 
   private async plot(c: ForwardedCommand): Promise<void> {
@@ -130,8 +198,12 @@ export class RunCommands {
   }
 
   private async askStop(c: ForwardedCommand): Promise<void> {
-    const nonce = randomBytes(4).toString('hex');
     const m = this.host.markup;
+    // Bound to whoever asked: a message without a sender (posted as a channel) cannot be answered.
+    if (!c.from)
+      return this.reply(c, m.text(`/stop needs to know who asks: send it from your own account to stop ${this.host.runLabel()}.`));
+    // 96 random bits: a button cannot be guessed, nor one question's answer replayed on another.
+    const nonce = randomBytes(12).toString('base64url');
     const runId = this.host.runId;
     const sent = await this.send(c, `${m.text('⏹ Stop ')}${m.bold(this.host.runLabel())}${m.text(' at the end of the current batch?')}`, [
       [
@@ -139,7 +211,9 @@ export class RunCommands {
         { text: 'No', callback_data: stopButtonData(runId, nonce, 'no') },
       ],
     ]);
-    this.prompts.set(nonce, sent.message_id);
+    const now = Date.now();
+    for (const [key, q] of this.questions) if (q.expiresAt < now || this.questions.size >= MAX_OPEN_QUESTIONS) this.questions.delete(key);
+    this.questions.set(nonce, { chatId: c.chat.id, messageId: sent.message_id, askedBy: c.from.id, expiresAt: now + stopQuestion.ttlMs });
   }
 
   private async editPrompt(chatId: number, messageId: number, text: string): Promise<void> {
@@ -165,12 +239,14 @@ export class RunCommands {
       const how = scheduled ? ` It follows the schedule (${schedule}), which sets it every batch.` : '';
       return this.reply(c, `${m.text('lr now ')}${m.code(now)}${m.text(` for ${this.host.runLabel()}.${how}`)}`);
     }
-    const value = DECIMAL.test(args) ? Number(args) : Number.NaN;
-    if (!(Number.isFinite(value) && value > 0 && value <= MAX_LR))
+    const value = parseDecimal(args) ?? Number.NaN;
+    if (!(value >= LR_RANGE.min && value <= LR_RANGE.max)) {
+      const shown = args.length > 40 ? `${JSON.stringify(args.slice(0, 40))}… (${args.length} characters)` : JSON.stringify(args);
       return this.reply(
         c,
-        `${m.text(`Not a learning rate: ${JSON.stringify(args.slice(0, 40))}. Send /lr followed by a number > 0 and ≤ ${MAX_LR}, e.g. `)}${m.code('/lr 3e-4')}${m.text('.')}`,
+        `${m.text(`Not a learning rate: ${shown}. Send /lr followed by a number from ${LR_RANGE.min} to ${LR_RANGE.max}, e.g. `)}${m.code('/lr 3e-4')}${m.text('.')}`,
       );
+    }
     if (scheduled)
       return this.reply(
         c,
@@ -208,7 +284,7 @@ function replyTo(c: ForwardedCommand): { reply_parameters?: { message_id: number
 }
 
 /** `Ada Lovelace (@ada)`: who pressed a button, for the stop reason. */
-function userLabel(user: ForwardedButton['from']): string {
+function userLabel(user: UserRef): string {
   const name = [user.first_name, user.last_name].filter(Boolean).join(' ') || String(user.id);
   return user.username ? `${name} (@${user.username})` : name;
 }

@@ -11,11 +11,12 @@ import {
   TransientError,
   type VerifyContext,
 } from '@epochcast/notify';
-import { type Api, type Chat, InputFile, TelegramApiError } from 'node-telegram-bot-api';
+import { type Api, InputFile, TelegramApiError } from 'node-telegram-bot-api';
 import { createApi, describeError, parseChatId, resolveApiRoot, resolveToken } from './client.js';
 import { CommandSession } from './command-session.js';
 import { TELEGRAM_COMMANDS, type TelegramCommand } from './commands.js';
 import { call, toNotifierError } from './errors.js';
+import { CommandPermissions } from './permissions.js';
 import {
   markupFor,
   type ParseMode,
@@ -24,7 +25,6 @@ import {
   TELEGRAM_MAX_MESSAGE,
   type TelegramMarkup,
 } from './render.js';
-import type { ChatRef } from './routing.js';
 
 export interface TelegramCallbackOptions extends NotifierOptions {
   /** The bot's token from @BotFather. Default `TELEGRAM_BOT_TOKEN`. Never printed. */
@@ -36,8 +36,18 @@ export interface TelegramCallbackOptions extends NotifierOptions {
   chatId?: number | string;
   /** The Bot API server. Default `TELEGRAM_API_ROOT`, else https://api.telegram.org. */
   apiRoot?: string;
-  /** Chats whose commands are obeyed. Default: `[chatId]`. Commands from any other chat get no answer. */
+  /**
+   * Chats whose commands are obeyed. Default: `[chatId]`. Commands from any other chat get no
+   * answer. An `@name` (a public group or channel) is looked up once at the start of each fit until
+   * found, and stands for that chat from then on, whoever holds the name later.
+   */
   allowedChatIds?: readonly (number | string)[];
+  /**
+   * People who may send commands and press the /stop buttons, by user id, in any allowed chat.
+   * Default `TELEGRAM_ALLOWED_USER_IDS` (comma-separated), else everyone in the allowed chats.
+   * Anyone else is told once that they may not, and then ignored.
+   */
+  allowedUserIds?: readonly (number | string)[];
   /**
    * Listen for commands while `fit` runs: `true` (default) for all of /status /plot /stop /lr
    * /quiet /verbose /runs /help, a list to allow only some (e.g. `['status', 'plot']`), `false` for
@@ -69,7 +79,7 @@ const NOT_MODIFIED = /message is not modified/i;
  * - error: the error, the trimmed stack and the last epochs; interrupt: where it stopped.
  *
  * While `fit` runs it obeys /status, /plot, /stop (asks Yes/No first), /lr [value], /quiet,
- * /verbose, /runs and /help from `allowedChatIds` only (see `CommandSession`).
+ * /verbose, /runs and /help from `allowedChatIds` (and `allowedUserIds`) only (see `CommandSession`).
  */
 export class TelegramCallback extends Notifier {
   readonly service = 'telegram';
@@ -79,13 +89,15 @@ export class TelegramCallback extends Notifier {
   readonly parseMode: ParseMode;
   protected override verifies = 'the bot token';
   private readonly api: Api | undefined;
-  private readonly allowed: ReadonlySet<string>;
+  private readonly permissions: CommandPermissions;
   private readonly enabledCommands: ReadonlySet<TelegramCommand>;
   private readonly pollTimeoutSec: number;
   private readonly markup: TelegramMarkup;
   /** The runs sharing this bot (a sweep) coordinate in this scope: one poller, one send budget. */
   private readonly scopeKey: string;
   private botUsername: string | undefined;
+  /** When the poller may ask getMe again for a name it still lacks. */
+  private nextGetMeAt = 0;
   /** The live progress message of the current run (edited each epoch), by run id. */
   private live: { runId: string; messageId: number } | undefined;
   /** This fit's commands: the poller while this run leads, its answers to what is routed to it. */
@@ -118,7 +130,7 @@ export class TelegramCallback extends Notifier {
     const required = this.enabled || rawToken !== undefined || rawChat !== undefined;
     if (!required) {
       this.chatId = 0;
-      this.allowed = new Set();
+      this.permissions = new CommandPermissions([], undefined);
       this.api = undefined;
       this.scopeKey = '';
       return;
@@ -132,10 +144,7 @@ export class TelegramCallback extends Notifier {
           'it lists the chats that wrote to the bot, with their ids.',
       );
     this.chatId = parseChatId(where, 'chatId', rawChat);
-    const allowedIds = options.allowedChatIds ?? [this.chatId];
-    if (!Array.isArray(allowedIds))
-      throw new ConfigError(`${where}: allowedChatIds must be a list of chat ids; received ${JSON.stringify(allowedIds)}.`);
-    this.allowed = new Set(allowedIds.map((id) => String(parseChatId(where, 'allowedChatIds', id)).toLowerCase()));
+    this.permissions = CommandPermissions.fromOptions(where, options, this.chatId);
     const apiRoot = resolveApiRoot(where, options.apiRoot);
     this.api = createApi(token, apiRoot, this.options.timeoutMs);
     // A digest of the token: runs on the same bot meet here, and the token never leaves the process.
@@ -158,8 +167,10 @@ export class TelegramCallback extends Notifier {
       minSendIntervalMs: this.limits.minSendIntervalMs ?? 0,
       run,
       state,
-      isAllowed: (chat) => this.isAllowed(chat),
+      isAllowed: (chat) => this.permissions.isAllowed(chat),
+      isAllowedUser: (user) => this.permissions.isAllowedUser(user),
       botUsername: () => this.botUsername,
+      learnBotUsername: () => this.learnBotUsername(),
       membership: () => this.scopeMembership,
       setQuiet: (quiet) => {
         this.epochMessagesMuted = quiet;
@@ -186,13 +197,20 @@ export class TelegramCallback extends Notifier {
     return this.commands?.polling ?? false;
   }
 
-  /** Checks the token before the first epoch (getMe): Telegram answers an unknown token 401, one of the wrong shape 404. */
+  /**
+   * Checks the token before the first epoch (getMe): Telegram answers an unknown token 401, one of
+   * the wrong shape 404. Meanwhile the `@name` entries of allowedChatIds are looked up.
+   */
   protected override async verify({ signal }: VerifyContext): Promise<void> {
-    if (!this.api) return;
+    const api = this.api;
+    if (!api) return;
+    const resolving =
+      this.enabledCommands.size > 0 ? this.permissions.resolveNames(api, signal, (line) => this.warn(line)) : Promise.resolve();
     try {
-      const me = await this.api.getMe(signal);
+      const me = await api.getMe(signal);
       this.botUsername = me.username;
     } catch (error) {
+      await resolving;
       const code = error instanceof TelegramApiError ? error.errorCode : undefined;
       if (code === 401 || code === 404)
         throw new ConfigRejectedError(
@@ -202,6 +220,19 @@ export class TelegramCallback extends Notifier {
       const mapped = toNotifierError(error);
       throw mapped instanceof TransientError ? new TransientError(`getMe: ${mapped.message}`) : mapped;
     }
+    await resolving;
+  }
+
+  /** The bot's @username, asked again (at most every 30 s) when getMe failed at the start. */
+  private async learnBotUsername(): Promise<string | undefined> {
+    if (this.botUsername || !this.api || Date.now() < this.nextGetMeAt) return this.botUsername;
+    this.nextGetMeAt = Date.now() + 30_000;
+    try {
+      this.botUsername = (await this.api.getMe(AbortSignal.timeout(Math.min(this.options.timeoutMs, 5000)))).username;
+    } catch {
+      // Still unknown: addressed commands stay unanswered, and the poller has said why.
+    }
+    return this.botUsername;
   }
 
   // ---- sending -------------------------------------------------------------------------------
@@ -268,11 +299,6 @@ export class TelegramCallback extends Notifier {
   private commandsHint(): string {
     const shown = TELEGRAM_COMMANDS.filter((c) => c !== 'verbose' && this.enabledCommands.has(c));
     return this.markup.text(`Reply ${shown.map((c) => `/${c}`).join(' ')}`);
-  }
-
-  private isAllowed(chat: Chat | ChatRef): boolean {
-    if (this.allowed.has(String(chat.id))) return true;
-    return chat.username !== undefined && this.allowed.has(`@${chat.username}`.toLowerCase());
   }
 }
 

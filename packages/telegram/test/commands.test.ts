@@ -133,7 +133,7 @@ describe('commands from the allowed chat', () => {
     expect(replies[0]).toMatch(/^lr now 0\.001 for tiny \([0-9a-f]{8}\)\.$/);
     expect(replies[1]).toMatch(/^lr set to 0\.0003 for tiny \([0-9a-f]{8}\) from the next batch \(was 0\.001\)\.$/);
     for (const [i, v] of bad.slice(0, -1).entries()) expect(replies[2 + i]).toContain(`Not a learning rate: ${JSON.stringify(v)}`);
-    expect(replies[2]).toMatch(/number > 0 and ≤ 10, e\.g\. \/lr 3e-4\.$/);
+    expect(replies[2]).toMatch(/a number from 1e-8 to 10, e\.g\. \/lr 3e-4\.$/);
     expect(replies.at(-1)).toMatch(/^lr now 0\.0003 /); // a bare `/lr ` is the question, not a value
     expect(lrAfter).toBeCloseTo(3e-4, 10);
   });

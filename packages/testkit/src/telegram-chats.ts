@@ -83,6 +83,44 @@ export class TelegramChats {
     return message;
   }
 
+  /**
+   * Sets a chat's public details: a group's title, its public `@username` (`null` gives it up, as
+   * its owner can, and someone else may then take it). getChat and later messages show them.
+   */
+  setChat(chatId: number, details: { title?: string; username?: string | null }): TgChat {
+    const state = this.#state(chatId);
+    const { username: _old, ...rest } = state.chat;
+    const username = details.username === undefined ? state.chat.username : details.username;
+    if (username) {
+      for (const other of this.#chats.values())
+        if (other !== state && other.chat.username?.toLowerCase() === username.toLowerCase())
+          throw new Error(`setChat: @${username} is held by chat ${other.chat.id}; give it up there first`);
+    }
+    state.chat = { ...rest, ...(details.title !== undefined ? { title: details.title } : {}), ...(username ? { username } : {}) };
+    return state.chat;
+  }
+
+  /** getChat: by id (a chat the server knows) or by public `@username`, whoever holds it now. */
+  getChat(p: Record<string, unknown>): TgChat {
+    const raw = str(p.chat_id)?.trim() ?? '';
+    if (raw.startsWith('@')) {
+      const wanted = raw.slice(1).toLowerCase();
+      const found = [...this.#chats.values()].find((c) => c.chat.username?.toLowerCase() === wanted);
+      if (!found) throw new BotApiError(400, 'Bad Request: chat not found');
+      return found.chat;
+    }
+    if (!/^-?\d+$/.test(raw) || !this.#chats.has(Number(raw))) throw new BotApiError(400, 'Bad Request: chat not found');
+    return this.#resolve(raw).chat;
+  }
+
+  /** What an anonymous admin's message carries: the group as `sender_chat`, and Telegram's placeholder as `from`. */
+  anonymousAdmin(chatId: number): { chat: TgChat; from: TgUser } {
+    return {
+      chat: this.#state(chatId).chat,
+      from: { id: 1087968824, is_bot: true, first_name: 'Group', username: 'GroupAnonymousBot' },
+    };
+  }
+
   /** The user of a private chat (its id is the chat's), or a member of a group. */
   user(chatId: number, overrides: Partial<TgUser> | undefined): TgUser {
     return {

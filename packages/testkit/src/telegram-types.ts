@@ -62,6 +62,8 @@ export interface TgDocument {
 export interface TgMessage {
   message_id: number;
   from?: TgUser;
+  /** The chat a message was posted on behalf of (an anonymous group admin: the group itself). */
+  sender_chat?: TgChat;
   chat: TgChat;
   date: number;
   edit_date?: number;

@@ -11,7 +11,7 @@ import { str } from './params.js';
 import type { LocalServer, ServiceRecord } from './record-log.js';
 import { BotApiError, botParam, TelegramChats } from './telegram-chats.js';
 import { commandEntities } from './telegram-text.js';
-import type { BotCommand, TgCallbackQuery, TgMessage, TgUpdate, TgUser } from './telegram-types.js';
+import type { BotCommand, TgCallbackQuery, TgChat, TgMessage, TgUpdate, TgUser } from './telegram-types.js';
 import { UpdateQueue } from './telegram-updates.js';
 
 /** One Bot API call as the server received it. */
@@ -52,6 +52,11 @@ export interface PushUpdateInput {
   text: string;
   /** Overrides of the sending user (default: a user whose id is the chat id in private chats). */
   from?: Partial<TgUser>;
+  /**
+   * Posted on behalf of the group, as an anonymous admin posts: `sender_chat` is the group and
+   * `from` Telegram's placeholder account @GroupAnonymousBot, the same for every such admin.
+   */
+  anonymousAdmin?: boolean;
 }
 
 export interface PushCallbackQueryInput {
@@ -80,6 +85,11 @@ export interface TelegramServer extends LocalServer<TelegramCall> {
   pushUpdate(input: PushUpdateInput): TgUpdate;
   /** Simulate a user pressing an inline keyboard button. */
   pushCallbackQuery(input: PushCallbackQueryInput): TgUpdate;
+  /**
+   * Sets a chat's title or public `@username` (`username: null` gives it up, so another chat may
+   * take it), as getChat and the chat's later messages show them.
+   */
+  setChat(chatId: number, details: { title?: string; username?: string | null }): TgChat;
 }
 
 type Call = ServiceCall<TelegramCall>;
@@ -136,9 +146,14 @@ class TelegramServerImpl extends FakeService<TelegramCall> implements TelegramSe
     return this.#chats.messages(chatId);
   }
 
-  pushUpdate({ chatId, text, from }: PushUpdateInput): TgUpdate {
+  pushUpdate({ chatId, text, from, anonymousAdmin }: PushUpdateInput): TgUpdate {
     const entities = commandEntities(text);
-    const message = this.#chats.fromUser(chatId, { text, ...(entities.length > 0 ? { entities } : {}) }, from);
+    const anonymous = anonymousAdmin ? this.#chats.anonymousAdmin(chatId) : undefined;
+    const message = this.#chats.fromUser(
+      chatId,
+      { text, ...(entities.length > 0 ? { entities } : {}), ...(anonymous ? { sender_chat: anonymous.chat, from: anonymous.from } : {}) },
+      from,
+    );
     return this.#updates.push({ message });
   }
 
@@ -149,6 +164,10 @@ class TelegramServerImpl extends FakeService<TelegramCall> implements TelegramSe
     this.#callbackIds.add(id);
     const query: TgCallbackQuery = { id, from: this.#chats.user(chatId, from), message, chat_instance: String(chatId), data };
     return this.#updates.push({ callback_query: query });
+  }
+
+  setChat(chatId: number, details: { title?: string; username?: string | null }): TgChat {
+    return this.#chats.setChat(chatId, details);
   }
 
   override async close(): Promise<void> {
@@ -206,6 +225,8 @@ class TelegramServerImpl extends FakeService<TelegramCall> implements TelegramSe
         return this.#chats.sendFile(p, call.files, 'photo');
       case 'senddocument':
         return this.#chats.sendFile(p, call.files, 'document');
+      case 'getchat':
+        return this.#chats.getChat(p);
       case 'sendchataction':
         return this.#chats.sendChatAction(p);
       case 'deletemessage':

@@ -328,6 +328,29 @@ describe('getUpdates', () => {
   });
 });
 
+describe('getChat', () => {
+  it('finds a chat by id or by its public @username, whoever holds the name now', async () => {
+    const team = -100777;
+    server.setChat(team, { title: 'ML team', username: 'ml_team' });
+    expect(await api.getChat({ chat_id: '@ML_team' })).toMatchObject({
+      id: team,
+      type: 'supergroup',
+      title: 'ML team',
+      username: 'ml_team',
+    });
+    expect(await api.getChat({ chat_id: team })).toMatchObject({ id: team, username: 'ml_team' });
+    // A name is held by one chat at a time: given up, it can be taken by another.
+    expect(() => server.setChat(-100888, { username: 'ml_team' })).toThrow(/held by chat -100777/);
+    server.setChat(team, { username: null });
+    server.setChat(-100888, { username: 'ml_team' });
+    expect(await api.getChat({ chat_id: '@ml_team' })).toMatchObject({ id: -100888 });
+    const update = server.pushUpdate({ chatId: -100888, text: '/status' });
+    expect(update.message?.chat).toMatchObject({ id: -100888, username: 'ml_team' });
+    expect((await apiError(api.getChat({ chat_id: '@nobody_here' }))).description).toBe('Bad Request: chat not found');
+    expect((await apiError(api.getChat({ chat_id: 31337 }))).description).toBe('Bad Request: chat not found');
+  });
+});
+
 describe('commands and webhook bookkeeping', () => {
   it('stores setMyCommands and validates command names', async () => {
     await api.setMyCommands({ commands: [{ command: 'stop', description: 'Stop training' }] });

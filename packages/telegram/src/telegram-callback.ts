@@ -78,7 +78,8 @@ export class TelegramCallback extends Notifier {
   readonly chatId: number | string;
   readonly parseMode: ParseMode;
   protected override verifies = 'the bot token';
-  private readonly api: Api | undefined;
+  /** Holds the token: a private field, out of reach of anything that prints the callback. */
+  readonly #api: Api | undefined;
   private readonly allowed: ReadonlySet<string>;
   private readonly enabledCommands: ReadonlySet<TelegramCommand>;
   private readonly pollTimeoutSec: number;
@@ -89,7 +90,7 @@ export class TelegramCallback extends Notifier {
   /** The live progress message of the current run (edited each epoch), by run id. */
   private live: { runId: string; messageId: number } | undefined;
   /** This fit's commands: the poller while this run leads, its answers to what is routed to it. */
-  private commands: CommandSession | undefined;
+  #commands: CommandSession | undefined;
 
   constructor(options: TelegramCallbackOptions = {}) {
     super(options);
@@ -119,12 +120,13 @@ export class TelegramCallback extends Notifier {
     if (!required) {
       this.chatId = 0;
       this.allowed = new Set();
-      this.api = undefined;
+      this.#api = undefined;
       this.scopeKey = '';
       return;
     }
+    // Registered as given too: the registry also knows it trimmed and by its part after the colon.
+    this.registerSecret(typeof rawToken === 'string' ? rawToken : undefined);
     const token = resolveToken(where, options.token);
-    this.registerSecret(token, token.split(':')[1]);
     if (rawChat === undefined)
       throw new ConfigError(
         `${where}: no chat id. Pass { chatId } or set TELEGRAM_CHAT_ID. To find it: open your bot in Telegram and send it a message ` +
@@ -137,7 +139,7 @@ export class TelegramCallback extends Notifier {
       throw new ConfigError(`${where}: allowedChatIds must be a list of chat ids; received ${JSON.stringify(allowedIds)}.`);
     this.allowed = new Set(allowedIds.map((id) => String(parseChatId(where, 'allowedChatIds', id)).toLowerCase()));
     const apiRoot = resolveApiRoot(where, options.apiRoot);
-    this.api = createApi(token, apiRoot, this.options.timeoutMs);
+    this.#api = createApi(token, apiRoot, this.options.timeoutMs);
     // A digest of the token: runs on the same bot meet here, and the token never leaves the process.
     this.scopeKey = scopeName('telegram', apiRoot, token);
   }
@@ -148,9 +150,9 @@ export class TelegramCallback extends Notifier {
    */
   protected override coordination(state: TrainingState): ScopeRequest | undefined {
     const run = this.currentRun;
-    if (!this.api || !run) return undefined;
-    this.commands = new CommandSession({
-      api: this.api,
+    if (!this.#api || !run) return undefined;
+    this.#commands = new CommandSession({
+      api: this.#api,
       markup: this.markup,
       enabled: this.enabledCommands,
       pollTimeoutSec: this.pollTimeoutSec,
@@ -167,15 +169,15 @@ export class TelegramCallback extends Notifier {
       warn: (text) => this.warn(text),
       redact: (text) => this.redact(text),
     });
-    return this.commands.scopeRequest(this.scopeKey);
+    return this.#commands.scopeRequest(this.scopeKey);
   }
 
   protected override async onFitEnding(): Promise<void> {
-    await this.commands?.end();
+    await this.#commands?.end();
   }
 
   protected override onFitEnded(): void {
-    this.commands = undefined;
+    this.#commands = undefined;
   }
 
   /**
@@ -183,14 +185,14 @@ export class TelegramCallback extends Notifier {
    * leader does, and forwards each command to its run.
    */
   get pollsCommands(): boolean {
-    return this.commands?.polling ?? false;
+    return this.#commands?.polling ?? false;
   }
 
   /** Checks the token before the first epoch (getMe): Telegram answers an unknown token 401, one of the wrong shape 404. */
   protected override async verify({ signal }: VerifyContext): Promise<void> {
-    if (!this.api) return;
+    if (!this.#api) return;
     try {
-      const me = await this.api.getMe(signal);
+      const me = await this.#api.getMe(signal);
       this.botUsername = me.username;
     } catch (error) {
       const code = error instanceof TelegramApiError ? error.errorCode : undefined;
@@ -207,7 +209,7 @@ export class TelegramCallback extends Notifier {
   // ---- sending -------------------------------------------------------------------------------
 
   protected async send(n: Notification, context: SendContext): Promise<void> {
-    const api = this.api;
+    const api = this.#api;
     if (!api) return;
     if (n.event === 'epoch') return this.sendLive(api, n, context);
     const hint = n.event === 'start' && this.enabledCommands.size > 0 ? this.commandsHint() : '';

@@ -271,7 +271,7 @@ export abstract class Notifier extends Callback {
   async notify(notification: Notification, timeoutMs = this.options.flushTimeoutMs): Promise<DeliveryReport> {
     if (!this.wants(notification.event)) return this.report;
     this.delivery.revive();
-    this.delivery.enqueue(notification);
+    this.delivery.enqueue(redactNotification(notification));
     return this.flush(timeoutMs);
   }
 
@@ -377,7 +377,8 @@ export abstract class Notifier extends Callback {
       const plot = this.session?.lossPlot(state);
       if (plot) n.plot = plot;
     }
-    return n;
+    // Redacted before it is queued too: no secret waits in memory for its turn.
+    return redactNotification(n);
   }
 
   private sendContext(a: Attempt, n: Notification): SendContext {

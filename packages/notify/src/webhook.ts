@@ -24,9 +24,10 @@ export type WebhookPayload = Omit<Notification, 'plot'> & { plot?: { title: stri
 export class WebhookCallback extends Notifier {
   readonly service = 'webhook';
   readonly limits: NotifierLimits = { maxTextLength: 1_000_000, images: true };
-  readonly url: URL;
-  private readonly secret: string | undefined;
-  private readonly headers: Record<string, string>;
+  // Credentials in #private fields, out of reach of anything that prints the callback.
+  readonly #url: URL;
+  readonly #secret: string | undefined;
+  readonly #headers: Record<string, string>;
 
   constructor(options: WebhookCallbackOptions = {}) {
     super(options);
@@ -42,18 +43,31 @@ export class WebhookCallback extends Notifier {
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
       throw new ConfigError(`WebhookCallback: url must be http:// or https://; received ${describeValue(url.protocol)}.`);
-    this.url = url;
-    this.secret = options.secret ?? (process.env.EPOCHCAST_WEBHOOK_SECRET || undefined);
-    this.headers = options.headers ?? {};
+    this.#url = url;
+    this.#secret = options.secret ?? (process.env.EPOCHCAST_WEBHOOK_SECRET || undefined);
+    this.#headers = options.headers ?? {};
     // A webhook URL is a credential (Slack's and Discord's are); so are the secret and any headers.
     this.registerSecret(
       url.href,
       url.pathname.length > 1 ? url.pathname : undefined,
       url.search || undefined,
       url.password || undefined,
-      this.secret,
-      ...Object.values(this.headers),
+      this.#secret,
+      ...Object.values(this.#headers),
     );
+  }
+
+  // Accessors on the prototype, not own properties: nothing that lists the callback's fields finds them.
+  private get url(): URL {
+    return this.#url;
+  }
+
+  private get secret(): string | undefined {
+    return this.#secret;
+  }
+
+  private get headers(): Record<string, string> {
+    return this.#headers;
   }
 
   protected async send(n: Notification, { signal }: SendContext): Promise<void> {

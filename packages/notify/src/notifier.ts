@@ -10,7 +10,7 @@ import { type NotifierOptions, type ResolvedNotifierOptions, resolveNotifierOpti
 import { type ScopeRequest, SendPacer, SharedAccount } from './pacing.js';
 import { type Markup, type MessageOptions, PLAIN, renderMessages } from './render/doc.js';
 import { fitRunInfo, historySnapshot, progressOf, rank } from './run-info.js';
-import { redactNotification, redactSecrets, registerSecret } from './secret-registry.js';
+import { redactNotification, redactSecrets, registerSecret, urlCredentials } from './secret-registry.js';
 import { holdSignals, receivedSignal, releaseSignals } from './signals.js';
 
 /** What a service accepts. The base sizes messages (`context.messages`) and paces requests to it. */
@@ -114,7 +114,8 @@ export abstract class Notifier extends Callback {
     const { redisUrl, ...resolved } = resolveNotifierOptions(new.target.name, options);
     this.options = resolved;
     this.#redisUrl = redisUrl;
-    registerSecret(redisUrl);
+    // Its password only: the rest of a Redis URL names a host, shown in coordination's warnings.
+    registerSecret(...urlCredentials(redisUrl));
     this.enabled = this.options.enabled;
     this.delivery = new DeliveryQueue(this.options, {
       // Redacted as it leaves, against the registry as it is then: a secret registered after the

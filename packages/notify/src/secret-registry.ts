@@ -52,21 +52,40 @@ export function secretForms(value: string): string[] {
   return [...forms];
 }
 
-/** The secret parts of a URL: its password, credential-like query values, a Slack webhook's path. */
+/** The secret parts of a URL registered as a secret: the URL as normalised, its credentials, a Slack webhook's path. */
 function urlSecretParts(text: string): string[] {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return [];
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return [];
-  }
-  const parts = [url.href];
-  if (url.password) parts.push(url.password, safeDecode(url.password));
-  for (const [name, value] of url.searchParams) if (SECRET_QUERY.test(name)) parts.push(value, encodeURIComponent(value));
+  const url = parseUrl(text);
+  if (!url) return [];
+  const parts = [url.href, ...credentialsOf(url)];
   const hook = SLACK_HOOK_PATH.exec(url.pathname);
   if (hook) parts.push(url.pathname, hook[1] as string);
   return parts;
+}
+
+function parseUrl(text: string): URL | undefined {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return undefined;
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A URL's password (as written and decoded) and credential-like query values: what makes it secret, if anything. */
+function credentialsOf(url: URL): string[] {
+  const parts: string[] = [];
+  if (url.password) parts.push(url.password, safeDecode(url.password));
+  for (const [name, value] of url.searchParams) if (SECRET_QUERY.test(name)) parts.push(value, encodeURIComponent(value));
+  return parts;
+}
+
+/**
+ * The credentials of a URL that is not itself a secret (a Redis URL: its host may be shown, its
+ * password never), to register instead of the URL.
+ */
+export function urlCredentials(text: string | undefined): string[] {
+  const url = text === undefined ? undefined : parseUrl(text.trim());
+  return url ? credentialsOf(url) : [];
 }
 
 function safeDecode(text: string): string {

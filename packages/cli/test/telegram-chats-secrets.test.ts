@@ -33,6 +33,7 @@ test('`epochcast telegram chats` with credentials in TELEGRAM_API_ROOT and an un
   expect(server.received).toHaveLength(0);
 });
 
+// A guard rather than the attack: the refusal never quoted the token, and must not start to.
 test('`epochcast telegram chats --token " <token> "` against a server that refuses it: the untrimmed token is masked in every form', async () => {
   server = await startTelegramServer({ token: '111111:the-right-token' });
   const r = await cli(['telegram', 'chats', '--token', ` ${TOKEN} `, '--api-root', server.url]);

@@ -115,6 +115,8 @@ test('@epochcast/notify exports the notifier base, the render kit and nothing el
       'pack',
       'plural',
       'rank',
+      'redactSecrets',
+      'registerSecret',
       'renderBlock',
       'renderBlocks',
       'renderMessages',

@@ -48,7 +48,8 @@ export class DiscordCallback extends Notifier {
   readonly service = 'discord';
   readonly limits: NotifierLimits = { maxTextLength: DISCORD_LIMITS.content, images: false };
   protected override verifies = 'the webhook';
-  private readonly url: URL;
+  /** The credential: a private field, out of reach of anything that prints the callback. */
+  readonly #url: URL;
   private readonly username: string | undefined;
   private readonly avatarUrl: string | undefined;
   private readonly verifyWebhook: boolean;
@@ -57,17 +58,17 @@ export class DiscordCallback extends Notifier {
 
   constructor(options: DiscordCallbackOptions = {}) {
     super(options);
-    this.url = webhookUrl(options.webhookUrl ?? process.env.DISCORD_WEBHOOK_URL);
+    this.#url = webhookUrl(options.webhookUrl ?? process.env.DISCORD_WEBHOOK_URL);
     if (options.threadId !== undefined) {
       if (!/^\d+$/.test(options.threadId)) throw new ConfigError('DiscordCallback: threadId must be a thread id (digits only).');
-      this.url.searchParams.set('thread_id', options.threadId);
+      this.#url.searchParams.set('thread_id', options.threadId);
     }
     this.username = options.username ?? 'epochcast';
     this.avatarUrl = options.avatarUrl;
     this.verifyWebhook = options.verifyWebhook ?? true;
     // The URL is the credential: whoever has it can post to the channel.
-    const [, id, token] = WEBHOOK_PATH.exec(this.url.pathname) ?? [];
-    this.registerSecret(this.url.href, this.url.pathname, token, id && token ? `${id}/${token}` : undefined);
+    const [, id, token] = WEBHOOK_PATH.exec(this.#url.pathname) ?? [];
+    this.registerSecret(this.#url.href, this.#url.pathname, token, id && token ? `${id}/${token}` : undefined);
   }
 
   /**
@@ -76,7 +77,7 @@ export class DiscordCallback extends Notifier {
    */
   protected override async verify({ signal }: VerifyContext): Promise<void> {
     if (!this.verifyWebhook) return;
-    const url = new URL(this.url);
+    const url = new URL(this.#url);
     url.search = '';
     let response: Response;
     try {
@@ -102,7 +103,7 @@ export class DiscordCallback extends Notifier {
     if (this.avatarUrl) message.avatar_url = this.avatarUrl;
     let response: Response;
     try {
-      response = await fetch(this.url, {
+      response = await fetch(this.#url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(message),

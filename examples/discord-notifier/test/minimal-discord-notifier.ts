@@ -24,13 +24,13 @@ const IN_CODE_BLOCK: Markup = { text: unfenced, bold: unfenced, code: unfenced, 
 export class MinimalDiscordCallback extends Notifier {
   readonly service = 'discord';
   readonly limits: NotifierLimits = { maxTextLength: 2000, images: false };
-  private readonly url: string;
+  readonly #url: string; // #private: printing the notifier can never show it
 
   constructor(options: MinimalDiscordOptions = {}) {
     super(options);
     const url = options.webhookUrl ?? process.env.DISCORD_WEBHOOK_URL;
     if (!url) throw new ConfigError('MinimalDiscordCallback: no webhook URL. Pass { webhookUrl } or set DISCORD_WEBHOOK_URL.');
-    this.url = url;
+    this.#url = url;
     this.registerSecret(url, new URL(url).pathname); // the URL is the credential
   }
 
@@ -41,7 +41,7 @@ export class MinimalDiscordCallback extends Notifier {
     let response: Response;
     try {
       const headers = { 'content-type': 'application/json' };
-      response = await fetch(this.url, { method: 'POST', headers, body, signal: context.signal });
+      response = await fetch(this.#url, { method: 'POST', headers, body, signal: context.signal });
     } catch {
       throw new TransientError('could not reach Discord'); // retried with backoff
     }

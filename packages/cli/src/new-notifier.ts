@@ -126,18 +126,21 @@ export interface ${cls}Options extends NotifierOptions {
 export class ${cls} extends Notifier {
   readonly service = '${name}';
   readonly limits: NotifierLimits = { maxTextLength: 4000, images: false };
-  private readonly url: URL;
-  private readonly token: string | undefined;
+  // Credentials in #private fields: nothing that prints the notifier (console.log, JSON.stringify)
+  // can reach them. The base prints only the class, the service and whether it is enabled.
+  readonly #url: URL;
+  readonly #token: string | undefined;
 
   constructor(options: ${cls}Options = {}) {
     super(options);
     const url = options.url ?? process.env.${env}_URL;
     if (!url) throw new ConfigError('${cls}: no URL. Pass { url: "https://…" } or set ${env}_URL.');
     if (!URL.canParse(url)) throw new ConfigError(\`${cls}: url is not a valid URL (a string of \${url.length} characters).\`);
-    this.url = new URL(url);
-    this.token = options.token ?? (process.env.${env}_TOKEN || undefined);
-    // Never in a warning, an error or a message: the base replaces them by ***.
-    this.registerSecret(this.url.href, this.url.pathname.length > 1 ? this.url.pathname : undefined, this.token);
+    this.#url = new URL(url);
+    this.#token = options.token ?? (process.env.${env}_TOKEN || undefined);
+    // Never in a warning, an error or a message — of this notifier or any other in the process: the
+    // base replaces them by ***.
+    this.registerSecret(this.#url.href, this.#url.pathname.length > 1 ? this.#url.pathname : undefined, this.#token);
   }
 
   protected async send(n: Notification, context: SendContext): Promise<void> {
@@ -145,10 +148,10 @@ export class ${cls} extends Notifier {
     const [text = ''] = context.messages();
     const body = JSON.stringify({ text, event: n.event, run: n.run.name });
     const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.token) headers.authorization = \`Bearer \${this.token}\`;
+    if (this.#token) headers.authorization = \`Bearer \${this.#token}\`;
     let response: Response;
     try {
-      response = await fetch(this.url, { method: 'POST', headers, body, signal: context.signal });
+      response = await fetch(this.#url, { method: 'POST', headers, body, signal: context.signal });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause;
       throw new TransientError(\`could not reach ${name}\${cause?.code ? \` (\${cause.code})\` : ''}\`);

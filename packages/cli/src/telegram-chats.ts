@@ -1,3 +1,4 @@
+import { redactSecrets, registerSecret } from '@epochcast/notify/secrets';
 import { listTelegramChats, type TelegramChat } from '@epochcast/telegram/chats';
 import type { CliIo } from './program.js';
 
@@ -8,13 +9,15 @@ export async function telegramChats(
 ): Promise<number> {
   const token = options.token ?? io.env.TELEGRAM_BOT_TOKEN;
   const apiRoot = options.apiRoot ?? (io.env.TELEGRAM_API_ROOT || undefined);
+  // The registry knows the token trimmed, encoded and by its part after the colon, not only as typed.
+  registerSecret(token);
   let list: Awaited<ReturnType<typeof listTelegramChats>>;
   try {
     list = await listTelegramChats({ token, apiRoot, waitSec: options.wait });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    // Belt and braces: no error text we print may carry the token.
-    io.err(`epochcast telegram chats: ${token ? message.split(token).join('***') : message}\n`);
+    // Belt and braces: no error text we print may carry the token, in any of its forms.
+    io.err(`epochcast telegram chats: ${redactSecrets(message)}\n`);
     return 1;
   }
   if (options.json) {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { safeWarn, type Warn } from './callbacks.js';
 import { describeError, errorCode } from './errors.js';
 import { localCoordinator } from './local/index.js';
-import { redactUrl } from './redis-url.js';
+import { redactUrl, urlSecrets } from './redis-url.js';
 import { soloMembership } from './solo.js';
 import type { JoinOptions, Membership } from './types.js';
 
@@ -27,8 +27,10 @@ export async function joinScope(scope: string, options: JoinOptions & { redisUrl
       const engine = await loadRedisEngine(safeWarn(join.warn));
       if (engine) return await engine.redisCoordinator(redisUrl).join(scope, join);
     } catch (error) {
+      // The server's error may echo what the client sent it: the password too.
+      const reason = urlSecrets(redisUrl).reduce((text, secret) => text.split(secret).join('***'), describeError(error));
       join.warn(
-        `epochcast: could not coordinate through Redis at ${redactUrl(redisUrl)} (${describeError(error)}); ` +
+        `epochcast: could not coordinate through Redis at ${redactUrl(redisUrl)} (${reason}); ` +
           'this run coordinates with runs on this machine only',
       );
     }

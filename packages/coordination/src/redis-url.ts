@@ -22,13 +22,46 @@ export function resolveRedisUrl(where: string, value: string | undefined): strin
   return raw;
 }
 
-/** The URL as it may be shown: without its password. */
+// Query parameters whose values are credentials: ioredis takes `?password=` (and any option) from the query.
+const SECRET_PARAM = /pass|pwd|secret|token|key|auth|credential/i;
+
+/** The URL as it may be shown: without its password, in the user-info part or in the query (`?password=`). */
 export function redactUrl(raw: string): string {
   try {
     const url = new URL(raw);
     if (url.password) url.password = '***';
+    for (const name of [...url.searchParams.keys()]) if (SECRET_PARAM.test(name)) url.searchParams.set(name, '***');
     return url.toString();
   } catch {
-    return raw.replace(/\/\/[^@/]*@/, '//***@');
+    return raw
+      .replace(/\/\/[^@/]*@/, '//***@')
+      .replace(/([?&][^=&#]*(?:pass|pwd|secret|token|key|auth|credential)[^=&#]*=)[^&#]*/gi, '$1***');
+  }
+}
+
+/**
+ * The secrets of a Redis URL as they may appear in a message (a server's error may echo what the
+ * client sent): the password of the user-info part and of the query, each as written and decoded.
+ */
+export function urlSecrets(raw: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return [];
+  }
+  const values: string[] = [];
+  if (url.password) values.push(url.password, decoded(url.password));
+  for (const [name, value] of url.searchParams) if (SECRET_PARAM.test(name)) values.push(value, encodeURIComponent(value));
+  // Longest first, so that no shorter secret inside a longer one leaves part of it behind.
+  return [...new Set(values)].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    // Malformed escapes: the raw form is all there is.
+    return text;
   }
 }

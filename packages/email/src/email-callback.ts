@@ -72,7 +72,8 @@ export class EmailCallback extends Notifier {
   readonly to: readonly string[];
   /** Host, port, TLS mode and user of the SMTP server, when known: safe to print. */
   readonly endpoint: SmtpEndpoint | undefined;
-  private readonly transporter: Mail;
+  /** Holds the login: a private field, out of reach of anything that prints the callback. */
+  readonly #transporter: Mail;
   private readonly ownsTransporter: boolean;
   private readonly subjectPrefix: string | undefined;
   private readonly verifyOnStart: boolean;
@@ -91,7 +92,7 @@ export class EmailCallback extends Notifier {
           `EmailCallback: transport must be nodemailer transport options or a transporter; received ${describeValue(o.transport)}.`,
         );
       if (isTransporter(o.transport)) {
-        this.transporter = o.transport;
+        this.#transporter = o.transport;
         this.ownsTransporter = false;
         this.endpoint = endpointOf(transportOptions(o.transport));
         this.registerSecret(...secretsOf(transportOptions(o.transport)));
@@ -102,9 +103,9 @@ export class EmailCallback extends Notifier {
           this.registerSecret(smtp.url, parsed.password);
         }
         this.registerSecret(...secretsOf(smtp));
-        this.transporter = createTransport({ ...timeouts, ...smtp } as SMTPTransportOptions);
+        this.#transporter = createTransport({ ...timeouts, ...smtp } as SMTPTransportOptions);
         this.ownsTransporter = true;
-        this.endpoint = endpointOf(transportOptions(this.transporter));
+        this.endpoint = endpointOf(transportOptions(this.#transporter));
       }
     } else {
       const source = o.smtpUrl !== undefined ? 'smtpUrl' : 'SMTP_URL';
@@ -113,12 +114,14 @@ export class EmailCallback extends Notifier {
         throw new ConfigError(
           'EmailCallback: no SMTP server. Pass { smtpUrl: "smtps://user:pass@smtp.example.com" } (or { transport }) or set SMTP_URL.',
         );
+      // The whole URL and its password (the registry derives it, encoded and decoded): none may reach
+      // a log line. Registered before it is checked: a malformed URL may still hold a password.
+      if (typeof raw === 'string') this.registerSecret(raw);
       const parsed = parseSmtpUrl(raw, source);
-      // The whole URL, its password and the URL-encoded password: none may reach a log line.
-      this.registerSecret(raw, raw.trim(), parsed.password);
+      this.registerSecret(parsed.password);
       const { password, ...endpoint } = parsed;
       this.endpoint = endpoint;
-      this.transporter = createTransport({
+      this.#transporter = createTransport({
         ...timeouts,
         host: parsed.host,
         port: parsed.port,
@@ -139,10 +142,10 @@ export class EmailCallback extends Notifier {
 
   /** Checks host, port, TLS and login before the first epoch: a refused login fails the run, an unreachable server is a warning. */
   protected override async verify({ signal }: VerifyContext): Promise<void> {
-    if (!this.verifyOnStart || typeof this.transporter.transporter.verify !== 'function') return;
+    if (!this.verifyOnStart || typeof this.#transporter.transporter.verify !== 'function') return;
     try {
       // nodemailer's verify() takes no signal; its own timeouts (set from timeoutMs) end the socket.
-      await untilAborted(this.transporter.verify(), signal);
+      await untilAborted(this.#transporter.verify(), signal);
     } catch (error) {
       throw verifyFailure(error, this.endpoint, this.options.timeoutMs);
     }
@@ -160,7 +163,7 @@ export class EmailCallback extends Notifier {
         contentType: 'text/csv',
       });
     try {
-      await this.transporter.sendMail({
+      await this.#transporter.sendMail({
         from: this.from,
         to: [...this.to],
         subject: email.subject,
@@ -183,7 +186,7 @@ export class EmailCallback extends Notifier {
    * between mails, and a transporter passed in is left to its owner.
    */
   override async close(): Promise<void> {
-    if (this.ownsTransporter) this.transporter.close();
+    if (this.ownsTransporter) this.#transporter.close();
   }
 }
 

@@ -14,6 +14,7 @@ export type { NotifierLogger, NotifierOptions } from './options.js';
 export type { ScopeRequest } from './pacing.js';
 export * from './render/index.js';
 export { type JobRunOptions, jobRunInfo, rank } from './run-info.js';
+export { redactSecrets, registerSecret } from './secrets.js';
 export { WebhookCallback, type WebhookCallbackOptions, type WebhookPayload } from './webhook.js';
 export {
   type VerifyWebhookSignatureOptions,

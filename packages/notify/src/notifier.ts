@@ -1,3 +1,4 @@
+import { type InspectOptionsStylized, inspect } from 'node:util';
 import type { Membership } from '@epochcast/coordination';
 import { Callback, preloadPlotting, type TrainingState } from '@epochcast/core';
 import { errorMessage, settledWithin, withTimeout } from './bounds.js';
@@ -9,7 +10,7 @@ import { type NotifierOptions, type ResolvedNotifierOptions, resolveNotifierOpti
 import { type ScopeRequest, SendPacer, SharedAccount } from './pacing.js';
 import { type Markup, type MessageOptions, PLAIN, renderMessages } from './render/doc.js';
 import { fitRunInfo, historySnapshot, progressOf, rank } from './run-info.js';
-import { SecretSet } from './secrets.js';
+import { redactNotification, redactSecrets, registerSecret, urlCredentials } from './secret-registry.js';
 import { holdSignals, receivedSignal, releaseSignals } from './signals.js';
 
 /** What a service accepts. The base sizes messages (`context.messages`) and paces requests to it. */
@@ -75,7 +76,10 @@ const START_TURN_WAIT_MS = 2000;
  * (the training loop never waits on the network), coalescing of epoch messages, retries with
  * backoff, rate-limit waits, pacing shared with the other runs on the account, a bounded flush at
  * the end (every notifier of a fit side by side), the configuration check before the first epoch,
- * rank gating, SIGINT/SIGTERM, and redaction of the secrets the plugin registers.
+ * rank gating, SIGINT/SIGTERM, and redaction of secrets: the plugin registers its own in the
+ * process's registry, and every notifier redacts every service's from all it sends, logs or throws.
+ * Printing a notifier (`console.log`, `util.inspect`, `JSON.stringify`) shows only its class,
+ * service and whether it is enabled: a plugin's fields, clients and options never.
  */
 export abstract class Notifier extends Callback {
   override order = 100;
@@ -95,22 +99,32 @@ export abstract class Notifier extends Callback {
   protected epochMessagesMuted = false;
 
   readonly enabled: boolean;
-  protected readonly options: ResolvedNotifierOptions;
-  private readonly secrets = new SecretSet();
+  protected readonly options: Omit<ResolvedNotifierOptions, 'redisUrl'>;
+  /** May carry a password: kept out of `options`, which a plugin could print. */
+  readonly #redisUrl: string | undefined;
   private readonly delivery: DeliveryQueue;
   private readonly pacer = new SendPacer();
-  /** This run's place among the runs on the same account, from the start of a fit until it left. */
-  private account: SharedAccount | undefined;
+  /** This run's place among the runs on the same account, from the start of a fit until it left (it holds the Redis URL). */
+  #account: SharedAccount | undefined;
   private session: FitSession | undefined;
   private run: RunInfo | undefined;
 
   constructor(options: NotifierOptions = {}) {
     super();
-    this.options = resolveNotifierOptions(new.target.name, options);
+    const { redisUrl, ...resolved } = resolveNotifierOptions(new.target.name, options);
+    this.options = resolved;
+    this.#redisUrl = redisUrl;
+    // Its password only: the rest of a Redis URL names a host, shown in coordination's warnings.
+    registerSecret(...urlCredentials(redisUrl));
     this.enabled = this.options.enabled;
     this.delivery = new DeliveryQueue(this.options, {
-      send: (attempt) => this.send(attempt.notification, this.sendContext(attempt)),
-      pace: (signal) => this.pacer.wait(this.limits.minSendIntervalMs ?? 0, this.account, signal),
+      // Redacted as it leaves, against the registry as it is then: a secret registered after the
+      // message was queued (another notifier built meanwhile) is redacted too.
+      send: (attempt) => {
+        const n = redactNotification(attempt.notification);
+        return this.send(n, this.sendContext(attempt, n));
+      },
+      pace: (signal) => this.pacer.wait(this.limits.minSendIntervalMs ?? 0, this.#account, signal),
       warn: (text) => this.warn(text),
       redact: (text) => this.redact(text),
     });
@@ -143,14 +157,28 @@ export abstract class Notifier extends Callback {
   /** Called once the fit's last message is out (or given up on) and the run has left its scope. */
   protected onFitEnded?(): void;
 
-  /** Declares a value that must never appear in a log line, a warning or a message. */
+  /**
+   * Declares values that must never appear in a log line, a warning or a message — of this
+   * notifier or any other in the process (see `registerSecret` of @epochcast/notify for the forms
+   * recognised). Call it in the constructor, before anything can fail.
+   */
   protected registerSecret(...values: (string | undefined)[]): void {
-    this.secrets.add(...values);
+    registerSecret(...values);
   }
 
-  /** `text` with every registered secret replaced by `***`. */
+  /** `text` with every registered secret, of every service in the process, replaced by `***`. */
   redact(text: string): string {
-    return this.secrets.redact(text);
+    return redactSecrets(text);
+  }
+
+  /** What printing or serialising a notifier shows: never a secret, and no cycles. */
+  toJSON(): { notifier: string; service: string; enabled: boolean } {
+    return { notifier: this.constructor.name, service: this.service, enabled: this.enabled };
+  }
+
+  [inspect.custom](_depth: number, options: InspectOptionsStylized, show: typeof inspect): string {
+    const { notifier, ...rest } = this.toJSON();
+    return `${notifier} ${show(rest, options)}`;
   }
 
   /** One warning line, `epochcast <service>: <text>`, secrets redacted, to the `logger`. */
@@ -165,7 +193,7 @@ export abstract class Notifier extends Callback {
 
   /** This run's membership of its scope (see `coordination`): resolves once joined (undefined when it could not join). */
   protected get scopeMembership(): Promise<Membership | undefined> | undefined {
-    return this.account?.joined;
+    return this.#account?.joined;
   }
 
   /** What happened to the messages of the latest fit (or of `notify`). */
@@ -199,7 +227,7 @@ export abstract class Notifier extends Callback {
     // Other ranks of a distributed job only ever send their crash: they share nothing.
     const request = rank() === 0 ? this.coordination?.(state) : undefined;
     if (request)
-      this.account = new SharedAccount(request, this.run, this.options.redisUrl, (line) =>
+      this.#account = new SharedAccount(request, this.run, this.#redisUrl, (line) =>
         this.options.logger.warn(this.redact(`${line} (${this.service})`)),
       );
     if (this.options.handleSignals)
@@ -211,7 +239,7 @@ export abstract class Notifier extends Callback {
 
   override onEpochEnd(state: TrainingState): void {
     if (!this.run || state.mode === 'lrFind') return;
-    this.account?.membership?.update(progressOf(state));
+    this.#account?.membership?.update(progressOf(state));
     if (this.epochMessagesMuted || !this.wants('epoch')) return;
     if ((state.epoch + 1) % this.options.every !== 0) return;
     this.delivery.enqueue(this.notification('epoch', state));
@@ -244,7 +272,7 @@ export abstract class Notifier extends Callback {
   async notify(notification: Notification, timeoutMs = this.options.flushTimeoutMs): Promise<DeliveryReport> {
     if (!this.wants(notification.event)) return this.report;
     this.delivery.revive();
-    this.delivery.enqueue(this.secrets.redactNotification(notification));
+    this.delivery.enqueue(redactNotification(notification));
     return this.flush(timeoutMs);
   }
 
@@ -305,7 +333,7 @@ export abstract class Notifier extends Callback {
       await this.onFitEnding?.(state);
       // The fit is over: the others see it, and a leader's duties (polling for commands) pass on now
       // rather than after the last messages, which still share the budget until the run leaves.
-      const membership = this.account?.membership;
+      const membership = this.#account?.membership;
       membership?.update({ status: state.status });
       membership?.resign();
       const event: NotifyEvent = state.status === 'failed' ? 'error' : state.status === 'interrupted' ? 'interrupt' : 'end';
@@ -315,8 +343,8 @@ export abstract class Notifier extends Callback {
     } catch (error) {
       this.warn(`could not finish the run's messages: ${errorMessage(error)}`);
     } finally {
-      await this.account?.leave();
-      this.account = undefined;
+      await this.#account?.leave();
+      this.#account = undefined;
       this.delivery.dropDeferred();
       this.run = undefined;
       this.session = undefined;
@@ -350,11 +378,12 @@ export abstract class Notifier extends Callback {
       const plot = this.session?.lossPlot(state);
       if (plot) n.plot = plot;
     }
-    return this.secrets.redactNotification(n);
+    // Redacted before it is queued too: no secret waits in memory for its turn.
+    return redactNotification(n);
   }
 
-  private sendContext(a: Attempt): SendContext {
-    const { notification: n, steps } = a;
+  private sendContext(a: Attempt, n: Notification): SendContext {
+    const { steps } = a;
     const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
       if (steps.has(name)) return steps.get(name) as T;
       const result = await run();
@@ -379,7 +408,7 @@ export abstract class Notifier extends Callback {
       pace: async () => {
         a.clock(false);
         try {
-          await this.pacer.wait(this.limits.minSendIntervalMs ?? 0, this.account, a.signal);
+          await this.pacer.wait(this.limits.minSendIntervalMs ?? 0, this.#account, a.signal);
         } finally {
           a.clock(true);
         }

@@ -36,9 +36,10 @@ export type WebhookPayload = Omit<Notification, 'plot'> & { plot?: { title: stri
 export class WebhookCallback extends Notifier {
   readonly service = 'webhook';
   readonly limits: NotifierLimits = { maxTextLength: 1_000_000, images: true };
-  readonly url: URL;
-  private readonly secret: string | undefined;
-  private readonly headers: Record<string, string>;
+  // Credentials in #private fields, out of reach of anything that prints the callback.
+  readonly #url: URL;
+  readonly #secret: string | undefined;
+  readonly #headers: Record<string, string>;
 
   constructor(options: WebhookCallbackOptions = {}) {
     super(options);
@@ -54,19 +55,34 @@ export class WebhookCallback extends Notifier {
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
       throw new ConfigError(`WebhookCallback: url must be http:// or https://; received ${describeValue(url.protocol)}.`);
-    this.url = url;
-    this.secret = options.secret ?? (process.env.EPOCHCAST_WEBHOOK_SECRET || undefined);
-    this.headers = options.headers ?? {};
+    this.#url = url;
+    this.#secret = options.secret ?? (process.env.EPOCHCAST_WEBHOOK_SECRET || undefined);
+    this.#headers = options.headers ?? {};
     // A webhook URL is a credential (Slack's and Discord's are); so are the secret and any headers.
     this.registerSecret(
       url.href,
       url.pathname.length > 1 ? url.pathname : undefined,
       url.search || undefined,
       url.password || undefined,
-      this.secret,
-      ...Object.values(this.headers),
+      this.#secret,
+      ...Object.values(this.#headers),
     );
-    if (this.enabled) for (const line of transportWarnings(url, Boolean(this.secret))) this.warn(line);
+    // A receiver that checks an Authorization header already knows who sent a request.
+    const authenticated = Boolean(this.#secret) || Object.keys(this.#headers).some((name) => name.toLowerCase() === 'authorization');
+    if (this.enabled) for (const line of transportWarnings(url, authenticated)) this.warn(line);
+  }
+
+  // Accessors on the prototype, not own properties: nothing that lists the callback's fields finds them.
+  private get url(): URL {
+    return this.#url;
+  }
+
+  private get secret(): string | undefined {
+    return this.#secret;
+  }
+
+  private get headers(): Record<string, string> {
+    return this.#headers;
   }
 
   protected async send(n: Notification, { signal, step }: SendContext): Promise<void> {
@@ -140,14 +156,14 @@ function isLocalHost(hostname: string): boolean {
 }
 
 /** What a user should hear once about where the notifications go and how a receiver can trust them. */
-function transportWarnings(url: URL, signed: boolean): string[] {
+function transportWarnings(url: URL, authenticated: boolean): string[] {
   if (isLocalHost(url.hostname)) return [];
   const lines: string[] = [];
   if (url.protocol === 'http:')
     lines.push(
       `the url is plain http:// to ${url.hostname}, another machine: anyone on the way can read and change the URL, the headers and every notification; use https://`,
     );
-  if (!signed)
+  if (!authenticated)
     lines.push(
       'requests are unsigned, so the receiver cannot tell them from forged or replayed ones: set secret (EPOCHCAST_WEBHOOK_SECRET) and check x-epochcast-signature with verifyWebhookSignature',
     );

@@ -186,10 +186,12 @@ describe('warnings about where the notifications go (finding 9)', () => {
     expect(lines.join('\n')).not.toContain('T0KEN');
   });
 
-  test('this machine (localhost, 127.0.0.0/8, ::1), https:// with a secret, and a disabled notifier warn nothing', () => {
+  test('this machine (localhost, 127.0.0.0/8, ::1), https:// with a secret or an Authorization header, and a disabled notifier warn nothing', () => {
     const lines: string[] = [];
     for (const url of ['http://localhost:9/h', 'http://127.0.0.1:9/h', 'http://127.8.9.10/h', 'http://[::1]:9/h']) hook(url, lines);
     hook('https://hooks.example.test/h', lines, { secret: SECRET });
+    // A receiver that checks its own Authorization header knows who sent the request.
+    hook('https://hooks.example.test/h', lines, { headers: { Authorization: 'Bearer b3arer-t0ken' } });
     new WebhookCallback({ url: 'http://hooks.example.test/h', enabled: false, logger: { warn: (l) => lines.push(l) } });
     expect(lines).toEqual([]);
   });

@@ -64,8 +64,9 @@ export class SlackCallback extends Notifier {
   readonly mode: 'bot' | 'webhook';
   /** The channel as configured (bot mode). */
   readonly channel: string | undefined;
-  private readonly token: string | undefined;
-  private readonly webhookUrl: string | undefined;
+  // Credentials in private fields: out of reach of anything that prints the callback.
+  readonly #token: string | undefined;
+  readonly #webhookUrl: string | undefined;
   private readonly apiUrl: string;
   private readonly epochs: SlackEpochMode;
   protected override verifies = 'the token';
@@ -74,11 +75,13 @@ export class SlackCallback extends Notifier {
 
   constructor(options: SlackCallbackOptions = {}) {
     super(options);
+    // Registered before they are checked: a malformed token is still a secret.
+    this.registerSecret(textOrUndefined(options.token), textOrUndefined(options.webhookUrl));
     const settings = resolveSettings(options);
     this.mode = settings.mode;
-    this.token = settings.token;
+    this.#token = settings.token;
     this.channel = settings.channel;
-    this.webhookUrl = settings.webhookUrl?.href;
+    this.#webhookUrl = settings.webhookUrl?.href;
     this.apiUrl = settings.apiUrl;
     this.epochs = settings.epochs;
     const bot = this.mode === 'bot';
@@ -90,7 +93,7 @@ export class SlackCallback extends Notifier {
     // The webhook URL is the credential: its path, and its last segment on its own, are secret too.
     const hook = settings.webhookUrl;
     this.registerSecret(
-      this.token,
+      this.#token,
       hook?.href,
       hook && hook.pathname.length > 1 ? hook.pathname : undefined,
       hook?.pathname.split('/').at(-1),
@@ -102,10 +105,10 @@ export class SlackCallback extends Notifier {
    * (per webhook in webhook mode), and the base paces the sends of all of them together.
    */
   protected override coordination(): ScopeRequest | undefined {
-    if (this.mode === 'webhook') return this.webhookUrl ? { scope: scopeName('slack', this.webhookUrl) } : undefined;
+    if (this.mode === 'webhook') return this.#webhookUrl ? { scope: scopeName('slack', this.#webhookUrl) } : undefined;
     // `#general` and `general` are one channel; its ID (C…) is another spelling we cannot match without a lookup.
     const channel = (this.channel ?? '').replace(/^#/, '').toLowerCase();
-    return { scope: scopeName('slack', this.apiUrl, this.token ?? '', channel) };
+    return { scope: scopeName('slack', this.apiUrl, this.#token ?? '', channel) };
   }
 
   protected override onFitEnded(): void {
@@ -214,7 +217,7 @@ export class SlackCallback extends Notifier {
       logger: quiet,
       fetch: (url, init) => fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }),
     };
-    return new WebClient(this.token, options);
+    return new WebClient(this.#token, options);
   }
 
   // ---- webhook mode --------------------------------------------------------------------------
@@ -223,7 +226,7 @@ export class SlackCallback extends Notifier {
     const message: SlackPost = n.event === 'start' ? cardMessage(n) : n.event === 'epoch' ? epochMessage(n) : summaryMessage(n);
     // @slack/webhook's HTTP error carries no headers: its injected fetch keeps Retry-After for us.
     let retryAfter: number | undefined;
-    const hook = new IncomingWebhook(this.webhookUrl as string, {
+    const hook = new IncomingWebhook(this.#webhookUrl as string, {
       timeout: this.options.timeoutMs,
       retryConfig: { retries: 0 },
       fetch: async (url, init) => {
@@ -245,4 +248,8 @@ export class SlackCallback extends Notifier {
       throw fromWebhook(error, retryAfter);
     }
   }
+}
+
+function textOrUndefined(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }

@@ -3,6 +3,7 @@
  * from getUpdates. `listTelegramChats` reads the pending updates without confirming them (no
  * offset), so running it twice shows the same chats and a later poller still sees them.
  */
+import { redactSecrets, registerSecret } from '@epochcast/notify/secrets';
 import { type Api, type Chat, TelegramApiError, type Update } from 'node-telegram-bot-api';
 import { apiErrorCode, createApi, describeError, resolveApiRoot, resolveToken } from './client.js';
 
@@ -43,6 +44,8 @@ export interface TelegramChatList {
  */
 export async function listTelegramChats(options: ListTelegramChatsOptions = {}): Promise<TelegramChatList> {
   const where = 'epochcast telegram chats';
+  const given = options.token ?? process.env.TELEGRAM_BOT_TOKEN;
+  registerSecret(typeof given === 'string' ? given : undefined);
   const token = resolveToken(where, options.token);
   const api = createApi(token, resolveApiRoot(where, options.apiRoot), 0);
   const me = await call(() => api.getMe(options.signal));
@@ -93,7 +96,9 @@ async function call<T>(run: () => Promise<T>): Promise<T> {
   } catch (error) {
     const code = apiErrorCode(error);
     if (code === 401 || code === 404)
-      throw new Error(`Telegram rejected the bot token (${describeError(error)}). Copy it again from @BotFather (/mybots → API Token).`);
+      throw new Error(
+        `Telegram rejected the bot token (${redactSecrets(describeError(error))}). Copy it again from @BotFather (/mybots → API Token).`,
+      );
     if (code === 409 && error instanceof TelegramApiError && /webhook/i.test(error.description))
       throw new Error(
         'This bot has a webhook set, so getUpdates is unavailable. Remove it (deleteWebhook) or read the chat id from your webhook’s updates.',
@@ -102,6 +107,6 @@ async function call<T>(run: () => Promise<T>): Promise<T> {
       throw new Error(
         'Another process is polling this bot right now (409 Conflict: a training run with commands on, or another bot). Try again when it is done.',
       );
-    throw new Error(`Could not reach Telegram: ${describeError(error)}`);
+    throw new Error(redactSecrets(`Could not reach Telegram: ${describeError(error)}`));
   }
 }

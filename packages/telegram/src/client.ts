@@ -30,18 +30,42 @@ export function resolveToken(where: string, token: string | undefined): string {
   return value.trim();
 }
 
-/** The API root from an option, `TELEGRAM_API_ROOT`, else Telegram's; must be an http(s) URL. */
+/**
+ * The API root from an option, `TELEGRAM_API_ROOT`, else Telegram's; must be an http(s) URL without
+ * a user name or password. fetch refuses a URL with credentials, and its error quotes the whole
+ * request URL — `…/bot<token>/getMe` — so such a root is refused here, before any request.
+ */
 export function resolveApiRoot(where: string, apiRoot: string | undefined): string {
   const value = apiRoot ?? (process.env.TELEGRAM_API_ROOT || DEFAULT_API_ROOT);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`${where}: apiRoot is not a URL; received ${JSON.stringify(value)}. Leave it unset for ${DEFAULT_API_ROOT}.`);
+    throw new ConfigError(
+      `${where}: apiRoot is not a URL; received ${JSON.stringify(withoutCredentials(String(value)))}. Leave it unset for ${DEFAULT_API_ROOT}.`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
     throw new ConfigError(`${where}: apiRoot must be http:// or https://; received ${JSON.stringify(url.protocol)}.`);
+  if (url.username !== '' || url.password !== '')
+    throw new ConfigError(
+      `${where}: apiRoot (or TELEGRAM_API_ROOT) must not contain a user name or password ("user:pass@"); received ${JSON.stringify(withoutCredentials(value))}. ` +
+        'HTTP clients refuse credentials in a URL. Remove them: a Bot API server that needs a login must be reached through a proxy that adds it.',
+    );
   return value.replace(/\/+$/, '');
+}
+
+/** `text` with the `user:pass@` of any URL in it replaced by `***@`. */
+function withoutCredentials(text: string): string {
+  return text.replace(/\/\/[^/@\s]*@/g, '//***@');
+}
+
+/**
+ * `text` with the path segment that carries the token (`/bot<token>/…`) masked, whatever form the
+ * token has there: HTTP errors quote the request URL.
+ */
+export function withoutBotPath(text: string): string {
+  return withoutCredentials(text).replace(/\/bot[^/\s?#)'"]+/g, '/bot***');
 }
 
 /**
@@ -73,12 +97,12 @@ export function apiErrorCode(error: unknown): number | undefined {
 
 /** The description Telegram gave (`Bad Request: chat not found`), else the error's message. */
 export function describeError(error: unknown): string {
-  if (error instanceof TelegramApiError) return `${error.errorCode} ${error.description}`;
+  if (error instanceof TelegramApiError) return withoutBotPath(`${error.errorCode} ${error.description}`);
   if (error instanceof NetworkError || error instanceof TimeoutError || error instanceof ParseError) {
     // The library's own text is only "Network request failed: sendMessage": the cause says why.
     const cause = error.cause as { code?: string; cause?: { code?: string }; message?: string } | undefined;
     const why = cause?.code ?? cause?.cause?.code ?? cause?.message;
-    return `${error.message}${why ? ` (${why})` : ''}`;
+    return withoutBotPath(`${error.message}${why ? ` (${why})` : ''}`);
   }
-  return error instanceof Error ? error.message || error.name : String(error);
+  return withoutBotPath(error instanceof Error ? error.message || error.name : String(error));
 }

@@ -88,7 +88,8 @@ export class TelegramCallback extends Notifier {
   readonly chatId: number | string;
   readonly parseMode: ParseMode;
   protected override verifies = 'the bot token';
-  private readonly api: Api | undefined;
+  /** Holds the token: a private field, out of reach of anything that prints the callback. */
+  readonly #api: Api | undefined;
   private readonly permissions: CommandPermissions;
   private readonly enabledCommands: ReadonlySet<TelegramCommand>;
   private readonly pollTimeoutSec: number;
@@ -101,7 +102,7 @@ export class TelegramCallback extends Notifier {
   /** The live progress message of the current run (edited each epoch), by run id. */
   private live: { runId: string; messageId: number } | undefined;
   /** This fit's commands: the poller while this run leads, its answers to what is routed to it. */
-  private commands: CommandSession | undefined;
+  #commands: CommandSession | undefined;
 
   constructor(options: TelegramCallbackOptions = {}) {
     super(options);
@@ -131,12 +132,13 @@ export class TelegramCallback extends Notifier {
     if (!required) {
       this.chatId = 0;
       this.permissions = new CommandPermissions([], undefined);
-      this.api = undefined;
+      this.#api = undefined;
       this.scopeKey = '';
       return;
     }
+    // Registered as given too: the registry also knows it trimmed and by its part after the colon.
+    this.registerSecret(typeof rawToken === 'string' ? rawToken : undefined);
     const token = resolveToken(where, options.token);
-    this.registerSecret(token, token.split(':')[1]);
     if (rawChat === undefined)
       throw new ConfigError(
         `${where}: no chat id. Pass { chatId } or set TELEGRAM_CHAT_ID. To find it: open your bot in Telegram and send it a message ` +
@@ -146,7 +148,7 @@ export class TelegramCallback extends Notifier {
     this.chatId = parseChatId(where, 'chatId', rawChat);
     this.permissions = CommandPermissions.fromOptions(where, options, this.chatId);
     const apiRoot = resolveApiRoot(where, options.apiRoot);
-    this.api = createApi(token, apiRoot, this.options.timeoutMs);
+    this.#api = createApi(token, apiRoot, this.options.timeoutMs);
     // A digest of the token: runs on the same bot meet here, and the token never leaves the process.
     this.scopeKey = scopeName('telegram', apiRoot, token);
   }
@@ -157,9 +159,9 @@ export class TelegramCallback extends Notifier {
    */
   protected override coordination(state: TrainingState): ScopeRequest | undefined {
     const run = this.currentRun;
-    if (!this.api || !run) return undefined;
-    this.commands = new CommandSession({
-      api: this.api,
+    if (!this.#api || !run) return undefined;
+    this.#commands = new CommandSession({
+      api: this.#api,
       markup: this.markup,
       enabled: this.enabledCommands,
       pollTimeoutSec: this.pollTimeoutSec,
@@ -178,15 +180,15 @@ export class TelegramCallback extends Notifier {
       warn: (text) => this.warn(text),
       redact: (text) => this.redact(text),
     });
-    return this.commands.scopeRequest(this.scopeKey);
+    return this.#commands.scopeRequest(this.scopeKey);
   }
 
   protected override async onFitEnding(): Promise<void> {
-    await this.commands?.end();
+    await this.#commands?.end();
   }
 
   protected override onFitEnded(): void {
-    this.commands = undefined;
+    this.#commands = undefined;
   }
 
   /**
@@ -194,7 +196,7 @@ export class TelegramCallback extends Notifier {
    * leader does, and forwards each command to its run.
    */
   get pollsCommands(): boolean {
-    return this.commands?.polling ?? false;
+    return this.#commands?.polling ?? false;
   }
 
   /**
@@ -202,7 +204,7 @@ export class TelegramCallback extends Notifier {
    * the wrong shape 404. Meanwhile the `@name` entries of allowedChatIds are looked up.
    */
   protected override async verify({ signal }: VerifyContext): Promise<void> {
-    const api = this.api;
+    const api = this.#api;
     if (!api) return;
     const resolving =
       this.enabledCommands.size > 0 ? this.permissions.resolveNames(api, signal, (line) => this.warn(line)) : Promise.resolve();
@@ -225,10 +227,10 @@ export class TelegramCallback extends Notifier {
 
   /** The bot's @username, asked again (at most every 30 s) when getMe failed at the start. */
   private async learnBotUsername(): Promise<string | undefined> {
-    if (this.botUsername || !this.api || Date.now() < this.nextGetMeAt) return this.botUsername;
+    if (this.botUsername || !this.#api || Date.now() < this.nextGetMeAt) return this.botUsername;
     this.nextGetMeAt = Date.now() + 30_000;
     try {
-      this.botUsername = (await this.api.getMe(AbortSignal.timeout(Math.min(this.options.timeoutMs, 5000)))).username;
+      this.botUsername = (await this.#api.getMe(AbortSignal.timeout(Math.min(this.options.timeoutMs, 5000)))).username;
     } catch {
       // Still unknown: addressed commands stay unanswered, and the poller has said why.
     }
@@ -238,7 +240,7 @@ export class TelegramCallback extends Notifier {
   // ---- sending -------------------------------------------------------------------------------
 
   protected async send(n: Notification, context: SendContext): Promise<void> {
-    const api = this.api;
+    const api = this.#api;
     if (!api) return;
     if (n.event === 'epoch') return this.sendLive(api, n, context);
     const hint = n.event === 'start' && this.enabledCommands.size > 0 ? this.commandsHint() : '';

@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Redis, type RedisOptions } from 'ioredis';
 import { describeError } from '../errors.js';
+import { urlSecrets } from '../redis-url.js';
 import { withDeadline } from '../timing.js';
 
 const COMMAND_TIMEOUT_MS = 2000;
@@ -48,7 +49,7 @@ export class Connection {
   readonly fallbackBudget = new Map<string, number>();
 
   private constructor(readonly url: string) {
-    this.secrets = passwordForms(url);
+    this.secrets = urlSecrets(url);
     const options: RedisOptions = {
       // Commands issued during a short blip wait for the reconnect, but a long outage fails them
       // after one retry instead of queueing heartbeats without bound.
@@ -160,22 +161,5 @@ export class Connection {
       this.failed(error);
     });
     connection.on('ready', () => this.answered());
-  }
-}
-
-/** The password of `url` as it may appear in a message: as written and decoded. */
-function passwordForms(url: string): string[] {
-  try {
-    const { password } = new URL(url);
-    if (!password) return [];
-    let decoded = password;
-    try {
-      decoded = decodeURIComponent(password);
-    } catch {
-      // Malformed escapes: the raw form is all there is.
-    }
-    return [...new Set([password, decoded])].filter((s) => s.length > 0);
-  } catch {
-    return [];
   }
 }

@@ -1,5 +1,3 @@
-import type { RunRecord } from './types.js';
-
 /** What a peer sent, once parsed: only its shape is known, so every field is checked before use. */
 export type JsonObject = { readonly [key: string]: unknown };
 
@@ -15,9 +13,4 @@ export function parseJsonObject(text: string): JsonObject | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A run record from another process: the id is what everything else is keyed by, so it must be there. */
-export function isRunRecord(value: unknown): value is RunRecord {
-  return isJsonObject(value) && typeof value.id === 'string' && value.id.length > 0;
 }

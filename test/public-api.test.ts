@@ -119,6 +119,7 @@ test('@epochcast/notify exports the notifier base, the render kit and nothing el
       'renderMessages',
       'renderText',
       'runLabel',
+      'scopeAuthKey',
       'scopeName',
       'selectEpochRows',
       'trimStack',

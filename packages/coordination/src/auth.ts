@@ -51,7 +51,9 @@ export class ScopeAuth {
 
   mac(purpose: string, ...parts: string[]): string {
     // JSON: an unambiguous encoding of the parts, whatever characters they hold.
-    return createHmac('sha256', this.#key).update(JSON.stringify([purpose, this.scope, ...parts])).digest('base64url');
+    return createHmac('sha256', this.#key)
+      .update(JSON.stringify([purpose, this.scope, ...parts]))
+      .digest('base64url');
   }
 
   verify(mac: unknown, purpose: string, ...parts: string[]): boolean {

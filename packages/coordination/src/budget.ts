@@ -4,8 +4,11 @@
  * for longer than the honest runs of a scope could.
  */
 
-/** The longest slot one reservation books: services ask for about a second between messages. */
-export const MAX_BOOKING_MS = 10_000;
+/**
+ * The longest slot one reservation books: services ask for a second or so between messages (3 s
+ * in a Telegram group); a notifier that asks for more keeps its own longer pace on top.
+ */
+export const MAX_BOOKING_MS = 5_000;
 /** How far ahead of now the budget may be booked: a slot further out is granted this far out. */
 export const MAX_BACKLOG_MS = 60_000;
 

@@ -27,8 +27,7 @@ export function readRunRecord(value: unknown): RunRecord | undefined {
   if (!isJsonObject(value)) return undefined;
   const { id, name, host, pid, startedAt, epoch, totalEpochs, status, metric } = value;
   if (!isRunId(id) || !isBoundedString(name, RECORD_LIMITS.name) || !isBoundedString(host, RECORD_LIMITS.host)) return undefined;
-  if (!Number.isSafeInteger(pid) || !isFiniteNumber(startedAt) || !isFiniteNumber(epoch) || !isFiniteNumber(totalEpochs))
-    return undefined;
+  if (!Number.isSafeInteger(pid) || !isFiniteNumber(startedAt) || !isFiniteNumber(epoch) || !isFiniteNumber(totalEpochs)) return undefined;
   const record: RunRecord = { id, name, host, pid: pid as number, startedAt, epoch, totalEpochs };
   if (isBoundedString(status, RECORD_LIMITS.status)) record.status = status;
   if (isJsonObject(metric) && isBoundedString(metric.name, RECORD_LIMITS.metricName) && isFiniteNumber(metric.value))
@@ -48,7 +47,8 @@ export function ownRecord(record: RunRecord): { record: RunRecord } | { error: s
   };
   if (record.status !== undefined) trimmed.status = clip(record.status, RECORD_LIMITS.status);
   if (record.metric !== undefined)
-    if (isFiniteNumber(record.metric.value)) trimmed.metric = { ...record.metric, name: clip(record.metric.name, RECORD_LIMITS.metricName) };
+    if (isFiniteNumber(record.metric.value))
+      trimmed.metric = { ...record.metric, name: clip(record.metric.name, RECORD_LIMITS.metricName) };
     else delete trimmed.metric;
   const read = readRunRecord(trimmed);
   if (read) return { record: read };

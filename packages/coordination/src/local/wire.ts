@@ -82,7 +82,8 @@ export type HubMessage =
 
 const isShort = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= MAX_SHORT;
 const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
-const ridOf = (value: unknown): number | undefined => (Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined);
+const ridOf = (value: unknown): number | undefined =>
+  Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined;
 
 /** A client's message as the hub reads it: every field checked, records read into fresh objects. */
 export function readClientRequest(message: JsonObject): ClientRequest | Refusal {

@@ -95,6 +95,13 @@ export class Hub {
     }
   }
 
+  /** What the hub holds, written but not yet read, for all its connections together. */
+  unreadBytes(): number {
+    let total = 0;
+    for (const socket of this.connections) total += socket.writableLength;
+    return total;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

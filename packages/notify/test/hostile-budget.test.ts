@@ -92,12 +92,12 @@ async function bookAnHour(socket: string, count: number): Promise<void> {
   await answered;
 }
 
-function victim(scope: string): { notifier: OnAccount; fit: () => Promise<number> } {
+function victim(scope: string): { notifier: OnAccount; train: () => Promise<number> } {
   const notifier = new OnAccount(scope);
   const learn = new Learner({ model: toyModel(), data: toyLoaders(64, 32), loss: 'categoricalCrossentropy', callbacks: [notifier] });
   return {
     notifier,
-    fit: async () => {
+    train: async () => {
       const startedAt = performance.now();
       await learn.fit(1);
       return performance.now() - startedAt;
@@ -108,8 +108,8 @@ function victim(scope: string): { notifier: OnAccount; fit: () => Promise<number
 test('one booking of an hour by a peer: the victim waits 5 s at most, its fit ends within seconds and its end message goes out', async () => {
   const { scope, socket } = await hostedScope();
   await bookAnHour(socket, 1);
-  const { notifier, fit } = victim(scope);
-  const took = await fit();
+  const { notifier, train } = victim(scope);
+  const took = await train();
   expect(notifier.events()).toEqual(['start', 'end']);
   expect(notifier.report.failed).toEqual([]);
   // The hour counts as 5 s (a booking's most); training and the end add well under a second.
@@ -120,8 +120,8 @@ test('one booking of an hour by a peer: the victim waits 5 s at most, its fit en
 test('300 bookings of an hour: the budget is booked beyond what any run waits, so the victim paces itself, says so once, and is not delayed', async () => {
   const { scope, socket } = await hostedScope();
   await bookAnHour(socket, 300);
-  const { notifier, fit } = victim(scope);
-  const took = await fit();
+  const { notifier, train } = victim(scope);
+  const took = await train();
   expect(notifier.events()).toEqual(['start', 'end']);
   expect(notifier.report.failed).toEqual([]);
   expect(took).toBeLessThan(3_000);

@@ -6,7 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, chown, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -116,6 +117,30 @@ describe('finding 3: EPOCHCAST_SOCKET_DIR is checked, and the socket file is 060
     }
     expect((await stat(socket)).mode & 0o777).toBe(0o600);
     expect(await connectAsNobody(socket)).toBe('EACCES');
+  });
+});
+
+describe('finding 3: what sits at the socket path', () => {
+  test('a symlink to another process’s socket is removed, not followed: the run hosts its own hub', async () => {
+    const dir = await tempDir('planted');
+    const elsewhere = await tempDir('trap');
+    const trap = path.join(elsewhere, 'trap.sock');
+    let connections = 0;
+    const server = net.createServer((socket) => {
+      connections += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => server.listen(trap, resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const scope = randomScope('planted');
+    const socket = path.join(dir, `${scope}.sock`);
+    await symlink(trap, socket);
+    const { membership, warned } = await joinIn(dir, scope);
+    expect(membership.engine).toBe('local');
+    expect(warned).toEqual([`epochcast: removed ${socket}, which was not a socket of this user (not a socket)`]);
+    expect((await lstat(socket)).isSocket()).toBe(true);
+    expect(connections).toBe(0);
+    expect((await membership.runs()).map((r) => r.id)).toEqual([membership.runId]);
   });
 });
 

@@ -5,7 +5,7 @@
  * taken over under a lock file. A hub this process hosts lives while its memberships use it.
  */
 import { chmodSync } from 'node:fs';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import type { ScopeAuth } from '../auth.js';
 import type { Warn } from '../callbacks.js';
@@ -53,6 +53,7 @@ export function hostedHub(path: string): Hub | undefined {
 
 /** Connects to the scope's hub, hosting it first when nobody does (with `auth`, the scope's key, if it has one). */
 export async function openHub(address: HubAddress, warn: Warn, auth: ScopeAuth | undefined): Promise<net.Socket> {
+  if (address.file) await removeForeign(address.path, warn);
   try {
     return await dial(address);
   } catch (error) {
@@ -66,6 +67,24 @@ export async function openHub(address: HubAddress, warn: Warn, auth: ScopeAuth |
     if (address.file) await takeOverIfStale(address, warn, auth);
   }
   return dial(address);
+}
+
+/**
+ * A file at the socket's path that is not a socket of this user (a symlink, or another user's
+ * socket left from before the directory was made private) would take our connections elsewhere:
+ * it is removed, which the directory, ours, allows.
+ */
+async function removeForeign(file: string, warn: Warn): Promise<void> {
+  const uid = process.getuid?.();
+  let info: Awaited<ReturnType<typeof lstat>>;
+  try {
+    info = await lstat(file);
+  } catch {
+    return;
+  }
+  if (info.isSocket() && (uid === undefined || info.uid === uid)) return;
+  warn(`epochcast: removed ${file}, which was not a socket of this user (${info.isSocket() ? `uid ${info.uid}` : 'not a socket'})`);
+  await rm(file, { force: true });
 }
 
 function listen(address: HubAddress, warn: Warn, auth: ScopeAuth | undefined): Promise<void> {

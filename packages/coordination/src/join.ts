@@ -24,7 +24,7 @@ export function scopeName(service: string, ...parts: string[]): string {
 export async function joinScope(scope: string, options: JoinOptions & { redisUrl?: string | undefined }): Promise<Membership> {
   const { redisUrl, ...join } = options;
   // A malformed record or key is the caller's bug, not an outage: it rejects rather than acting alone.
-  const { record } = checkJoin(scope, join);
+  const { record, options: kept } = checkJoin(scope, join);
   if (redisUrl !== undefined) {
     try {
       const engine = await loadRedisEngine(safeWarn(join.warn));
@@ -40,7 +40,7 @@ export async function joinScope(scope: string, options: JoinOptions & { redisUrl
     return await localCoordinator().join(scope, join);
   } catch (error) {
     join.warn(`epochcast: could not coordinate with other runs (${describeError(error)}); this run acts alone`);
-    return soloMembership({ ...join, record });
+    return soloMembership({ ...kept, record });
   }
 }
 

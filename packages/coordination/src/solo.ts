@@ -7,7 +7,7 @@ import type { JoinOptions, Membership } from './types.js';
  * receives what it sends itself, and paces its sends alone (`reserve` rejects, so the caller does).
  * Plugins then work the same way with or without company.
  */
-export function soloMembership(options: JoinOptions): Membership {
+export function soloMembership(options: Omit<JoinOptions, 'authKey'>): Membership {
   let record = { ...options.record };
   const warn = safeWarn(options.warn);
   const leadership = new LeaderCallbacks(options.leadership, warn, record.id);

@@ -22,9 +22,9 @@ export function localCoordinator(): Coordinator {
   instance ??= {
     engine: 'local',
     async join(scope: string, options: JoinOptions): Promise<Membership> {
-      const { record, auth } = checkJoin(scope, options);
+      const { record, auth, options: kept } = checkJoin(scope, options);
       const address = hubAddress(scope, process.env, safeWarn(options.warn));
-      const membership = new LocalMembership(scope, address, options, record, auth);
+      const membership = new LocalMembership(scope, address, kept, record, auth);
       holdHub(address);
       try {
         await membership.start();

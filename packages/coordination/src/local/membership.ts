@@ -97,7 +97,7 @@ export class LocalMembership implements Membership {
   constructor(
     private readonly scope: string,
     private readonly address: HubAddress,
-    private readonly options: JoinOptions,
+    private readonly options: Omit<JoinOptions, 'authKey'>,
     record: RunRecord,
     private readonly auth: ScopeAuth | undefined,
   ) {

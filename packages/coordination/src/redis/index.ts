@@ -38,10 +38,10 @@ export function redisCoordinator(url: string): Coordinator {
   return {
     engine: 'redis',
     async join(scope: string, options: JoinOptions): Promise<Membership> {
-      const { record, auth } = checkJoin(scope, options);
+      const { record, auth, options: kept } = checkJoin(scope, options);
       const leaseMs = redisLeaseMs();
       const connection = Connection.acquire(url);
-      const member = new RedisMembership(connection, scope, options, leaseMs, record, auth);
+      const member = new RedisMembership(connection, scope, kept, leaseMs, record, auth);
       try {
         await connection.reachable(JOIN_TIMEOUT_MS);
         await withDeadline(member.start(), JOIN_STEPS_TIMEOUT_MS, () => 'Redis stopped answering during the join');

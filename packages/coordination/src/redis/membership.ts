@@ -83,7 +83,7 @@ export class RedisMembership implements Membership, ConnectionMember {
   constructor(
     private readonly connection: Connection,
     private readonly scope: string,
-    private readonly options: JoinOptions,
+    private readonly options: Omit<JoinOptions, 'authKey'>,
     private readonly leaseMs: number,
     record: RunRecord,
     private readonly auth: ScopeAuth | undefined,

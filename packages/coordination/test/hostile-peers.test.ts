@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { inspect } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -159,6 +160,15 @@ describe('finding 3: forwarded commands need the key', () => {
     await until(() => victim.messages.length === 1, 3_000, 'the honest message');
     await sleep(100);
     expect(victim.messages).toEqual([{ ...forged, args: '0.05' }]);
+  });
+
+  test('the key is never shown: printing a membership of a scope with a key shows no byte of it', async () => {
+    const authKey = scopeAuthKey('test', 'the-bot-token');
+    const run = await join(randomScope('printed'), { authKey });
+    const printed = inspect(run.membership, { depth: Number.POSITIVE_INFINITY, showHidden: true });
+    expect(printed).not.toContain(Buffer.from(authKey).toString('hex'));
+    expect(printed).not.toContain([...authKey.slice(0, 4)].join(', '));
+    expect(printed).toContain('[ScopeAuth]');
   });
 
   test('a process without the key that binds the address first: a run refuses its hub at once and never takes its messages', async () => {

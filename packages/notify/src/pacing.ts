@@ -112,20 +112,22 @@ export class SharedAccount {
  * flush bound does not count it).
  */
 export class SendPacer {
+  /** When this notifier's last request went, or the start of its slot on the shared budget. */
   private lastSendAt = Number.NEGATIVE_INFINITY;
   private sharedWaited = 0;
   private sharedWaitSince: number | undefined;
 
   /**
-   * Waits for this request's turn, then counts it as sent. Its own pace holds in any case: the
-   * shared budget books at most a few seconds per slot, which a longer gap goes beyond.
+   * Waits for this request's turn, then counts it as sent. Its own pace holds in any case, counted
+   * from its last slot (so a late wake-up is not carried into the next send): the shared budget
+   * books at most a few seconds per slot, which a longer gap goes beyond.
    */
   async wait(gapMs: number, account: SharedAccount | undefined, signal: AbortSignal): Promise<void> {
     const shared = account && (await account.settled());
-    if (gapMs > 0 && account && shared) await this.waitForSharedSlot(account, shared, gapMs, signal);
+    const slot = gapMs > 0 && account && shared ? await this.waitForSharedSlot(account, shared, gapMs, signal) : undefined;
     const ownWait = this.lastSendAt + gapMs - performance.now();
     if (ownWait > 0) await sleep(ownWait, undefined, { signal });
-    this.lastSendAt = performance.now();
+    this.lastSendAt = slot !== undefined && ownWait <= 0 ? slot : performance.now();
   }
 
   /** Time spent waiting for slots on the shared budget so far, the wait in progress included. */
@@ -139,20 +141,26 @@ export class SendPacer {
    * event loop is busy may wake a little late into its slot; booking again would waste the slot and
    * send it to the back of the queue, which under load stretches every run's wait. Out of reach, or
    * booked implausibly far ahead (see MAX_SHARED_WAIT_MS), the budget is not waited for: the caller
-   * paces itself.
+   * paces itself. Resolves with when the slot began (performance.now()), or undefined without one.
    */
-  private async waitForSharedSlot(account: SharedAccount, shared: Membership, gapMs: number, signal: AbortSignal): Promise<void> {
+  private async waitForSharedSlot(
+    account: SharedAccount,
+    shared: Membership,
+    gapMs: number,
+    signal: AbortSignal,
+  ): Promise<number | undefined> {
     let wait: number;
     try {
       wait = await shared.reserve(gapMs);
     } catch {
-      return;
+      return undefined;
     }
     const limit = Math.max(MAX_SHARED_WAIT_MS, 10 * gapMs);
     if (!(wait <= limit)) {
       account.budgetOverbooked(wait, limit);
-      return;
+      return undefined;
     }
+    const slot = performance.now() + wait;
     if (wait > 0) {
       this.sharedWaitSince = performance.now();
       try {
@@ -162,5 +170,6 @@ export class SendPacer {
         this.sharedWaitSince = undefined;
       }
     }
+    return slot;
   }
 }

@@ -122,6 +122,7 @@ test('@epochcast/notify exports the notifier base, the render kit and nothing el
       'renderMessages',
       'renderText',
       'runLabel',
+      'scopeAuthKey',
       'scopeName',
       'selectEpochRows',
       'trimStack',

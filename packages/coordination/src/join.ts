@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { safeWarn, type Warn } from './callbacks.js';
+import { checkJoin } from './checked.js';
 import { describeError, errorCode } from './errors.js';
 import { localCoordinator } from './local/index.js';
 import { redactUrl, urlSecrets } from './redis-url.js';
@@ -18,10 +19,12 @@ export function scopeName(service: string, ...parts: string[]): string {
 /**
  * Joins `scope` through Redis when `redisUrl` is given, else through this machine's socket hub. An
  * unreachable Redis, or ioredis not installed, is no reason to fail a run: one warning, and the run
- * coordinates locally.
+ * coordinates locally. Rejects only for a malformed record or `authKey` (a ConfigError).
  */
 export async function joinScope(scope: string, options: JoinOptions & { redisUrl?: string | undefined }): Promise<Membership> {
   const { redisUrl, ...join } = options;
+  // A malformed record or key is the caller's bug, not an outage: it rejects rather than acting alone.
+  const { record, options: kept } = checkJoin(scope, join);
   if (redisUrl !== undefined) {
     try {
       const engine = await loadRedisEngine(safeWarn(join.warn));
@@ -39,7 +42,7 @@ export async function joinScope(scope: string, options: JoinOptions & { redisUrl
     return await localCoordinator().join(scope, join);
   } catch (error) {
     join.warn(`epochcast: could not coordinate with other runs (${describeError(error)}); this run acts alone`);
-    return soloMembership(join);
+    return soloMembership({ ...kept, record });
   }
 }
 

@@ -1,4 +1,5 @@
 import { callHandler, LeaderCallbacks, safeWarn } from './callbacks.js';
+import { ownRecord } from './records.js';
 import type { JoinOptions, Membership } from './types.js';
 
 /**
@@ -6,7 +7,7 @@ import type { JoinOptions, Membership } from './types.js';
  * receives what it sends itself, and paces its sends alone (`reserve` rejects, so the caller does).
  * Plugins then work the same way with or without company.
  */
-export function soloMembership(options: JoinOptions): Membership {
+export function soloMembership(options: Omit<JoinOptions, 'authKey'>): Membership {
   let record = { ...options.record };
   const warn = safeWarn(options.warn);
   const leadership = new LeaderCallbacks(options.leadership, warn, record.id);
@@ -25,7 +26,9 @@ export function soloMembership(options: JoinOptions): Membership {
       return leadership.active;
     },
     update(patch) {
-      record = { ...record, ...patch, id: record.id };
+      const checked = ownRecord({ ...record, ...patch, id: record.id });
+      if ('error' in checked) warn(`epochcast: ignored an update of run ${record.id}: ${checked.error}`);
+      else record = checked.record;
     },
     runs: async () => [record],
     async sendTo(runId, message) {

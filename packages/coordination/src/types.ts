@@ -46,6 +46,15 @@ export interface JoinOptions {
   leadership?: { onElected(): void; onDeposed(): void };
   /** One warning line (already free of secrets). */
   warn(line: string): void;
+  /**
+   * The scope's key (`scopeAuthKey(service, secret)`, at least 16 bytes), for a scope whose runs
+   * hold a secret such as a bot token. Then every message between runs carries an HMAC (with a
+   * timestamp and a nonce against replay) and a message without a valid one is dropped, the local
+   * hub takes only runs that prove the key (and proves it back), and on Redis only records sealed
+   * with it are listed or may hold the leader role: a process of the same user, or anyone who can
+   * write to the Redis, cannot command a run or take its place without the secret.
+   */
+  authKey?: Uint8Array;
 }
 
 /** One run's membership of a scope. */

@@ -2,7 +2,7 @@
 
 // What plugins need of the runs sharing an account (from @epochcast/coordination), and the error a
 // plugin throws for a bad option (from @epochcast/core), so a plugin imports from here alone.
-export { type Membership, type RunRecord, type ScopeMessage, scopeName } from '@epochcast/coordination';
+export { type Membership, type RunRecord, type ScopeMessage, scopeAuthKey, scopeName } from '@epochcast/coordination';
 export { ConfigError } from '@epochcast/core';
 export { ConsoleCallback, type ConsoleCallbackOptions, type TextWriter } from './console.js';
 export type { DeliveryReport } from './delivery.js';

@@ -17,20 +17,39 @@ export interface ScopeRequest {
   leadership?: JoinOptions['leadership'];
   /** Messages other runs send this one. */
   onMessage?: JoinOptions['onMessage'];
+  /**
+   * The scope's key, derived from the account's secret with `scopeAuthKey(service, secret)`: then
+   * only runs holding the secret can join the scope, send this run messages or lead it (see
+   * `JoinOptions.authKey`). Set it whenever other runs send this one commands.
+   */
+  authKey?: Uint8Array;
 }
 
 /** How long the first send of a fit waits for the join, to share the budget from the start. */
 const JOIN_WAIT_MS = 5000;
 /** A dead engine must not hold up the end of a run. */
 const LEAVE_WAIT_MS = 3000;
+/**
+ * The longest wait for a turn on the shared budget a notifier honours (or ten of its gaps, if
+ * longer): the honest runs of a sweep rarely queue that deep. A budget booked further ahead was
+ * booked by something else (any process that can reach the scope can book it), and the run then
+ * paces its sends by itself rather than hold its messages, and the end of its fit, back.
+ */
+export const MAX_SHARED_WAIT_MS = 20_000;
 
 /** This run's membership of the scope of its account, joined in the background. */
 export class SharedAccount {
   private current: Membership | undefined;
   readonly joined: Promise<Membership | undefined>;
+  private distrusted = false;
 
   /** `warn` gets whole lines (the engines' own, and this one's), free of secrets. */
-  constructor(request: ScopeRequest, run: RunInfo, redisUrl: string | undefined, warn: (line: string) => void) {
+  constructor(
+    request: ScopeRequest,
+    run: RunInfo,
+    redisUrl: string | undefined,
+    private readonly warn: (line: string) => void,
+  ) {
     const record: RunRecord = {
       id: run.id,
       name: run.name,
@@ -46,6 +65,7 @@ export class SharedAccount {
       redisUrl,
       onMessage: request.onMessage ?? (() => {}),
       ...(request.leadership ? { leadership: request.leadership } : {}),
+      ...(request.authKey ? { authKey: request.authKey } : {}),
       warn,
     }).then(
       (membership) => {
@@ -69,6 +89,16 @@ export class SharedAccount {
     return this.current ?? (await settledWithin(this.joined, JOIN_WAIT_MS));
   }
 
+  /** The budget answered a wait longer than any honest backlog: said once per fit, as every send then paces itself. */
+  budgetOverbooked(waitMs: number, limitMs: number): void {
+    if (this.distrusted) return;
+    this.distrusted = true;
+    this.warn(
+      `epochcast: the send budget shared with the other runs on this account is booked ${Math.round(waitMs / 1000)} s ahead, ` +
+        `more than the ${Math.round(limitMs / 1000)} s any run waits: something booked it far ahead; this run paces its own sends`,
+    );
+  }
+
   /** Leaves after the last message, each step bounded. */
   async leave(): Promise<void> {
     const membership = await settledWithin(this.joined, LEAVE_WAIT_MS);
@@ -82,18 +112,22 @@ export class SharedAccount {
  * flush bound does not count it).
  */
 export class SendPacer {
+  /** When this notifier's last request went, or the start of its slot on the shared budget. */
   private lastSendAt = Number.NEGATIVE_INFINITY;
   private sharedWaited = 0;
   private sharedWaitSince: number | undefined;
 
-  /** Waits for this request's turn, then counts it as sent. */
+  /**
+   * Waits for this request's turn, then counts it as sent. Its own pace holds in any case, counted
+   * from its last slot (so a late wake-up is not carried into the next send): the shared budget
+   * books at most a few seconds per slot, which a longer gap goes beyond.
+   */
   async wait(gapMs: number, account: SharedAccount | undefined, signal: AbortSignal): Promise<void> {
     const shared = account && (await account.settled());
-    if (!(gapMs > 0 && shared && (await this.waitForSharedSlot(shared, gapMs, signal)))) {
-      const ownWait = this.lastSendAt + gapMs - performance.now();
-      if (ownWait > 0) await sleep(ownWait, undefined, { signal });
-    }
-    this.lastSendAt = performance.now();
+    const slot = gapMs > 0 && account && shared ? await this.waitForSharedSlot(account, shared, gapMs, signal) : undefined;
+    const ownWait = this.lastSendAt + gapMs - performance.now();
+    if (ownWait > 0) await sleep(ownWait, undefined, { signal });
+    this.lastSendAt = slot !== undefined && ownWait <= 0 ? slot : performance.now();
   }
 
   /** Time spent waiting for slots on the shared budget so far, the wait in progress included. */
@@ -105,16 +139,28 @@ export class SendPacer {
   /**
    * Waits for this run's slot on the budget shared with the other runs on the account. A run whose
    * event loop is busy may wake a little late into its slot; booking again would waste the slot and
-   * send it to the back of the queue, which under load stretches every run's wait. False when the
-   * budget is out of reach: the caller paces itself.
+   * send it to the back of the queue, which under load stretches every run's wait. Out of reach, or
+   * booked implausibly far ahead (see MAX_SHARED_WAIT_MS), the budget is not waited for: the caller
+   * paces itself. Resolves with when the slot began (performance.now()), or undefined without one.
    */
-  private async waitForSharedSlot(shared: Membership, gapMs: number, signal: AbortSignal): Promise<boolean> {
+  private async waitForSharedSlot(
+    account: SharedAccount,
+    shared: Membership,
+    gapMs: number,
+    signal: AbortSignal,
+  ): Promise<number | undefined> {
     let wait: number;
     try {
       wait = await shared.reserve(gapMs);
     } catch {
-      return false;
+      return undefined;
     }
+    const limit = Math.max(MAX_SHARED_WAIT_MS, 10 * gapMs);
+    if (!(wait <= limit)) {
+      account.budgetOverbooked(wait, limit);
+      return undefined;
+    }
+    const slot = performance.now() + wait;
     if (wait > 0) {
       this.sharedWaitSince = performance.now();
       try {
@@ -124,6 +170,6 @@ export class SendPacer {
         this.sharedWaitSince = undefined;
       }
     }
-    return true;
+    return slot;
   }
 }

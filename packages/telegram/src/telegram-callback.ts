@@ -7,6 +7,7 @@ import {
   type NotifierOptions,
   type ScopeRequest,
   type SendContext,
+  scopeAuthKey,
   scopeName,
   TransientError,
   type VerifyContext,
@@ -96,6 +97,8 @@ export class TelegramCallback extends Notifier {
   private readonly markup: TelegramMarkup;
   /** The runs sharing this bot (a sweep) coordinate in this scope: one poller, one send budget. */
   private readonly scopeKey: string;
+  /** Derived from the token: what the runs on this bot prove to each other, so no process without the token can command one. */
+  readonly #scopeAuthKey: Uint8Array | undefined;
   private botUsername: string | undefined;
   /** When the poller may ask getMe again for a name it still lacks. */
   private nextGetMeAt = 0;
@@ -151,6 +154,7 @@ export class TelegramCallback extends Notifier {
     this.#api = createApi(token, apiRoot, this.options.timeoutMs);
     // A digest of the token: runs on the same bot meet here, and the token never leaves the process.
     this.scopeKey = scopeName('telegram', apiRoot, token);
+    this.#scopeAuthKey = scopeAuthKey('telegram', token);
   }
 
   /**
@@ -180,7 +184,7 @@ export class TelegramCallback extends Notifier {
       warn: (text) => this.warn(text),
       redact: (text) => this.redact(text),
     });
-    return this.#commands.scopeRequest(this.scopeKey);
+    return { ...this.#commands.scopeRequest(this.scopeKey), authKey: this.#scopeAuthKey };
   }
 
   protected override async onFitEnding(): Promise<void> {

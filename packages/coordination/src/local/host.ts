@@ -4,8 +4,10 @@
  * frees the address the moment its holder dies. Only a socket file outlives its holder: it is
  * taken over under a lock file. A hub this process hosts lives while its memberships use it.
  */
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmodSync } from 'node:fs';
+import { lstat, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
+import type { ScopeAuth } from '../auth.js';
 import type { Warn } from '../callbacks.js';
 import { errorCode } from '../errors.js';
 import type { HubAddress } from './address.js';
@@ -44,31 +46,64 @@ export function closeUnusedHub(address: HubAddress): void {
   hosted.delete(address.path);
 }
 
-/** Connects to the scope's hub, hosting it first when nobody does. */
-export async function openHub(address: HubAddress, warn: Warn): Promise<net.Socket> {
+/** The hub this process hosts at `path`, if any: for tests that look at what a hub holds. */
+export function hostedHub(path: string): Hub | undefined {
+  return hosted.get(path);
+}
+
+/** Connects to the scope's hub, hosting it first when nobody does (with `auth`, the scope's key, if it has one). */
+export async function openHub(address: HubAddress, warn: Warn, auth: ScopeAuth | undefined): Promise<net.Socket> {
+  if (address.file) await removeForeign(address.path, warn);
   try {
     return await dial(address);
   } catch (error) {
     if (!ABSENT.has(errorCode(error) ?? '')) throw error;
   }
   try {
-    await listen(address, warn);
+    await listen(address, warn, auth);
   } catch (error) {
     if (errorCode(error) !== 'EADDRINUSE') throw error;
     // Someone else bound it first, or, for a socket file, a dead holder left its file behind.
-    if (address.file) await takeOverIfStale(address, warn);
+    if (address.file) await takeOverIfStale(address, warn, auth);
   }
   return dial(address);
 }
 
-function listen(address: HubAddress, warn: Warn): Promise<void> {
+/**
+ * A file at the socket's path that is not a socket of this user (a symlink, or another user's
+ * socket left from before the directory was made private) would take our connections elsewhere:
+ * it is removed, which the directory, ours, allows.
+ */
+async function removeForeign(file: string, warn: Warn): Promise<void> {
+  const uid = process.getuid?.();
+  let info: Awaited<ReturnType<typeof lstat>>;
+  try {
+    info = await lstat(file);
+  } catch {
+    return;
+  }
+  if (info.isSocket() && (uid === undefined || info.uid === uid)) return;
+  warn(`epochcast: removed ${file}, which was not a socket of this user (${info.isSocket() ? `uid ${info.uid}` : 'not a socket'})`);
+  await rm(file, { force: true });
+}
+
+function listen(address: HubAddress, warn: Warn, auth: ScopeAuth | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
     server.listen({ path: address.path }, () => {
       server.off('error', reject);
+      try {
+        // The user's alone whatever the umask (the directory, 0700 and checked, keeps others out too).
+        // Synchronous: a microsecond, and no connection can be accepted before the hub handles it.
+        if (address.file) chmodSync(address.path, 0o600);
+      } catch (error) {
+        server.close();
+        reject(error);
+        return;
+      }
       hosted.get(address.path)?.close();
-      hosted.set(address.path, new Hub(server, address, warn));
+      hosted.set(address.path, new Hub(server, address, warn, auth));
       resolve();
     });
   });
@@ -99,14 +134,14 @@ function dial(address: HubAddress): Promise<net.Socket> {
  * only safe while nobody else can be doing the same (else one could unlink the other's fresh
  * socket and two hubs would run), hence the lock file around check, unlink and listen.
  */
-async function takeOverIfStale(address: HubAddress, warn: Warn): Promise<void> {
+async function takeOverIfStale(address: HubAddress, warn: Warn, auth: ScopeAuth | undefined): Promise<void> {
   if (!(await holderIsDead(address))) return;
   const lock = `${address.path}.lock`;
   if (!(await takeLock(lock))) return;
   try {
     if (!(await holderIsDead(address))) return;
     await rm(address.path, { force: true });
-    await listen(address, warn).catch((error: unknown) => {
+    await listen(address, warn, auth).catch((error: unknown) => {
       if (errorCode(error) !== 'EADDRINUSE') throw error;
     });
   } finally {

@@ -6,17 +6,35 @@
 
 import { utimes } from 'node:fs/promises';
 import type net from 'node:net';
+import type { ScopeAuth } from '../auth.js';
+import { bookedInterval, MAX_BACKLOG_MS } from '../budget.js';
 import type { Warn } from '../callbacks.js';
 import { describeError } from '../errors.js';
 import type { JsonObject } from '../json.js';
 import type { RunRecord } from '../types.js';
 import { type HubAddress, socketInode } from './address.js';
-import { type ClientRequest, type JoinRequest, PROCESS_KEY, readClientRequest, readMessages, writeMessage } from './wire.js';
+import {
+  type ClientRequest,
+  type HubMessage,
+  type JoinRequest,
+  MAX_MEMBERS,
+  MAX_REQUEST_BYTES,
+  PROCESS_KEY,
+  readClientRequest,
+  readMessages,
+  writeMessage,
+} from './wire.js';
 
 /** How often a hub at a socket file checks that the file is still its own. */
 const FILE_CHECK_MS = 30_000;
-/** How far ahead a re-joining member's bookings may carry into a new hub: a wrong clock must not stall a scope for long. */
-const MAX_CARRIED_BOOKING_MS = 60_000;
+/**
+ * What the hub holds for one connection that does not read: two lists of the most members. A
+ * peer further behind is dropped, so a client that asks and never reads cannot grow the hub's
+ * process (a training run) without bound.
+ */
+export const MAX_UNREAD_BYTES = 2 * 1024 * 1024;
+/** Connections beyond the members a hub takes, for the ones joining or re-joining. */
+const MAX_CONNECTIONS = MAX_MEMBERS + 64;
 
 interface Member {
   readonly runId: string;
@@ -50,6 +68,8 @@ export class Hub {
   /** performance.now() of the scope's next free send slot: a monotonic clock, so a wall-clock jump cannot stall sends. */
   private nextFree = 0;
   private closed = false;
+  /** Each kind of misbehaving peer is warned about once per hub. */
+  private readonly warned = new Set<string>();
 
   /** The socket file's inode, for a hub at a socket file: how it tells its file from a successor's. */
   private readonly inode: number | undefined;
@@ -59,6 +79,8 @@ export class Hub {
     private readonly server: net.Server,
     private readonly address: HubAddress,
     private readonly warn: Warn,
+    /** The scope's key, when it has one: then only clients that prove it may join. */
+    private readonly auth?: ScopeAuth,
   ) {
     server.unref();
     server.on('connection', (socket) => this.accept(socket));
@@ -71,6 +93,13 @@ export class Hub {
       this.watch = setInterval(() => this.checkFile(), FILE_CHECK_MS);
       this.watch.unref();
     }
+  }
+
+  /** What the hub holds, written but not yet read, for all its connections together. */
+  unreadBytes(): number {
+    let total = 0;
+    for (const socket of this.connections) total += socket.writableLength;
+    return total;
   }
 
   close(): void {
@@ -109,6 +138,11 @@ export class Hub {
       socket.destroy();
       return;
     }
+    if (this.connections.size >= MAX_CONNECTIONS) {
+      this.warnOnce('connections', `epochcast: the coordination hub refused a connection: it has ${MAX_CONNECTIONS} already`);
+      socket.destroy();
+      return;
+    }
     socket.unref();
     this.connections.add(socket);
     // A peer's socket error is followed by 'close', which is where the member is dropped.
@@ -116,20 +150,44 @@ export class Hub {
     socket.on('close', () => this.drop(socket));
     readMessages(
       socket,
+      MAX_REQUEST_BYTES,
       (message) => this.handle(socket, message),
       () => this.warn('epochcast: the coordination hub ignored a malformed line from a client'),
+      () => this.warnOnce('oversize', `epochcast: the coordination hub dropped a client that sent a line over ${MAX_REQUEST_BYTES} bytes`),
     );
+  }
+
+  /**
+   * Writes to a peer, and drops a peer that has more unread than MAX_UNREAD_BYTES: an honest client
+   * reads as it goes, so one that far behind is stuck or hostile.
+   */
+  private post(socket: net.Socket, message: HubMessage): void {
+    writeMessage(socket, message);
+    if (socket.writableLength <= MAX_UNREAD_BYTES) return;
+    this.warnOnce('unread', `epochcast: the coordination hub dropped a client that left over ${MAX_UNREAD_BYTES} bytes unread`);
+    socket.destroy();
+  }
+
+  private warnOnce(kind: string, line: string): void {
+    if (this.warned.has(kind)) return;
+    this.warned.add(kind);
+    this.warn(line);
   }
 
   private handle(socket: net.Socket, message: JsonObject): void {
     const request = readClientRequest(message);
     let outcome: Outcome;
-    if ('refused' in request) outcome = refuse(request.refused);
-    else if (request.op === 'join') outcome = this.join(socket, request);
+    if ('refused' in request) {
+      // The reply, if any, goes to the rid the client sent, even when the rest of the line was refused.
+      const rid = Number.isSafeInteger(message.rid) && (message.rid as number) >= 0 ? (message.rid as number) : undefined;
+      if (rid !== undefined) this.post(socket, { op: 'reply', rid, ok: false, error: request.refused });
+      return;
+    }
+    if (request.op === 'join') outcome = this.join(socket, request);
     else outcome = this.serve(socket, request);
-    if (outcome && typeof message.rid === 'number') writeMessage(socket, { op: 'reply', rid: message.rid, ...outcome });
+    if (outcome && request.rid !== undefined) this.post(socket, { op: 'reply', rid: request.rid, ...outcome });
     // After the reply, so a client always knows it joined before it hears it was elected.
-    if (message.op === 'join' && outcome?.ok) this.elect();
+    if (request.op === 'join' && outcome?.ok) this.elect();
   }
 
   private serve(socket: net.Socket, request: Exclude<ClientRequest, JoinRequest>): Outcome {
@@ -143,7 +201,7 @@ export class Hub {
         return answer(this.ordered().map((m) => m.record));
       case 'send': {
         const target = this.members.get(request.to);
-        if (target) writeMessage(target.socket, { op: 'message', message: request.message });
+        if (target) this.post(target.socket, { op: 'message', message: request.message });
         return answer(target !== undefined);
       }
       case 'reserve':
@@ -161,16 +219,19 @@ export class Hub {
     }
   }
 
-  /** Books the scope's next send slot for the member at `socket`. */
+  /**
+   * Books the scope's next send slot for the member at `socket`: at most MAX_BOOKING_MS long, and
+   * never more than MAX_BACKLOG_MS ahead, whatever others booked before.
+   */
   private book(socket: net.Socket, intervalMs: number): { wait: number; at: number } {
     const now = performance.now();
-    const slot = Math.max(now, this.nextFree);
-    this.nextFree = slot + intervalMs;
+    const slot = Math.min(Math.max(now, this.nextFree), now + MAX_BACKLOG_MS);
+    this.nextFree = slot + bookedInterval(intervalMs);
     const wait = slot - now;
     // Every member learns how far the budget is booked, so whichever of them hosts the next hub
     // (this one may die with its process) keeps the pace, whoever had made the bookings.
     const until = Date.now() + (this.nextFree - now);
-    for (const other of this.members.values()) if (other.socket !== socket) writeMessage(other.socket, { op: 'budget', until });
+    for (const other of this.members.values()) if (other.socket !== socket) this.post(other.socket, { op: 'budget', until });
     // `at` lets the client take off the time the reply spent in transit (both read the same wall clock).
     return { wait, at: Date.now() + wait };
   }
@@ -178,8 +239,19 @@ export class Hub {
   private join(socket: net.Socket, request: JoinRequest): Outcome {
     const { record, token } = request;
     if (this.bySocket.has(socket)) return refuse('already joined on this connection');
+    // With a key, a client proves it holds it, and the hub proves it back in its reply.
+    let proof: string | undefined;
+    if (this.auth) {
+      const { nonce } = request;
+      if (nonce === undefined || !this.auth.verify(request.proof, 'join', record.id, token, nonce)) {
+        this.warnOnce('proof', "epochcast: the coordination hub refused a join without a valid proof of the scope's key");
+        return refuse("this scope takes only runs that hold its key (the account's secret)");
+      }
+      proof = this.auth.mac('hub', record.id, token, nonce);
+    }
     const existing = this.members.get(record.id);
     if (existing && existing.token !== token) return refuse(`run id ${record.id} is already a member of this scope`);
+    if (!existing && this.members.size >= MAX_MEMBERS) return refuse(`this scope has ${MAX_MEMBERS} members already`);
     // The same membership re-joining before this hub saw its old connection close: the old one is dead.
     if (existing) {
       this.remove(existing);
@@ -198,10 +270,10 @@ export class Hub {
     this.bySocket.set(socket, member);
     // A new hub starts where the old one left off: members say how far ahead their slots were booked.
     if (request.until !== undefined) {
-      const ahead = Math.min(request.until - Date.now(), MAX_CARRIED_BOOKING_MS);
+      const ahead = Math.min(request.until - Date.now(), MAX_BACKLOG_MS);
       if (ahead > 0) this.nextFree = Math.max(this.nextFree, performance.now() + ahead);
     }
-    return answer({});
+    return answer(proof === undefined ? {} : { proof });
   }
 
   private drop(socket: net.Socket): void {
@@ -233,6 +305,6 @@ export class Hub {
     const chosen = candidates.find((m) => m.own) ?? candidates[0];
     if (!chosen) return;
     this.leader = chosen.runId;
-    writeMessage(chosen.socket, { op: 'elected' });
+    this.post(chosen.socket, { op: 'elected' });
   }
 }

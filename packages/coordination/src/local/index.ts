@@ -8,6 +8,8 @@
  * address.ts says where a scope's hub lives, wire.ts what is said on the socket, hub.ts what the hub
  * does, host.ts who hosts it, membership.ts what a run does.
  */
+import { safeWarn } from '../callbacks.js';
+import { checkJoin } from '../checked.js';
 import type { Coordinator, JoinOptions, Membership } from '../types.js';
 import { hubAddress } from './address.js';
 import { holdHub } from './host.js';
@@ -20,8 +22,9 @@ export function localCoordinator(): Coordinator {
   instance ??= {
     engine: 'local',
     async join(scope: string, options: JoinOptions): Promise<Membership> {
-      const address = hubAddress(scope);
-      const membership = new LocalMembership(scope, address, options);
+      const { record, auth, options: kept } = checkJoin(scope, options);
+      const address = hubAddress(scope, process.env, safeWarn(options.warn));
+      const membership = new LocalMembership(scope, address, kept, record, auth);
       holdHub(address);
       try {
         await membership.start();

@@ -14,14 +14,17 @@
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Inbox, nonce, type ScopeAuth, sealMessage } from '../auth.js';
+import { MAX_BACKLOG_MS } from '../budget.js';
 import { callHandler, LeaderCallbacks, safeWarn, type Warn } from '../callbacks.js';
 import { describeError, errorCode } from '../errors.js';
-import { isJsonObject, isRunRecord, type JsonObject } from '../json.js';
+import { isJsonObject, type JsonObject } from '../json.js';
+import { ownRecord, readRunRecord } from '../records.js';
 import { backoffDelay } from '../timing.js';
 import type { JoinOptions, Membership, RunRecord, ScopeMessage } from '../types.js';
 import { type HubAddress, prepareDirectory } from './address.js';
 import { closeUnusedHub, openHub, releaseHub } from './host.js';
-import { PROCESS_KEY, PROTOCOL, readHubMessage, readMessages, writeMessage } from './wire.js';
+import { MAX_HUB_LINE_BYTES, PROCESS_KEY, PROTOCOL, readHubMessage, readMessages, writeMessage } from './wire.js';
 
 /** How long a request waits for the hub, re-joins included, before it fails. */
 const REQUEST_TIMEOUT_MS = 3_000;
@@ -33,8 +36,10 @@ const LEAVE_TIMEOUT_MS = 1_000;
 const BACKOFF = { minMs: 50, maxMs: 500 };
 
 /** Errors no retry can fix. */
-// EEXIST: the socket directory's path is taken by a file, which no retry changes.
-const FATAL = new Set(['EACCES', 'EPERM', 'ENAMETOOLONG', 'ENOTDIR', 'EEXIST']);
+// EEXIST: the socket directory's path is taken by a file, which no retry changes. EUNSAFEDIR: a
+// directory others can write to. EHUBPROOF: the hub does not hold the scope's key, and whoever
+// hosts it stays until it exits.
+const FATAL = new Set(['EACCES', 'EPERM', 'ENAMETOOLONG', 'ENOTDIR', 'EEXIST', 'EUNSAFEDIR', 'EHUBPROOF']);
 
 /** Socket errors that are the ordinary end of a hub, not worth a warning. */
 const ORDINARY = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOENT', 'EADDRINUSE']);
@@ -77,22 +82,30 @@ export class LocalMembership implements Membership {
   private resigned = false;
   private nextRid = 1;
   private readonly pending = new Map<number, Pending>();
-  private handshake: (Settle & { readonly rid: number }) | undefined;
+  private handshake: (Settle & { readonly rid: number; trusted(reply: unknown): boolean }) | undefined;
+  /** The connection whose hub proved it holds the scope's key (or any, without a key): only it may elect this run. */
+  private trustedSocket: net.Socket | undefined;
   private rejoinTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
   private outageWarned = false;
   /** Wall-clock end of the latest send slot granted to this run, handed to the next hub after a move. */
   private reservedUntil = 0;
+  /** With a key: opens what other runs send, and drops what they did not seal. */
+  private readonly inbox: Inbox | undefined;
 
+  /** `record` is the caller's, already checked (`ownRecord`); `auth` the scope's key, if it has one. */
   constructor(
     private readonly scope: string,
     private readonly address: HubAddress,
-    private readonly options: JoinOptions,
+    private readonly options: Omit<JoinOptions, 'authKey'>,
+    record: RunRecord,
+    private readonly auth: ScopeAuth | undefined,
   ) {
-    this.runId = options.record.id;
-    this.record = { ...options.record };
+    this.runId = record.id;
+    this.record = record;
     this.warn = safeWarn(options.warn);
     this.leadership = new LeaderCallbacks(options.leadership, this.warn, this.runId);
+    this.inbox = auth && new Inbox(auth, this.runId, this.warn);
   }
 
   get isLeader(): boolean {
@@ -119,16 +132,22 @@ export class LocalMembership implements Membership {
 
   update(patch: Partial<Omit<RunRecord, 'id'>>): void {
     if (this.left) return;
-    const record = { ...this.record, ...patch, id: this.runId };
+    const merged = { ...this.record, ...patch, id: this.runId };
     // The whole record rather than the patch: a key set to undefined must clear it at the hub too.
-    let line: string;
     try {
-      line = JSON.stringify({ op: 'update', record });
+      JSON.stringify(merged);
     } catch (error) {
       // Kept out of the record: every later join would carry it and fail.
       this.warn(`epochcast: ignored an update of run ${this.runId} that JSON cannot represent (${describeError(error)})`);
       return;
     }
+    const checked = ownRecord(merged);
+    if ('error' in checked) {
+      this.warn(`epochcast: ignored an update of run ${this.runId}: ${checked.error}`);
+      return;
+    }
+    const record = checked.record;
+    const line = JSON.stringify({ op: 'update', record });
     this.record = record;
     if (this.joined && this.socket) writeMessage(this.socket, line);
   }
@@ -136,12 +155,13 @@ export class LocalMembership implements Membership {
   async runs(): Promise<RunRecord[]> {
     const value = await this.request({ op: 'list' });
     if (!Array.isArray(value)) throw new Error('epochcast: the coordination hub answered list with a non-array');
-    return value.filter(isRunRecord);
+    return value.flatMap((entry) => readRunRecord(entry) ?? []);
   }
 
   async sendTo(runId: string, message: ScopeMessage): Promise<boolean> {
     try {
-      return (await this.request({ op: 'send', to: runId, message })) === true;
+      const sealed = this.auth ? sealMessage(this.auth, this.runId, runId, message) : message;
+      return (await this.request({ op: 'send', to: runId, message: sealed })) === true;
     } catch {
       return false;
     }
@@ -204,7 +224,7 @@ export class LocalMembership implements Membership {
   /** One attempt: reach (or become) the hub, then join it with the latest record. */
   private async attach(): Promise<void> {
     await prepareDirectory(this.address);
-    const socket = await openHub(this.address, this.warn);
+    const socket = await openHub(this.address, this.warn, this.auth);
     if (this.left) {
       socket.destroy();
       // It may have started a hub after `leave` released the process's last hold on the scope.
@@ -219,6 +239,7 @@ export class LocalMembership implements Membership {
     socket.on('close', () => this.lost(socket));
     readMessages(
       socket,
+      MAX_HUB_LINE_BYTES,
       (message) => {
         if (socket === this.socket) this.receive(message);
       },
@@ -227,8 +248,13 @@ export class LocalMembership implements Membership {
       },
     );
     const rid = this.nextRid++;
+    const challenge = this.auth ? nonce() : undefined;
+    const auth = this.auth;
     const joined = new Promise<unknown>((resolve, reject) => {
-      this.handshake = { rid, resolve, reject };
+      // Whoever holds the hub's address must hold the key too, or it could be any process of the user.
+      const trusted = (reply: unknown) =>
+        !auth || (challenge !== undefined && isJsonObject(reply) && auth.verify(reply.proof, 'hub', this.runId, this.token, challenge));
+      this.handshake = { rid, resolve, reject, trusted };
     });
     const timer = setTimeout(() => this.handshake?.reject(new Error('the hub did not answer the join')), REQUEST_TIMEOUT_MS);
     // A re-join runs in the background: only `join`, which the caller awaits, may hold the process open.
@@ -242,6 +268,7 @@ export class LocalMembership implements Membership {
       proc: PROCESS_KEY,
       leader: this.options.leadership !== undefined && !this.resigned,
       until: this.reservedUntil,
+      ...(this.auth && challenge ? { nonce: challenge, proof: this.auth.mac('join', this.runId, this.token, challenge) } : {}),
     });
     try {
       await joined;
@@ -270,7 +297,21 @@ export class LocalMembership implements Membership {
   private receive(raw: JsonObject): void {
     const message = readHubMessage(raw);
     if (message?.op === 'reply') {
-      let request: Settle | undefined = this.handshake?.rid === message.rid ? this.handshake : undefined;
+      const handshake = this.handshake?.rid === message.rid ? this.handshake : undefined;
+      if (handshake && message.ok && !handshake.trusted(message.value)) {
+        handshake.reject(
+          Object.assign(
+            new Error(
+              `the process hosting the hub at ${this.address.path} does not hold the scope's key ` +
+                "(another program, or a run on another account's secret, bound it first)",
+            ),
+            { code: 'EHUBPROOF' },
+          ),
+        );
+        return;
+      }
+      if (handshake && message.ok) this.trustedSocket = this.socket;
+      let request: Settle | undefined = handshake;
       if (!request) {
         const asked = this.pending.get(message.rid);
         if (!asked) return;
@@ -280,10 +321,13 @@ export class LocalMembership implements Membership {
       }
       if (message.ok) request.resolve(message.value);
       else request.reject(new Error(`epochcast: the coordination hub refused: ${message.error}`));
+    } else if (this.socket === undefined || this.socket !== this.trustedSocket) {
+      // Nothing but the answer to the join counts before the hub proved itself.
     } else if (message?.op === 'budget') {
-      this.reservedUntil = Math.max(this.reservedUntil, message.until);
+      this.reservedUntil = Math.max(this.reservedUntil, Math.min(message.until, Date.now() + MAX_BACKLOG_MS));
     } else if (message?.op === 'message') {
-      const delivered = message.message;
+      const delivered = this.inbox ? this.inbox.open(message.message) : message.message;
+      if (delivered === undefined) return;
       callHandler(this.warn, 'onMessage', this.runId, () => this.options.onMessage(delivered));
     } else if (message?.op === 'elected' && this.resigned && this.socket) {
       // Elected before the hub read our resignation: decline again, and it elects another.

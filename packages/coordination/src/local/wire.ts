@@ -1,7 +1,7 @@
 /**
  * The hub's wire protocol: one JSON object per line, in both directions.
  *
- *   client → hub  {op:'join', rid, v, record, token, proc, leader, until}   reply: {}
+ *   client → hub  {op:'join', rid, v, record, token, proc, leader, until, nonce, proof}  reply: {proof}
  *                 {op:'update', record}                                     no reply
  *                 {op:'list', rid}                                          reply: RunRecord[]
  *                 {op:'send', rid, to, message}                             reply: boolean
@@ -11,23 +11,34 @@
  *   hub → client  {op:'reply', rid, ok, value | error}, {op:'message', message}, {op:'elected'},
  *                 {op:'budget', until}: after each reservation, how far the shared budget is booked
  *
+ * In a scope with a key (`authKey`), `proof` on a join is the client's MAC over its run id, token
+ * and `nonce`, and the hub's reply carries its own MAC over the same: each side proves it holds
+ * the key before the other trusts it.
+ *
  * The hub answers a request that carries a `rid`. Both sides check every message they read, as the
- * peer may be broken or of another version: an unknown or malformed message is refused or ignored,
- * never thrown.
+ * peer may be broken, of another version or hostile: lines are bounded in bytes, fields in type and
+ * length, and an unknown or malformed message is refused or ignored, never thrown.
  */
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
-import { isJsonObject, isRunRecord, type JsonObject, parseJsonObject } from '../json.js';
+import { isJsonObject, type JsonObject, parseJsonObject } from '../json.js';
+import { isRunId, readRunRecord } from '../records.js';
 import type { RunRecord, ScopeMessage } from '../types.js';
 
 /** Raised on any change of the messages: a hub refuses clients of another epochcast version instead of misreading them. */
-export const PROTOCOL = 1;
+export const PROTOCOL = 2;
 
 /** Tells this process's memberships apart from others at the hub, which prefers a leader in its own process. */
 export const PROCESS_KEY = randomBytes(8).toString('hex');
 
-/** A peer that sends this much without a newline is broken (or hostile): drop it rather than buffer forever. */
-const MAX_LINE_CHARS = 4 * 1024 * 1024;
+/** The longest line the hub reads: a request (a record, a forwarded command) is well under 4 KB. */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+/** The longest line a client reads: the list of up to MAX_MEMBERS records. */
+export const MAX_HUB_LINE_BYTES = 1024 * 1024;
+/** Members per hub: more runs of one account on one machine than anyone runs, few enough that a list fits a line. */
+export const MAX_MEMBERS = 256;
+/** Longest token, nonce, process key or proof: all are short random strings or MACs. */
+const MAX_SHORT = 64;
 
 export interface JoinRequest {
   readonly op: 'join';
@@ -37,11 +48,14 @@ export interface JoinRequest {
   /** Tells a re-join of the same membership (same token) from another run claiming its id. */
   readonly token: string;
   /** The client's PROCESS_KEY. */
-  readonly proc: unknown;
+  readonly proc: string | undefined;
   /** Competes for the leader role. */
   readonly leader: boolean;
   /** Wall-clock end of the latest send slot the client knows of, so that a new hub keeps the old one's pace. */
   readonly until?: number;
+  /** With a key: the client's challenge to the hub, and its MAC over run id, token and nonce. */
+  readonly nonce?: string;
+  readonly proof?: string;
 }
 
 /** What a client may ask of the hub. */
@@ -66,26 +80,45 @@ export type HubMessage =
   | { readonly op: 'elected' }
   | { readonly op: 'budget'; readonly until: number };
 
-/** A client's message as the hub reads it. */
+const isShort = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= MAX_SHORT;
+const isFiniteNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+const ridOf = (value: unknown): number | undefined =>
+  Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined;
+
+/** A client's message as the hub reads it: every field checked, records read into fresh objects. */
 export function readClientRequest(message: JsonObject): ClientRequest | Refusal {
-  const rid = typeof message.rid === 'number' ? message.rid : undefined;
+  const rid = ridOf(message.rid);
   switch (message.op) {
     case 'join': {
-      const { record, token } = message;
+      const { token, nonce, proof, until } = message;
       if (message.v !== PROTOCOL)
-        return { refused: `protocol ${String(message.v)} is not ${PROTOCOL}: mixed epochcast versions on one machine` };
-      if (!isRunRecord(record) || typeof token !== 'string') return { refused: 'join needs a record with an id and a token' };
-      const until = typeof message.until === 'number' ? message.until : undefined;
-      return { op: 'join', rid, v: PROTOCOL, record, token, proc: message.proc, leader: message.leader === true, until };
+        return { refused: `protocol ${String(message.v).slice(0, 20)} is not ${PROTOCOL}: mixed epochcast versions on one machine` };
+      const record = readRunRecord(message.record);
+      if (!record || !isShort(token)) return { refused: 'join needs a valid record (see RunRecord) and a token' };
+      if ((nonce !== undefined && !isShort(nonce)) || (proof !== undefined && !isShort(proof))) return { refused: 'malformed proof' };
+      return {
+        op: 'join',
+        rid,
+        v: PROTOCOL,
+        record,
+        token,
+        proc: isShort(message.proc) ? message.proc : undefined,
+        leader: message.leader === true,
+        ...(isFiniteNumber(until) ? { until } : {}),
+        ...(nonce !== undefined ? { nonce } : {}),
+        ...(proof !== undefined ? { proof } : {}),
+      };
     }
-    case 'update':
-      return isRunRecord(message.record) ? { op: 'update', rid, record: message.record } : { refused: 'update needs a record with an id' };
+    case 'update': {
+      const record = readRunRecord(message.record);
+      return record ? { op: 'update', rid, record } : { refused: 'update needs a valid record (see RunRecord)' };
+    }
     case 'send':
-      if (typeof message.to !== 'string' || !isJsonObject(message.message)) return { refused: 'send needs a run id and an object' };
+      if (!isRunId(message.to) || !isJsonObject(message.message)) return { refused: 'send needs a run id and an object' };
       return { op: 'send', rid, to: message.to, message: message.message };
     case 'reserve': {
       const interval = message.intervalMs;
-      if (typeof interval !== 'number' || !Number.isFinite(interval) || interval < 0) return { refused: 'intervalMs must be a number ≥ 0' };
+      if (!isFiniteNumber(interval) || interval < 0) return { refused: 'intervalMs must be a number ≥ 0' };
       return { op: 'reserve', rid, intervalMs: interval };
     }
     case 'list':
@@ -93,24 +126,26 @@ export function readClientRequest(message: JsonObject): ClientRequest | Refusal 
     case 'leave':
       return { op: message.op, rid };
     default:
-      return { refused: `unknown op ${JSON.stringify(message.op)}` };
+      return { refused: `unknown op ${JSON.stringify(String(message.op).slice(0, 20))}` };
   }
 }
 
 /** The hub's message as a client reads it; undefined for one it has no use for. */
 export function readHubMessage(message: JsonObject): HubMessage | undefined {
   switch (message.op) {
-    case 'reply':
-      if (typeof message.rid !== 'number') return undefined;
+    case 'reply': {
+      const rid = ridOf(message.rid);
+      if (rid === undefined) return undefined;
       return message.ok === true
-        ? { op: 'reply', rid: message.rid, ok: true, value: message.value }
-        : { op: 'reply', rid: message.rid, ok: false, error: String(message.error) };
+        ? { op: 'reply', rid, ok: true, value: message.value }
+        : { op: 'reply', rid, ok: false, error: String(message.error).slice(0, 200) };
+    }
     case 'message':
       return isJsonObject(message.message) ? { op: 'message', message: message.message } : undefined;
     case 'elected':
       return { op: 'elected' };
     case 'budget':
-      return typeof message.until === 'number' ? { op: 'budget', until: message.until } : undefined;
+      return isFiniteNumber(message.until) ? { op: 'budget', until: message.until } : undefined;
     default:
       return undefined;
   }
@@ -121,30 +156,58 @@ export function writeMessage(socket: net.Socket, message: ClientRequest | HubMes
   if (!socket.destroyed && socket.writable) socket.write(`${typeof message === 'string' ? message : JSON.stringify(message)}\n`);
 }
 
+const NEWLINE = 0x0a;
+
 /**
  * Calls `onMessage` with each line that is a JSON object, `onMalformed` with the first that is not
- * (one warning per connection is enough); gives up on a peer whose line never ends.
+ * (one warning per connection is enough). A line longer than `maxLineBytes` ends the connection
+ * (`onOversize`) before it is ever parsed: nothing a peer sends is buffered without bound.
  */
-export function readMessages(socket: net.Socket, onMessage: (message: JsonObject) => void, onMalformed: () => void): void {
-  let buffer = '';
+export function readMessages(
+  socket: net.Socket,
+  maxLineBytes: number,
+  onMessage: (message: JsonObject) => void,
+  onMalformed: () => void,
+  onOversize: () => void = () => {},
+): void {
+  // The bytes of the line under way, without its newline, in the chunks they came in.
+  let partial: Buffer[] = [];
+  let partialBytes = 0;
   let malformed = false;
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    buffer += chunk;
-    let newline = buffer.indexOf('\n');
-    while (newline >= 0 && !socket.destroyed) {
-      const line = buffer.slice(0, newline);
-      buffer = buffer.slice(newline + 1);
-      if (line.trim() !== '') {
-        const message = parseJsonObject(line);
-        if (message) onMessage(message);
-        else if (!malformed) {
-          malformed = true;
-          onMalformed();
-        }
-      }
-      newline = buffer.indexOf('\n');
+  const deliver = (line: Buffer) => {
+    const text = line.toString('utf8');
+    if (text.trim() === '') return;
+    const message = parseJsonObject(text);
+    if (message) onMessage(message);
+    else if (!malformed) {
+      malformed = true;
+      onMalformed();
     }
-    if (buffer.length > MAX_LINE_CHARS) socket.destroy();
+  };
+  socket.on('data', (chunk: Buffer | string) => {
+    const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let start = 0;
+    for (let newline = data.indexOf(NEWLINE); newline >= 0 && !socket.destroyed; newline = data.indexOf(NEWLINE, start)) {
+      if (partialBytes + newline - start > maxLineBytes) break;
+      const piece = data.subarray(start, newline);
+      const line = partial.length === 0 ? piece : Buffer.concat([...partial, piece]);
+      partial = [];
+      partialBytes = 0;
+      start = newline + 1;
+      deliver(line);
+    }
+    if (socket.destroyed) return;
+    const rest = data.subarray(start);
+    if (partialBytes + rest.length > maxLineBytes || data.indexOf(NEWLINE, start) >= 0) {
+      partial = [];
+      socket.destroy();
+      onOversize();
+      return;
+    }
+    if (rest.length > 0) {
+      // A copy: a subarray would keep the whole chunk alive.
+      partial.push(Buffer.from(rest));
+      partialBytes += rest.length;
+    }
   });
 }

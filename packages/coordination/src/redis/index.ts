@@ -6,6 +6,7 @@
  * membership.ts what a run does.
  */
 import { ConfigError } from '@epochcast/core/errors';
+import { checkJoin } from '../checked.js';
 import { withDeadline } from '../timing.js';
 import type { Coordinator, JoinOptions, Membership } from '../types.js';
 import { Connection } from './connection.js';
@@ -37,9 +38,10 @@ export function redisCoordinator(url: string): Coordinator {
   return {
     engine: 'redis',
     async join(scope: string, options: JoinOptions): Promise<Membership> {
+      const { record, auth, options: kept } = checkJoin(scope, options);
       const leaseMs = redisLeaseMs();
       const connection = Connection.acquire(url);
-      const member = new RedisMembership(connection, scope, options, leaseMs);
+      const member = new RedisMembership(connection, scope, kept, leaseMs, record, auth);
       try {
         await connection.reachable(JOIN_TIMEOUT_MS);
         await withDeadline(member.start(), JOIN_STEPS_TIMEOUT_MS, () => 'Redis stopped answering during the join');

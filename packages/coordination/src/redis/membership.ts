@@ -4,15 +4,25 @@
  * shared connection, which warns once per outage.
  */
 import { ConfigError } from '@epochcast/core/errors';
+import { Inbox, type ScopeAuth, sealMessage } from '../auth.js';
+import { bookedInterval, MAX_BACKLOG_MS } from '../budget.js';
 import { callHandler, LeaderCallbacks, safeWarn, type Warn } from '../callbacks.js';
-import { isRunRecord, parseJsonObject } from '../json.js';
+import { isJsonObject, parseJsonObject } from '../json.js';
+import { isRunId, ownRecord, readRunRecord } from '../records.js';
 import { withDeadline } from '../timing.js';
 import type { JoinOptions, Membership, RunRecord, ScopeMessage } from '../types.js';
 import type { Connection, ConnectionMember } from './connection.js';
 import {
   BUDGET_MARGIN_MS,
+  CLAIM_BYTES,
   channelOf,
+  DISCARD_CLAIM,
+  GET_BOUNDED,
   INDEX_LEASES,
+  MAX_LISTED,
+  MAX_STORED_BYTES,
+  READ_CLAIM,
+  READ_RUNS,
   RELEASE_LEADER,
   RENEW_LEADER,
   RESERVE_SLOT,
@@ -23,11 +33,21 @@ import {
 
 /** `leave` never waits longer than this on an unreachable Redis: the keys expire by themselves. */
 const LEAVE_TIMEOUT_MS = 2000;
+/** The longest message this run reads from its channel: a forwarded command is well under 4 KB. */
+const MAX_MESSAGE_CHARS = 64 * 1024;
+
+/** A record as stored under `run:<id>`, once read and (in a scope with a key) its seal checked. */
+interface Stored {
+  readonly record: RunRecord;
+  /** With a key: the heartbeat's sequence number, and whether the run competes for leader. */
+  readonly seq?: number;
+  readonly candidate?: boolean;
+}
 
 export class RedisMembership implements Membership, ConnectionMember {
   readonly engine = 'redis' as const;
   readonly runId: string;
-  private readonly record: RunRecord;
+  private record: RunRecord;
   private readonly keys: ScopeKeys;
   private readonly channel: string;
   private readonly warn: Warn;
@@ -52,19 +72,29 @@ export class RedisMembership implements Membership, ConnectionMember {
   private watchdog: NodeJS.Timeout | undefined;
   /** After a deposition by the watchdog the key may still name this run: it may take it back. */
   private mayHoldLease = false;
+  /** With a key: opens what other runs send, and drops what they did not seal. */
+  private readonly inbox: Inbox | undefined;
+  /** With a key: the number of this run's latest heartbeat, which others watch grow. */
+  private seq = 0;
+  /** With a key: the claim on the leader key this run last found standing, and since when its holder's heartbeat has not grown. */
+  private watchedClaim: { holder: string; seq: number; since: number } | undefined;
 
+  /** `record` is the caller's, already checked (`ownRecord`); `auth` the scope's key, if it has one. */
   constructor(
     private readonly connection: Connection,
     private readonly scope: string,
-    private readonly options: JoinOptions,
+    private readonly options: Omit<JoinOptions, 'authKey'>,
     private readonly leaseMs: number,
+    record: RunRecord,
+    private readonly auth: ScopeAuth | undefined,
   ) {
-    this.runId = options.record.id;
-    this.record = { ...options.record };
+    this.runId = record.id;
+    this.record = record;
     this.keys = scopeKeys(scope, this.runId);
     this.channel = channelOf(scope, this.runId);
     this.warn = safeWarn(options.warn);
     this.leadership = new LeaderCallbacks(options.leadership, this.warn, this.runId);
+    this.inbox = auth && new Inbox(auth, this.runId, this.warn);
     this.periodMs = Math.max(50, Math.floor(leaseMs / 3));
     this.marginMs = Math.max(50, Math.round(leaseMs / 6));
   }
@@ -97,29 +127,40 @@ export class RedisMembership implements Membership, ConnectionMember {
 
   update(patch: Partial<Omit<RunRecord, 'id'>>): void {
     const { id: _id, ...rest } = patch as Partial<RunRecord>;
-    Object.assign(this.record, rest);
+    const checked = ownRecord({ ...this.record, ...rest, id: this.runId });
+    if ('error' in checked) {
+      this.warn(`epochcast: ignored an update of run ${this.runId}: ${checked.error}`);
+      return;
+    }
+    this.record = checked.record;
     this.heartbeat();
   }
 
   async runs(): Promise<RunRecord[]> {
     const { command } = this.connection;
-    let ids: string[];
-    let values: (string | null)[];
+    let pairs: unknown;
     try {
-      ids = await command.zrange(this.keys.index, 0, -1);
-      values = ids.length > 0 ? await command.mget(ids.map((id) => runKey(this.scope, id))) : [];
+      pairs = await command.eval(READ_RUNS, 1, this.keys.index, runKey(this.scope, ''), MAX_STORED_BYTES, MAX_LISTED);
       this.connection.answered();
     } catch (error) {
       this.connection.failed(error);
       throw new Error(`epochcast: could not list the runs of scope ${this.scope}: ${this.connection.explain(error)}`);
     }
-    const expired = ids.filter((_, i) => values[i] == null);
+    const found = Array.isArray(pairs) ? pairs : [];
+    const expired: string[] = [];
+    // A foreign, corrupt or (with a key) unsealed value under our prefix is not a run.
+    const records: RunRecord[] = [];
+    for (let i = 0; i + 1 < found.length; i += 2) {
+      const id: unknown = found[i];
+      const value: unknown = found[i + 1];
+      if (typeof id !== 'string') continue;
+      if (value == null) expired.push(id);
+      else if (typeof value === 'string' && id !== this.runId) {
+        const stored = this.readStored(id, value);
+        if (stored) records.push(stored.record);
+      }
+    }
     if (expired.length > 0) command.zrem(this.keys.index, ...expired).catch(() => {});
-    // A foreign or corrupt value under our prefix is not a run.
-    const records = values.flatMap((value): RunRecord[] => {
-      const record = value == null ? undefined : parseJsonObject(value);
-      return isRunRecord(record) && record.id !== this.runId ? [record] : [];
-    });
     // This run's own record as it is now, even when its key lapsed during an outage.
     records.push({ ...this.record });
     return records.sort((a, b) => a.startedAt - b.startedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -127,7 +168,9 @@ export class RedisMembership implements Membership, ConnectionMember {
 
   async sendTo(runId: string, message: ScopeMessage): Promise<boolean> {
     try {
-      const receivers = await this.connection.command.publish(channelOf(this.scope, runId), JSON.stringify(message));
+      if (!isRunId(runId)) return false;
+      const sealed = this.auth ? sealMessage(this.auth, this.runId, runId, message) : message;
+      const receivers = await this.connection.command.publish(channelOf(this.scope, runId), JSON.stringify(sealed));
       this.connection.answered();
       return receivers > 0;
     } catch (error) {
@@ -139,9 +182,9 @@ export class RedisMembership implements Membership, ConnectionMember {
   async reserve(intervalMs: number): Promise<number> {
     if (!Number.isFinite(intervalMs) || intervalMs < 0)
       throw new ConfigError(`reserve: intervalMs must be a finite number of milliseconds >= 0; received ${intervalMs}.`);
-    const interval = Math.ceil(intervalMs);
+    const interval = Math.ceil(bookedInterval(intervalMs));
     try {
-      const wait = await this.connection.command.eval(RESERVE_SLOT, 1, this.keys.budget, interval, BUDGET_MARGIN_MS);
+      const wait = await this.connection.command.eval(RESERVE_SLOT, 1, this.keys.budget, interval, BUDGET_MARGIN_MS, MAX_BACKLOG_MS);
       this.connection.answered();
       if (typeof wait !== 'number') throw new Error(`unexpected reply to the budget script: ${String(wait)}`);
       return Math.max(0, wait);
@@ -162,7 +205,12 @@ export class RedisMembership implements Membership, ConnectionMember {
   /** Called by the connection with a message published to this run's channel. */
   receive(text: string): void {
     if (this.closed) return;
-    const message = parseJsonObject(text);
+    const parsed = text.length <= MAX_MESSAGE_CHARS ? parseJsonObject(text) : undefined;
+    if (!parsed) {
+      this.inbox?.reject();
+      return;
+    }
+    const message = this.inbox ? this.inbox.open(parsed) : parsed;
     if (message) callHandler(this.warn, 'onMessage', this.runId, () => this.options.onMessage(message));
   }
 
@@ -241,10 +289,36 @@ export class RedisMembership implements Membership, ConnectionMember {
       });
   }
 
+  /** This run's record as stored: sealed, with a key, so that no one without it can write a run others believe. */
+  private stored(): string {
+    const text = JSON.stringify(this.record);
+    if (!this.auth) return text;
+    // Grows with every heartbeat, within and across memberships of this process (a clock, but only ever compared with itself).
+    this.seq = Math.max(this.seq + 1, Date.now());
+    const candidate = this.options.leadership !== undefined && !this.resigned;
+    const mac = this.auth.mac('record', this.runId, String(this.seq), candidate ? '1' : '0', text);
+    return JSON.stringify({ sealed: text, seq: this.seq, cand: candidate, mac });
+  }
+
+  /** A stored record read back: undefined when it is malformed, for another id or (with a key) not sealed with it. */
+  private readStored(id: string, value: string): Stored | undefined {
+    const parsed = parseJsonObject(value);
+    if (!this.auth) {
+      const record = readRunRecord(parsed);
+      return record && record.id === id ? { record } : undefined;
+    }
+    if (!isJsonObject(parsed)) return undefined;
+    const { sealed, seq, cand, mac } = parsed;
+    if (typeof sealed !== 'string' || !Number.isSafeInteger(seq) || typeof cand !== 'boolean') return undefined;
+    if (!this.auth.verify(mac, 'record', id, String(seq), cand ? '1' : '0', sealed)) return undefined;
+    const record = readRunRecord(parseJsonObject(sealed));
+    return record && record.id === id ? { record, seq: seq as number, candidate: cand } : undefined;
+  }
+
   private async beat(): Promise<void> {
     const results = await this.connection.command
       .multi()
-      .set(this.keys.run, JSON.stringify(this.record), 'PX', this.leaseMs)
+      .set(this.keys.run, this.stored(), 'PX', this.leaseMs)
       .zadd(this.keys.index, this.record.startedAt, this.runId)
       .pexpire(this.keys.index, this.leaseMs * INDEX_LEASES)
       .exec();
@@ -272,6 +346,8 @@ export class RedisMembership implements Membership, ConnectionMember {
       } else {
         let won = (await command.set(this.keys.leader, this.runId, 'PX', this.leaseMs, 'NX')) === 'OK';
         if (!won && this.mayHoldLease) won = (await command.eval(RENEW_LEADER, 1, this.keys.leader, this.runId, this.leaseMs)) === 1;
+        if (!won && this.auth && !(await this.claimStands()))
+          won = (await command.set(this.keys.leader, this.runId, 'PX', this.leaseMs, 'NX')) === 'OK';
         this.connection.answered();
         this.mayHoldLease = false;
         if (term !== this.term || this.closed || this.resigned) {
@@ -287,6 +363,35 @@ export class RedisMembership implements Membership, ConnectionMember {
     } finally {
       this.leading = false;
     }
+  }
+
+  /**
+   * With a key: whether the claim on the leader key is a live candidate's. A claim stands while its
+   * holder has a record sealed with the key, competes for leader and heartbeats (its sequence
+   * number grows within a lease and a period, as measured here); anything else (a value written by
+   * someone without the key, a replayed record of a dead run, a run that resigned) is discarded,
+   * so that the election never stalls with nobody polling.
+   */
+  private async claimStands(): Promise<boolean> {
+    const { command } = this.connection;
+    const claim: unknown = await command.eval(READ_CLAIM, 1, this.keys.leader, CLAIM_BYTES);
+    if (typeof claim !== 'string') return true;
+    if (isRunId(claim)) {
+      const value: unknown = await command.eval(GET_BOUNDED, 1, runKey(this.scope, claim), MAX_STORED_BYTES);
+      const stored = typeof value === 'string' ? this.readStored(claim, value) : undefined;
+      if (stored?.candidate && stored.seq !== undefined) {
+        const watched = this.watchedClaim;
+        const now = performance.now();
+        if (!watched || watched.holder !== claim || stored.seq > watched.seq) {
+          this.watchedClaim = { holder: claim, seq: stored.seq, since: now };
+          return true;
+        }
+        if (now - watched.since <= this.leaseMs + this.periodMs) return true;
+      }
+    }
+    this.watchedClaim = undefined;
+    await command.eval(DISCARD_CLAIM, 1, this.keys.leader, claim, CLAIM_BYTES);
+    return false;
   }
 
   private elect(sentAt: number): void {

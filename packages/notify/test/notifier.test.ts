@@ -30,8 +30,9 @@ describe('delivery never blocks training', () => {
     const clock = new EpochClock();
     const started = performance.now();
     await learnerWith(slow, clock).fit(3);
-    // Every epoch of this toy run takes a few ms; one blocked on the network would take 1 s.
-    expect(Math.max(...clock.times)).toBeLessThan(500);
+    // Every epoch of this toy run takes a few ms (up to 700 ms seen on a loaded machine); one
+    // blocked on the network would take at least 1 s.
+    expect(Math.max(...clock.times)).toBeLessThan(900);
     expect(slow.events().at(-1)).toBe('end');
     // The fit returned after flushing: start, maybe one epoch, end — not one blocking send per epoch.
     expect(performance.now() - started).toBeLessThan(1000 * 4);

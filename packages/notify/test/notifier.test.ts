@@ -66,11 +66,14 @@ describe('delivery never blocks training', () => {
         await new Promise((r) => setTimeout(r, 40));
       }
     }
+    const started = performance.now();
     await learnerWith(spaced, new Slow()).fit(10);
+    const trainingMs = performance.now() - started;
     const epochs = spaced.sent.filter((s) => s.notification.event === 'epoch');
-    // ~400 ms of training at one epoch message per 150 ms: the first, then the newest of each window.
+    // ~400 ms of training (longer on a loaded machine) at one epoch message per 150 ms: the first,
+    // then the newest of each window — never more than one per interval of the time it took.
     expect(epochs.length).toBeGreaterThanOrEqual(2);
-    expect(epochs.length).toBeLessThanOrEqual(4);
+    expect(epochs.length).toBeLessThanOrEqual(1 + Math.floor(trainingMs / 150));
     for (let i = 1; i < epochs.length; i++) expect((epochs[i]?.at ?? 0) - (epochs[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(140);
     expect(spaced.sent.at(-1)?.notification.event).toBe('end');
   });

@@ -1,6 +1,5 @@
 // Issue 15, tried as an attacker would against the testkit's Bot API server: who may command a run
 // (findings 6 and 15), what /lr accepts (13), and an /lr argument built to stall the event loop (2).
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startTelegramServer, type TelegramServer, type TgMessage, type TgUser } from '@epochcast/testkit';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -348,7 +347,7 @@ describe('finding 13: /lr within a stated range', () => {
 });
 
 describe('finding 2: an /lr argument built to make the number pattern backtrack', () => {
-  test('/lr with 60,000 digits and an x is refused at once: the event loop is never blocked 50 ms', async () => {
+  test('/lr with 60,000 digits and an x is refused at once: it costs the process less than 50 ms of CPU (the event loop is never blocked 50 ms)', async () => {
     const s = await start();
     const { callback } = telegram(s, { on: [] });
     const hostile = `${'1'.repeat(60_000)}x`;
@@ -357,15 +356,16 @@ describe('finding 2: an /lr argument built to make the number pattern backtrack'
     const learn = tinyLearner([
       callback,
       new AtEpoch(0, async () => {
-        // While this callback waits, training waits too: the loop's only work is the command. It is
-        // sent three times: what the input costs, every send pays; a timer woken late because the
-        // shared machine ran something else (seen up to ~100 ms here under load) is not repeatable.
+        // While this callback waits, training waits too: the loop's only work is the command. What
+        // is measured is the CPU time the process spent on it (a backtracking pattern spends seconds
+        // of it), not wall time, which on a shared machine also counts the time others ran (timers
+        // woken ~100 ms late were seen under load). Sent three times: every send pays what the input
+        // costs; the quietest bounds it.
         for (let i = 0; i < 3; i++) {
-          const delay = monitorEventLoopDelay({ resolution: 5 });
-          delay.enable();
+          const before = process.cpuUsage();
           replies.push(await ask(s, CHAT, `/lr ${hostile}`));
-          delay.disable();
-          worstMs.push(delay.max / 1e6);
+          const spent = process.cpuUsage(before);
+          worstMs.push((spent.user + spent.system) / 1000);
         }
       }),
     ]);
@@ -375,6 +375,6 @@ describe('finding 2: an /lr argument built to make the number pattern backtrack'
         `Not a learning rate: "${'1'.repeat(40)}"… (60001 characters). Send /lr followed by a number from 1e-8 to 10, e.g. /lr 3e-4.`,
       );
     expect(learn.lr).toBe(1e-3);
-    expect(Math.min(...worstMs), `the longest wait of the event loop in each send: ${worstMs.join(', ')} ms`).toBeLessThan(50);
+    expect(Math.min(...worstMs), `the CPU time of each send: ${worstMs.join(', ')} ms`).toBeLessThan(50);
   });
 });

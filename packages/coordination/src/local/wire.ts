@@ -209,5 +209,12 @@ export function readMessages(
       partial.push(Buffer.from(rest));
       partialBytes += rest.length;
     }
+    // One chunk per turn of the event loop: a peer that wrote megabytes while this process waited
+    // for a core would otherwise have them all read, split and parsed before the next timer runs
+    // (seen: 100 ms of the loop under load). The rest waits in the socket's buffer.
+    socket.pause();
+    setImmediate(() => {
+      if (!socket.destroyed) socket.resume();
+    });
   });
 }

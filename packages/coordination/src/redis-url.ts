@@ -22,8 +22,9 @@ export function resolveRedisUrl(where: string, value: string | undefined): strin
   return raw;
 }
 
-// Query parameters whose values are credentials: ioredis takes `?password=` (and any option) from the query.
-const SECRET_PARAM = /pass|pwd|secret|token|key|auth|credential/i;
+// Query parameters whose values are credentials: ioredis takes `?password=` (and any option) from
+// the query; `sig` is a signed URL's signature. @epochcast/notify's secret registry uses the same rule.
+const SECRET_PARAM = /pass|pwd|secret|token|key|auth|sig|credential/i;
 
 /** The URL as it may be shown: without its password, in the user-info part or in the query (`?password=`). */
 export function redactUrl(raw: string): string {
@@ -35,7 +36,7 @@ export function redactUrl(raw: string): string {
   } catch {
     return raw
       .replace(/\/\/[^@/]*@/, '//***@')
-      .replace(/([?&][^=&#]*(?:pass|pwd|secret|token|key|auth|credential)[^=&#]*=)[^&#]*/gi, '$1***');
+      .replace(/([?&][^=&#]*(?:pass|pwd|secret|token|key|auth|sig|credential)[^=&#]*=)[^&#]*/gi, '$1***');
   }
 }
 

@@ -57,7 +57,7 @@ test('importing @epochcast/coordination without a Redis URL loads neither ioredi
   expect(run.stderr).toBe('');
   expect(run.code).toBe(0);
   const [report] = run.lines as [{ exports: string[]; before: string[]; after: string[] }];
-  expect(report.exports).toEqual(['joinScope', 'redactUrl', 'resolveRedisUrl', 'scopeAuthKey', 'scopeName']);
+  expect(report.exports).toEqual(['joinScope', 'redactUrl', 'resolveRedisUrl', 'scopeAuthKey', 'scopeName', 'urlSecrets']);
   expect([...report.after].sort()).toEqual([...report.before].sort());
   // No hub: nothing bound an address, so not even the socket directory exists.
   await expect(stat(socketDir)).rejects.toMatchObject({ code: 'ENOENT' });

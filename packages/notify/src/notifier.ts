@@ -272,7 +272,7 @@ export abstract class Notifier extends Callback {
   async notify(notification: Notification, timeoutMs = this.options.flushTimeoutMs): Promise<DeliveryReport> {
     if (!this.wants(notification.event)) return this.report;
     this.delivery.revive();
-    this.delivery.enqueue(redactNotification(notification));
+    this.delivery.enqueue(notification);
     return this.flush(timeoutMs);
   }
 
@@ -378,8 +378,8 @@ export abstract class Notifier extends Callback {
       const plot = this.session?.lossPlot(state);
       if (plot) n.plot = plot;
     }
-    // Redacted before it is queued too: no secret waits in memory for its turn.
-    return redactNotification(n);
+    // Redacted once, as it leaves the queue (the delivery's send): not here, on the training's path.
+    return n;
   }
 
   private sendContext(a: Attempt, n: Notification): SendContext {

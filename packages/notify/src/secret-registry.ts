@@ -16,6 +16,7 @@
  * copies of @epochcast/notify in one process — a CLI's and an application's — still share it.
  */
 import { inspect } from 'node:util';
+import { urlSecrets } from '@epochcast/coordination';
 import type { EpochStats } from '@epochcast/core';
 import type { Notification, NotificationError, RunInfo } from './notification.js';
 
@@ -27,8 +28,6 @@ const MASK = '***';
 const TELEGRAM_TOKEN = /^\d{1,20}:([A-Za-z0-9_-]+)$/;
 // An Authorization header value: the credential after the scheme is the secret on its own.
 const AUTH_SCHEME = /^(?:Bearer|Basic|Token|Bot)\s+(\S+)$/i;
-// A URL's query parameters whose values are credentials (`?password=`, `?access_token=`, `?key=`).
-const SECRET_QUERY = /pass|pwd|secret|token|key|auth|sig|credential/i;
 // A Slack incoming webhook's path `/services/T…/B…/<secret>`: the path, and its last segment.
 const SLACK_HOOK_PATH = /^\/services\/[^/]+\/[^/]+\/([^/]+)\/?$/;
 
@@ -71,12 +70,9 @@ function parseUrl(text: string): URL | undefined {
   }
 }
 
-/** A URL's password (as written and decoded) and credential-like query values: what makes it secret, if anything. */
+/** A URL's password and credential-like query values, by coordination's rule for Redis URLs (one rule for both). */
 function credentialsOf(url: URL): string[] {
-  const parts: string[] = [];
-  if (url.password) parts.push(url.password, safeDecode(url.password));
-  for (const [name, value] of url.searchParams) if (SECRET_QUERY.test(name)) parts.push(value, encodeURIComponent(value));
-  return parts;
+  return urlSecrets(url.href);
 }
 
 /**
@@ -86,14 +82,6 @@ function credentialsOf(url: URL): string[] {
 export function urlCredentials(text: string | undefined): string[] {
   const url = text === undefined ? undefined : parseUrl(text.trim());
   return url ? credentialsOf(url) : [];
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 function escapeRegExp(text: string): string {

@@ -89,8 +89,10 @@ describe('finding 6: permission is per person, not only per chat', () => {
     expect(learn.lr).toBe(0.02);
     expect(refusal).toBe('Sorry, only the users in allowedUserIds may command the runs on this bot.');
     for (const id of malloryIds) expect(repliesTo(s, GROUP, id)).toEqual([]);
-    // Not muted: every epoch was reported.
-    expect(callback.report.delivered.filter((e) => e === 'epoch')).toHaveLength(3);
+    // Not muted: every epoch was reported — sent, or replaced by a newer one while the service was
+    // slow (coalesced, as on a loaded CI run); a muted epoch is never queued at all.
+    const epochsSent = callback.report.delivered.filter((e) => e === 'epoch').length;
+    expect(epochsSent + callback.report.coalesced).toBe(3);
     expect(warnings).toEqual([`epochcast telegram: ignored a command from user 6666 in chat ${GROUP}, who is not in allowedUserIds`]);
   });
 

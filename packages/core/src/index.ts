@@ -18,6 +18,7 @@ export { preloadPlotting } from './plot/libraries.js';
 export { Plot } from './plot/plot.js';
 // Recorder, schedules, plots
 export { type LrFindResult, Recorder } from './recorder.js';
+export { type EpochReport, type ReportedEnd, ReportedTraining, type ReportedTrainingOptions } from './reported-training.js';
 export {
   annealCos,
   annealExp,
@@ -29,7 +30,7 @@ export {
   suggestLr,
 } from './schedules.js';
 export { SmoothenValue } from './smoothing.js';
-export type { EpochStats, FitMode, TrainingHost, TrainingState, TrainStatus } from './state.js';
+export type { EpochStats, FitMode, StopRequest, TrainingHost, TrainingState, TrainStatus } from './state.js';
 export type { ValidationResult } from './validation.js';
 
 // Standard callbacks

@@ -8,7 +8,10 @@ import { checkLr, checkMom } from './options.js';
 export type TrainingHost = Pick<
   Learner,
   'model' | 'recorder' | 'metricNames' | 'lr' | 'mom' | 'hyperParams' | 'optimizer' | 'state' | 'callbacks' | 'setLr' | 'setMom' | 'stop'
->;
+> & {
+  /** The run's name from now on, when the training named it after it began (a reported training's `start` line). */
+  readonly runName?: string | undefined;
+};
 
 /** How a fit ended, as seen by `onTrainEnd`; `running` until then. */
 export type TrainStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'interrupted';

@@ -359,6 +359,12 @@ export abstract class Notifier extends Callback {
 
   private notification(event: NotifyEvent, state: TrainingState, at = Date.now()): Notification {
     const run = this.run as RunInfo;
+    // A reported training (`epochcast run`) learns its planned epochs and maybe its name once running
+    // (Keras prints `Epoch 1/10`), and says at the end how its command ended (`→ exit code 1`).
+    if (state.totalEpochs !== run.totalEpochs) run.totalEpochs = state.totalEpochs;
+    if (state.schedule !== run.schedule) run.schedule = state.schedule;
+    const renamed = state.learner.runName;
+    if (renamed !== undefined && renamed !== run.name) run.name = renamed;
     const history = historySnapshot(state.learner.recorder.history);
     const n: Notification = {
       event,

@@ -42,10 +42,17 @@ export function fitRunInfo(state: TrainingState, runName: string | undefined, id
     startedAt: state.startedAt,
     totalEpochs: state.totalEpochs,
     schedule: state.schedule,
-    backend: tf.getBackend(),
   };
+  let model: TrainingState['learner']['model'];
   try {
-    info.params = state.learner.model.countParams();
+    model = state.learner.model;
+  } catch {
+    // A training reported from elsewhere (`ReportedTraining`) has no model here, nor a backend of ours.
+    return info;
+  }
+  info.backend = tf.getBackend();
+  try {
+    info.params = model.countParams();
   } catch {
     // A model that is not built yet has no parameter count; the messages simply leave it out.
   }

@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TrainingState } from '@epochcast/core';
-import { formatLr } from '@epochcast/core';
+import { formatLr, ReportedTraining } from '@epochcast/core';
 import type { Membership, Notification, RunInfo, ScopeMessage, ScopeRequest } from '@epochcast/notify';
 import { type Api, type Chat, TelegramApiError } from 'node-telegram-bot-api';
 import { describeError } from './client.js';
@@ -167,41 +167,67 @@ export class CommandSession {
     return this.o.redact(`${this.o.run.name} (${this.o.run.id})`);
   }
 
-  /** The /status reply: where the fit is now, then the epoch table so far. */
+  /**
+   * The /status reply: where the fit is now, then the epoch table so far; for a training reported
+   * from elsewhere (`epochcast run`), its last output lines below.
+   */
   private statusText(): string {
     const { markup: m, run, state } = this.o;
-    const live = state.learner.state;
-    const history = [...state.learner.recorder.history];
+    const learner = state.learner;
+    const live = learner.state;
+    const reported = learner instanceof ReportedTraining ? learner : undefined;
+    const history = [...learner.recorder.history];
     const elapsed = Math.round((Date.now() - live.startedAt) / 1000);
-    const epoch = `epoch ${live.epoch + 1}/${live.totalEpochs}`;
+    const epoch = `epoch ${epochOf(live.epoch + 1, live.totalEpochs)}`;
     const where =
       live.status !== 'running'
         ? live.status
         : history.at(-1)?.epoch === live.epoch
           ? `${epoch} done`
-          : live.training
-            ? `${epoch}, batch ${live.batch + 1}/${live.numBatches}`
-            : `${epoch}, validating`;
+          : reported
+            ? `${epoch} running`
+            : live.training
+              ? `${epoch}, batch ${live.batch + 1}/${live.numBatches}`
+              : `${epoch}, validating`;
     const loss = Number.isFinite(live.smoothLoss) ? ` · loss ${live.smoothLoss.toPrecision(4)}` : '';
-    const now = `📊 ${this.runLabel()} · ${where}${loss} · lr ${formatLr(live.lr)} · ${elapsed}s in`;
-    if (history.length === 0) return `${m.bold(now)}\n${m.text('No epoch has finished yet.')}`;
+    const lr = reported && !Number.isFinite(live.lr) ? '' : ` · lr ${formatLr(live.lr)}`;
+    const now = `📊 ${this.runLabel()} · ${where}${loss}${lr} · ${elapsed}s in`;
+    const tail = this.outputTail(reported);
+    if (history.length === 0) return this.o.redact(`${m.bold(now)}\n${m.text('No epoch has finished yet.')}${tail}`);
     const head = `${m.bold(now)}\n\n`;
     const n: Notification = {
       event: 'epoch',
       run,
       stats: history.at(-1),
       history,
-      metricNames: [...state.learner.metricNames],
+      metricNames: [...learner.metricNames],
       durationMs: Date.now() - live.startedAt,
       status: 'running',
     };
-    const body = renderTelegram(n, m, { maxLength: TELEGRAM_MAX_MESSAGE - head.length, maxMessages: 1 })[0] ?? '';
-    return this.o.redact(head + body);
+    const body = renderTelegram(n, m, { maxLength: TELEGRAM_MAX_MESSAGE - head.length - tail.length, maxMessages: 1 })[0] ?? '';
+    return this.o.redact(head + body + tail);
+  }
+
+  /** A reported training's last output lines, as a pre block of at most STATUS_TAIL_CHARS (the latest kept). */
+  private outputTail(reported: ReportedTraining | undefined): string {
+    if (!reported) return '';
+    let lines = [...reported.statusLines()];
+    while (lines.length > 0 && lines.join('\n').length > STATUS_TAIL_CHARS) lines = lines.slice(1);
+    const text = lines.join('\n').slice(-STATUS_TAIL_CHARS);
+    return text.trim() === '' ? '' : `\n\n${this.o.markup.text('Output:')}\n${this.o.markup.pre(text)}`;
   }
 
   private plotCaption(): string {
     const live = this.o.state.learner.state;
-    const caption = `Loss so far · ${this.runLabel()} · epoch ${live.epoch + 1}/${live.totalEpochs}`;
+    const caption = `Loss so far · ${this.runLabel()} · epoch ${epochOf(live.epoch + 1, live.totalEpochs)}`;
     return this.o.markup.text(caption.slice(0, 900));
   }
+}
+
+/** Output lines a /status reply quotes at most, in characters: the table keeps the rest of the message. */
+const STATUS_TAIL_CHARS = 1200;
+
+/** `3/10`, or `3` while the planned number is not known (a reported training before its output says). */
+function epochOf(epoch: number, total: number): string {
+  return total > 0 ? `${epoch}/${total}` : String(epoch);
 }

@@ -4,7 +4,7 @@
  * and asks before /stop — with buttons that carry its run id, so "Yes, stop" stops this run only.
  */
 import { randomBytes } from 'node:crypto';
-import { formatLr, type TrainingHost } from '@epochcast/core';
+import { formatLr, ReportedTraining, type TrainingHost } from '@epochcast/core';
 import { type Api, InputFile, type Message } from 'node-telegram-bot-api';
 import { apiErrorCode } from './client.js';
 import type { TelegramCommand } from './commands.js';
@@ -155,12 +155,14 @@ export class RunCommands {
         `${m.bold(this.host.runLabel())}${m.text(` had already finished (${this.host.learner.state.status}).`)}`,
       );
     } else if (parsed.answer === 'yes') {
-      this.host.learner.stop(`stopped from Telegram by ${who}`);
-      await answer('Stopping at the end of the current batch.');
+      const learner = this.host.learner;
+      learner.stop(`stopped from Telegram by ${who}`);
+      const how = learner instanceof ReportedTraining ? `: ${learner.stopAction}` : ' at the end of the current batch';
+      await answer(`Stopping${how}.`);
       await this.editPrompt(
         b.chat.id,
         question.messageId,
-        `${m.text('⏹ Stopping ')}${m.bold(this.host.runLabel())}${m.text(` at the end of the current batch — asked by ${who}.`)}`,
+        `${m.text('⏹ Stopping ')}${m.bold(this.host.runLabel())}${m.text(`${how} — asked by ${who}.`)}`,
       );
     } else {
       await answer('Training goes on.');
@@ -205,7 +207,9 @@ export class RunCommands {
     // 96 random bits: a button cannot be guessed, nor one question's answer replayed on another.
     const nonce = randomBytes(12).toString('base64url');
     const runId = this.host.runId;
-    const sent = await this.send(c, `${m.text('⏹ Stop ')}${m.bold(this.host.runLabel())}${m.text(' at the end of the current batch?')}`, [
+    const learner = this.host.learner;
+    const how = learner instanceof ReportedTraining ? `? (${learner.stopAction})` : ' at the end of the current batch?';
+    const sent = await this.send(c, `${m.text('⏹ Stop ')}${m.bold(this.host.runLabel())}${m.text(how)}`, [
       [
         { text: 'Yes, stop', callback_data: stopButtonData(runId, nonce, 'yes') },
         { text: 'No', callback_data: stopButtonData(runId, nonce, 'no') },
@@ -231,6 +235,8 @@ export class RunCommands {
   private async lr(c: ForwardedCommand): Promise<void> {
     const m = this.host.markup;
     const learner = this.host.learner;
+    if (learner instanceof ReportedTraining)
+      return this.reply(c, m.text(`/lr does not apply to ${this.host.runLabel()}: its learning rate is set by the program that trains.`));
     const schedule = learner.state.schedule;
     const scheduled = !/^constant\b/.test(schedule) && schedule !== 'tfjs model.fit';
     const now = formatLr(learner.lr);

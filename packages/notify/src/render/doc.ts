@@ -5,7 +5,7 @@
  * ever cut, and a `pre` block split across messages is closed and reopened.
  */
 import type { Notification } from '../notification.js';
-import { bestPhrase, formatDuration, headline, isJob, notificationOutcome, runLabel } from './format.js';
+import { bestPhrase, epochOf, formatDuration, headline, isJob, notificationOutcome, runLabel } from './format.js';
 import { cleanText, cut, oneLine } from './strings.js';
 import { epochTable, trimStack } from './table.js';
 
@@ -201,10 +201,10 @@ export function notificationDetails(n: Notification): Array<[string, string]> {
   ];
   if (outcome !== 'started') {
     pairs.push(['duration', formatDuration(n.durationMs)]);
-    if (!isJob(n)) pairs.push(['epochs', `${n.history.length}/${n.run.totalEpochs}`]);
+    if (!isJob(n)) pairs.push(['epochs', epochOf(n.history.length, n.run.totalEpochs)]);
     const best = bestPhrase(n);
     if (best) pairs.push(['best', best]);
-  } else if (!isJob(n)) {
+  } else if (!isJob(n) && n.run.totalEpochs > 0) {
     pairs.push(['epochs', String(n.run.totalEpochs)]);
   }
   if ((outcome === 'stopped' || outcome === 'interrupted') && n.stopReason) pairs.push(['reason', v(n.stopReason)]);

@@ -174,7 +174,35 @@ export function metricPhrase(name: string, value: number): string {
 export function bestPhrase(n: Pick<Notification, 'history' | 'metricNames' | 'run'>): string | undefined {
   const best = bestEpoch(n.history, n.metricNames);
   if (best === undefined) return undefined;
-  return `${metricPhrase(best.name, best.value)} (epoch ${best.epoch + 1}/${n.run.totalEpochs})`;
+  return `${metricPhrase(best.name, best.value)} (epoch ${epochOf(best.epoch + 1, n.run.totalEpochs)})`;
+}
+
+/**
+ * `3/5`: an epoch counted from 1 of the planned total, or `3` alone while the total is not known
+ * (a training reported by its output, before the output says: `epochcast run`).
+ */
+export function epochOf(epoch: number, total: number): string {
+  return total > 0 ? `${epoch}/${total}` : String(epoch);
+}
+
+/** Epochs whose times the ETA averages: the latest few, so a slow first epoch (warm-up, compilation) soon stops counting. */
+const ETA_EPOCHS = 5;
+
+/**
+ * How long the remaining epochs should take at the pace of the latest ones, in ms; undefined when
+ * the total is unknown or reached, or no epoch has a time.
+ */
+export function etaMs(n: Pick<Notification, 'history' | 'stats' | 'run'>): number | undefined {
+  const s = latestStats(n);
+  if (s === undefined) return undefined;
+  const remaining = (s.totalEpochs || n.run.totalEpochs) - (s.epoch + 1);
+  if (!(remaining > 0)) return undefined;
+  const times = n.history
+    .slice(-ETA_EPOCHS)
+    .map((h) => h.timeMs)
+    .filter((t) => Number.isFinite(t) && t >= 0);
+  if (times.length === 0) return undefined;
+  return (remaining * times.reduce((a, b) => a + b, 0)) / times.length;
 }
 
 /** `TypeError: x is undefined`: the error's name and the first line of its message, one line. */
@@ -222,7 +250,8 @@ export function headline(n: Notification, options: HeadlineOptions = {}): string
   const total = n.run.totalEpochs;
   const took = formatDuration(n.durationMs);
   // A job that is not a training run (`epochcast run`, `notifyRun`) has no epochs to count.
-  const after = isJob(n) ? `after ${took}` : `after ${n.history.length}/${total} epochs (${took})`;
+  const done = total > 0 ? `${n.history.length}/${total} epochs` : plural(n.history.length, 'epoch');
+  const after = isJob(n) ? `after ${took}` : `after ${done} (${took})`;
   const best = bestPhrase(n);
   const reason = n.stopReason === undefined ? '' : cut(oneLine(n.stopReason), REASON_MAX);
   let body: string;
@@ -240,17 +269,19 @@ export function headline(n: Notification, options: HeadlineOptions = {}): string
     case 'progress': {
       const s = latestStats(n);
       if (s === undefined) {
-        body = `${name} epoch ?/${total}`;
+        body = `${name} epoch ?${total > 0 ? `/${total}` : ''}`;
         break;
       }
       const parts = [
-        `${name} epoch ${s.epoch + 1}/${s.totalEpochs || total}`,
+        `${name} epoch ${epochOf(s.epoch + 1, s.totalEpochs || total)}`,
         metricPhrase('train_loss', s.trainLoss),
         metricPhrase(VALID_LOSS, s.validLoss),
       ];
       const shown = n.metricNames.slice(0, HEADLINE_METRICS);
       for (const m of shown) parts.push(metricPhrase(m, s.metrics[m] ?? Number.NaN));
       if (n.metricNames.length > shown.length) parts.push('…');
+      const eta = etaMs(n);
+      if (eta !== undefined) parts.push(`ETA ${formatDuration(eta)}`);
       body = parts.join(' · ');
       break;
     }

@@ -111,7 +111,8 @@ describe('headline', () => {
       '⏳ mnist-mlp (a1b2c3d4) started on gpu-01 · 5 epochs · one-cycle lrMax=0.003 pctStart=0.3 divFactor=25',
     );
     expect(headline(note({ event: 'epoch', status: 'running', history: HISTORY.slice(0, 3), stats: HISTORY[2] }))).toBe(
-      '📈 mnist-mlp epoch 3/5 · train_loss 0.1340 · valid_loss 0.1291 · accuracy 96.33%',
+      // Two epochs to go at 38.4 s each.
+      '📈 mnist-mlp epoch 3/5 · train_loss 0.1340 · valid_loss 0.1291 · accuracy 96.33% · ETA 1m 17s',
     );
     expect(headline(note())).toBe('✅ mnist-mlp completed 5 epochs in 3m 12s · best accuracy 97.12% (epoch 4/5)');
     expect(headline(failed())).toBe('❌ mnist-mlp failed after 2/5 epochs (1m 05s): TypeError: x is undefined');
@@ -125,6 +126,27 @@ describe('headline', () => {
     ).toBe(
       '⏹ mnist-mlp stopped after 4/5 epochs (3m 12s): EarlyStopping: valid_loss did not improve for 1 epoch · best accuracy 97.12% (epoch 4/5)',
     );
+  });
+
+  it('counts epochs without a total while the planned number is unknown (a reported training), and then shows no ETA', () => {
+    const unknown = HISTORY.slice(0, 3).map((h) => ({ ...h, totalEpochs: 0 }));
+    const run = { ...note().run, totalEpochs: 0, schedule: '$ python train.py' };
+    expect(headline(note({ event: 'epoch', status: 'running', run, history: unknown, stats: unknown[2] }))).toBe(
+      '📈 mnist-mlp epoch 3 · train_loss 0.1340 · valid_loss 0.1291 · accuracy 96.33%',
+    );
+    expect(headline(note({ run, history: unknown }))).toBe('✅ mnist-mlp completed 3 epochs in 3m 12s · best accuracy 96.33% (epoch 3)');
+    expect(headline(note({ event: 'error', status: 'failed', run, history: unknown.slice(0, 1), error: { name: 'exit code 1', message: 'boom' } }))).toBe(
+      '❌ mnist-mlp failed after 1 epoch (3m 12s): exit code 1: boom',
+    );
+  });
+
+  it('estimates the time left from the latest epochs only', () => {
+    // A slow first epoch (compilation) stops counting once five faster ones followed.
+    const history = [0, 1, 2, 3, 4, 5].map((i) => ({ ...stats(i, 10, { accuracy: 0.9 }, 0.2, 0.2), timeMs: i === 0 ? 600_000 : 60_000 }));
+    const h = headline(note({ event: 'epoch', status: 'running', run: { ...note().run, totalEpochs: 10 }, history, stats: history[5] }));
+    expect(h).toMatch(/ · ETA 4m 00s$/);
+    const last = history.slice(0, 5).map((e) => ({ ...e, totalEpochs: 5 }));
+    expect(headline(note({ event: 'epoch', status: 'running', history: last, stats: last[4] }))).not.toMatch(/ETA/);
   });
 
   it('treats an end with status failed as a failure', () => {

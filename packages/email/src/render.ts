@@ -111,6 +111,7 @@ const COLOR: Readonly<Record<Outcome, string>> = {
   stopped: '#9a6700',
   failed: '#cf222e',
   interrupted: '#9a6700',
+  alert: '#bc4c00',
 };
 const CELL = 'padding:3px 10px;border-bottom:1px solid #eaecef;text-align:right;white-space:nowrap';
 const HEAD_CELL = `${CELL};font-weight:bold;border-bottom:2px solid #d0d7de`;

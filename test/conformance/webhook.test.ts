@@ -11,4 +11,5 @@ notifierConformance({
   delivered: (server) => server.received.filter((r) => r.status === 200 && r.signatureValid === true).map((r) => r.rawBody),
   attempts: (server) => server.received.length,
   secrets: () => [SECRET, 'T0KEN-1234'],
+  quotable: (server) => [SECRET, '/hooks/T0KEN-1234', `${server.url}/hooks/T0KEN-1234`],
 });

@@ -73,6 +73,7 @@ export const OUTCOME_COLOR: Readonly<Record<Outcome, number>> = {
   stopped: 0x95a5a6,
   failed: 0xe74c3c,
   interrupted: 0xf39c12,
+  alert: 0xe67e22,
 };
 
 const ELLIPSIS = '…';

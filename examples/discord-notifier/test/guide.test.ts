@@ -16,6 +16,8 @@ notifierConformance<DiscordServer>({
   delivered: (server) => server.messages.map((m) => m.text),
   attempts: (server) => server.received.length,
   secrets: (server) => [server.webhookUrl, server.token],
+  // The guide's plugin registers the URL and its path, not the token on its own (DiscordCallback does).
+  quotable: (server) => [server.webhookUrl, new URL(server.webhookUrl).pathname],
 });
 
 test('the guide shows MinimalDiscordCallback exactly as tested here', async () => {

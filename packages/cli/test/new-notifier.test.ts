@@ -92,9 +92,10 @@ describe('epochcast new-notifier', () => {
       throw new Error(`the skeleton's tests failed:\n${error.stdout ?? ''}\n${error.stderr ?? error.message}`);
     });
     expect(result.stdout).toMatch(/Test Files +2 passed \(2\)/);
-    // 2 unit tests and the conformance suite's 11, two of them on secrets (other services' redacted; the notifier printed).
-    expect(result.stdout).toMatch(/Tests +13 passed \(13\)/);
-    expect(result.stdout).toMatch(/test\/conformance\.test\.ts \(11 tests\)/);
+    // 2 unit tests and the conformance suite's 14: two of them on secrets (other services' redacted;
+    // the notifier printed), three on alerts (delivered; not lost behind the end; a secret in the text redacted).
+    expect(result.stdout).toMatch(/Tests +16 passed \(16\)/);
+    expect(result.stdout).toMatch(/test\/conformance\.test\.ts \(14 tests\)/);
   }, 120_000);
 
   test('without --dir it writes ./epochcast-notifier-<name>; the package is named for the convention, core a peer dependency', async () => {

@@ -43,8 +43,8 @@ export interface EmailCallbackOptions extends NotifierOptions {
   verify?: boolean;
 }
 
-/** E-mail sends end, error and interrupt; epoch mails (a digest every `every` epochs) only when asked. */
-const EMAIL_DEFAULT_EVENTS: readonly NotifyEvent[] = ['end', 'error', 'interrupt'];
+/** E-mail sends end, error, interrupt and alerts; epoch mails (a digest every `every` epochs) only when asked. */
+const EMAIL_DEFAULT_EVENTS: readonly NotifyEvent[] = ['end', 'error', 'interrupt', 'alert'];
 
 /**
  * Sends run summaries by e-mail through nodemailer: a subject with the outcome and the best
@@ -56,8 +56,9 @@ const EMAIL_DEFAULT_EVENTS: readonly NotifyEvent[] = ['end', 'error', 'interrupt
  * new EmailCallback({ smtpUrl: 'smtps://me:app-password@smtp.example.com', from: 'runs@example.com', to: ['me@example.com'] })
  * ```
  *
- * Events default to `end`, `error` and `interrupt`; add `'epoch'` to `on` for progress mails,
- * and `every: N` to make each one a digest of N epochs (each carries the whole table so far).
+ * Events default to `end`, `error`, `interrupt` and `alert` (`callback.alert(text, { level })`: a
+ * mail whose subject starts `[alert]`); add `'epoch'` to `on` for progress mails, and `every: N`
+ * to make each one a digest of N epochs (each carries the whole table so far).
  */
 export class EmailCallback extends Notifier {
   readonly service = 'email';

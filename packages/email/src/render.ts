@@ -5,6 +5,7 @@
 import { statsHeader, statsRow } from '@epochcast/core';
 import {
   bestEpoch,
+  buildContent,
   cut,
   ELLIPSIS,
   errorSummary,
@@ -57,10 +58,13 @@ const SUBJECT_NAME_MAX = 60;
 
 /**
  * `[epochcast] mnist-mlp completed · accuracy 97.12% · 5 epochs in 3m 12s`; failures, stops and
- * interrupts say so first: `[epochcast] mnist-mlp failed after 2/5 epochs · TypeError: …`.
+ * interrupts say so first: `[epochcast] mnist-mlp failed after 2/5 epochs · TypeError: …`. An
+ * alert's subject starts `[alert]` — filters and eyes catch it — and is its headline:
+ * `[alert] [epochcast] 🚨 mnist-mlp · loss is NaN at epoch 3`.
  */
 export function emailSubject(n: Notification, options: Pick<EmailOptions, 'subjectPrefix' | 'maxSubjectLength'> = {}): string {
   const prefix = oneLine(options.subjectPrefix ?? '[epochcast]');
+  if (notificationOutcome(n) === 'alert') return cut(oneLine(`[alert] ${prefix} ${headline(n)}`), options.maxSubjectLength ?? 200);
   const name = runLabel(n, SUBJECT_NAME_MAX);
   const total = n.run.totalEpochs;
   const best = bestEpoch(n.history, n.metricNames);
@@ -98,6 +102,9 @@ export function emailSubject(n: Notification, options: Pick<EmailOptions, 'subje
     case 'interrupted':
       parts.push(`${name} interrupted${reason} after ${n.history.length}/${total} epochs`);
       break;
+    case 'alert':
+      // Subjects of alerts are their headline (above).
+      break;
   }
   return cut(oneLine(`${prefix} ${parts.join(' · ')}`), options.maxSubjectLength ?? 200);
 }
@@ -111,6 +118,7 @@ const COLOR: Readonly<Record<Outcome, string>> = {
   stopped: '#9a6700',
   failed: '#cf222e',
   interrupted: '#9a6700',
+  alert: '#bc4c00',
 };
 const CELL = 'padding:3px 10px;border-bottom:1px solid #eaecef;text-align:right;white-space:nowrap';
 const HEAD_CELL = `${CELL};font-weight:bold;border-bottom:2px solid #d0d7de`;
@@ -118,7 +126,8 @@ const BEST_ROW = 'background:#fff4c2;font-weight:bold';
 const H2 = 'font-size:15px;margin:20px 0 8px;color:#24292f';
 
 function epochsHtml(n: Notification, maxRows: number): string {
-  if (n.history.length === 0 || n.event === 'start') return '';
+  // An alert says what happened and where the run is; the table is the other mails' business.
+  if (n.history.length === 0 || n.event === 'start' || n.event === 'alert') return '';
   const best = n.history.length > 1 ? bestEpoch(n.history, n.metricNames) : undefined;
   const header = statsHeader(n.metricNames.map((m) => cut(oneLine(m), 40)));
   const head = `<tr>${header.map((h) => `<th style="${HEAD_CELL}">${escapeHtml(h)}</th>`).join('')}</tr>`;
@@ -165,6 +174,13 @@ function errorHtml(n: Notification, maxStackChars: number): string {
   );
 }
 
+/** An alert's whole text, when the headline shows less of it: as written, lines kept. */
+function alertHtml(n: Notification, maxChars: number): string {
+  const text = buildContent(n, { tableRows: 0, tableChars: 0, stackChars: maxChars, details: false }).alert;
+  if (!text) return '';
+  return `<p class="alert" style="margin:0 0 14px;font-size:14px;white-space:pre-wrap;word-break:break-word">${escapeHtml(text)}</p>`;
+}
+
 function plotHtml(n: Notification): string {
   if (!n.plot) return '';
   return (
@@ -193,6 +209,7 @@ export function renderEmail(n: Notification, options: EmailOptions = {}): Render
     `<body style="margin:0;padding:16px;background:#f6f8fa;font-family:${FONT};color:#24292f">` +
     '<div style="max-width:860px;margin:0 auto;background:#ffffff;border:1px solid #d0d7de;border-radius:6px;padding:20px">' +
     `<h1 style="font-size:18px;line-height:1.35;margin:0 0 14px;color:${COLOR[outcome]}">${escapeHtml(headline(n))}</h1>` +
+    alertHtml(n, maxStackChars) +
     detailsHtml(n) +
     epochsHtml(n, maxTableRows) +
     plotHtml(n) +

@@ -1,4 +1,5 @@
 import { createServer, type Socket } from 'node:net';
+import { Callback, type TrainingState } from '@epochcast/core';
 import type { Notification } from '@epochcast/notify';
 import { type ReceivedMail, type SmtpSink, startSmtpSink } from '@epochcast/testkit';
 import * as tf from '@tensorflow/tfjs';
@@ -35,6 +36,10 @@ function emailTo(s: SmtpSink, options: EmailCallbackOptions = {}): EmailCallback
   const email = new EmailCallback({ smtpUrl: s.url, from: FROM, to: TO, runName: 'toy-mlp', ...options });
   made.push(email);
   return email;
+}
+
+function escapeHtmlLike(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function csvOf(mail: ReceivedMail): string[] {
@@ -156,6 +161,36 @@ describe('end summary', () => {
     expect(csvOf(mails[0] as ReceivedMail)).toHaveLength(1 + 2);
     expect(csvOf(mails[1] as ReceivedMail)).toHaveLength(1 + 4);
     expect(csvOf(mails[2] as ReceivedMail)).toHaveLength(1 + 5);
+  });
+});
+
+describe('alerts', () => {
+  it("on by default: the subject starts [alert] with the headline, the body has the whole text and the run's details, no table", async () => {
+    const s = await startSink();
+    const email = emailTo(s);
+    const long = `valid_loss diverged <b>&</b>:\n${'it went from 0.18 to 0.74 in one epoch. '.repeat(8)}`;
+    class AlertAtEpoch1 extends Callback {
+      override order = 150;
+      override onEpochEnd(state: TrainingState) {
+        if (state.epoch === 1) email.alert(long, { level: 'critical' });
+      }
+    }
+    await toyLearner([email, new AlertAtEpoch1()]).fit(3);
+    email.alert('the nightly export is late', { level: 'info' });
+    await email.flush(5000);
+    const mails = await s.waitForCount(undefined, 3);
+    expect(mails.map((m) => m.headers['x-epochcast-event'])).toEqual(['alert', 'end', 'alert']);
+    const [alert, , outside] = mails;
+    expect(alert?.subject).toMatch(/^\[alert\] \[epochcast\] 🚨 toy-mlp · valid_loss diverged <b>&<\/b>: it went from 0\.18 .*…$/);
+    expect(alert?.subject.length).toBeLessThanOrEqual(200);
+    // The whole text, escaped, lines kept; the details with the epochs so far; no epoch table.
+    expect(alert?.html).toContain(escapeHtmlLike(long.trim()));
+    expect(alert?.html).toMatch(/<th[^>]*>epochs<\/th><td[^>]*>2\/3<\/td>/);
+    expect(alert?.html).not.toContain('class="epochs"');
+    expect(alert?.text).toContain(long.trim());
+    expect(alert?.text).toMatch(/^epochs: +2\/3$/m);
+    expect(outside?.subject).toBe('[alert] [epochcast] ℹ️ toy-mlp · the nightly export is late');
+    expect(outside?.text).not.toMatch(/^epochs:/m);
   });
 });
 

@@ -2,7 +2,7 @@ import { PermanentError, TransientError } from './errors.js';
 import type { Notification } from './notification.js';
 import { Notifier, type NotifierLimits } from './notifier.js';
 import type { NotifierOptions } from './options.js';
-import { renderText } from './render/index.js';
+import { headline, renderText } from './render/index.js';
 
 /** What ConsoleCallback writes to: a Node stream (stderr, a file) or anything with the same `write`. */
 export interface TextWriter {
@@ -15,7 +15,8 @@ export interface ConsoleCallbackOptions extends NotifierOptions {
 }
 
 /**
- * The reference plugin: writes each notification as plain text to a stream. Everything else —
+ * The reference plugin: writes each notification as plain text to a stream, an alert as one line
+ * (its headline: `🚨 run · text`), so a log stays greppable. Everything else —
  * events, queue, coalescing, retries, redaction — comes from the Notifier base.
  */
 export class ConsoleCallback extends Notifier {
@@ -29,7 +30,7 @@ export class ConsoleCallback extends Notifier {
   }
 
   protected async send(n: Notification): Promise<void> {
-    const text = renderText(n, { maxLength: this.limits.maxTextLength });
+    const text = n.event === 'alert' ? headline(n) : renderText(n, { maxLength: this.limits.maxTextLength });
     await new Promise<void>((resolve, reject) =>
       this.stream.write(`${text}\n`, (error) => {
         if (!error) return resolve();

@@ -2,7 +2,8 @@
  * The delivery queue behind every notifier: the training loop only enqueues; one worker sends, one
  * message at a time, with retries (p-retry), exact rate-limit waits, a time bound per attempt, and
  * a bounded flush at the end. Epoch messages that pile up are coalesced (the newest wins); the last
- * word of a run (end, error, interrupt) is never dropped and supersedes pending epochs.
+ * word of a run (end, error, interrupt) is never dropped and supersedes pending epochs. Alerts are
+ * never coalesced nor superseded and keep their place in the order; at most 20 wait at a time.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
@@ -17,6 +18,8 @@ export interface DeliveryReport {
   failed: { event: NotifyEvent; reason: string }[];
   /** Epoch messages replaced by a newer one before they were sent. */
   coalesced: number;
+  /** Alerts dropped because 20 were already waiting to be delivered. */
+  droppedAlerts: number;
 }
 
 /** One attempt at sending one notification, as the queue runs it. */
@@ -57,9 +60,14 @@ interface Job {
 /** How much longer than the flush bound the last messages may take when they wait behind other runs on a shared budget. */
 const SHARED_WAIT_GRACE_MS = 90_000;
 const TERMINAL: ReadonlySet<NotifyEvent> = new Set(['end', 'error', 'interrupt']);
+/**
+ * Most alerts waiting to be delivered at a time. A script that prints alert lines in a loop, faster
+ * than the service takes them, must neither grow the queue without end nor buzz a phone for hours.
+ */
+export const MAX_QUEUED_ALERTS = 20;
 
 export class DeliveryQueue {
-  report: DeliveryReport = { delivered: [], failed: [], coalesced: 0 };
+  report: DeliveryReport = { delivered: [], failed: [], coalesced: 0, droppedAlerts: 0 };
   private queue: Job[] = [];
   private worker: Promise<void> | undefined;
   private abort = new AbortController();
@@ -69,6 +77,8 @@ export class DeliveryQueue {
   private rejected: string | undefined;
   /** The newest epoch message held back by `minIntervalMs`, sent when the interval is over. */
   private deferred: { notification: Notification; timer: NodeJS.Timeout } | undefined;
+  /** Alerts dropped since the last warning about it: told in one line once the backlog is gone or at a flush. */
+  private alertsDroppedUntold = 0;
 
   constructor(
     private readonly settings: DeliverySettings,
@@ -78,7 +88,7 @@ export class DeliveryQueue {
   /** A new fit: a fresh report, a live signal, and whatever the last fit learned forgotten. */
   reset(): void {
     this.abort = new AbortController();
-    this.report = { delivered: [], failed: [], coalesced: 0 };
+    this.report = { delivered: [], failed: [], coalesced: 0, droppedAlerts: 0 };
     this.epochFailureLogged = false;
     this.rejected = undefined;
     this.lastEpochQueuedAt = Number.NEGATIVE_INFINITY;
@@ -98,14 +108,24 @@ export class DeliveryQueue {
   /** Queues a message; with `watchFirstAttempt`, the returned handle tells how its first attempt went. */
   enqueue(notification: Notification, watchFirstAttempt = false): FirstAttempt | undefined {
     if (this.rejected !== undefined) {
-      this.report.failed.push({ event: notification.event, reason: `not sent: ${this.rejected}` });
+      // Alerts in a loop would grow the report without end: past the bound they are only counted.
+      if (notification.event === 'alert' && this.report.failed.filter((f) => f.event === 'alert').length >= MAX_QUEUED_ALERTS)
+        this.dropAlert();
+      else this.report.failed.push({ event: notification.event, reason: `not sent: ${this.rejected}` });
+      return undefined;
+    }
+    if (notification.event === 'alert' && this.queuedAlerts() >= MAX_QUEUED_ALERTS) {
+      this.dropAlert();
       return undefined;
     }
     if (notification.event === 'epoch') {
       const now = performance.now();
       const pending = this.queue.findIndex((j) => j.notification.event === 'epoch');
       if (pending >= 0) {
-        this.queue[pending] = { notification, steps: new Map() };
+        // The newer epoch goes to the back, not into the older one's place: an alert queued
+        // between them stays before it, in the order things happened.
+        this.queue.splice(pending, 1);
+        this.queue.push({ notification, steps: new Map() });
         this.report.coalesced += 1;
         return undefined;
       }
@@ -152,7 +172,29 @@ export class DeliveryQueue {
       for (const job of this.queue.splice(0)) this.fail(job, `not sent within the flush bound of ${timeoutMs} ms`);
       await this.worker;
     }
+    this.tellDroppedAlerts();
     return this.report;
+  }
+
+  private queuedAlerts(): number {
+    let count = 0;
+    for (const job of this.queue) if (job.notification.event === 'alert') count += 1;
+    return count;
+  }
+
+  private dropAlert(): void {
+    this.report.droppedAlerts += 1;
+    this.alertsDroppedUntold += 1;
+  }
+
+  /** The one line about alerts dropped since the last such line, if any were. */
+  private tellDroppedAlerts(): void {
+    const dropped = this.alertsDroppedUntold;
+    if (dropped === 0) return;
+    this.alertsDroppedUntold = 0;
+    this.hooks.warn(
+      `dropped ${dropped} alert${dropped === 1 ? '' : 's'}: ${MAX_QUEUED_ALERTS} were already waiting to be delivered (alerts came faster than the service took them); the waiting ones were kept`,
+    );
   }
 
   private defer(notification: Notification, delayMs: number): void {
@@ -182,6 +224,8 @@ export class DeliveryQueue {
     for (let job = this.queue.shift(); job; job = this.queue.shift()) {
       if (this.rejected !== undefined) this.fail(job, `not sent: ${this.rejected}`, true);
       else await this.deliver(job);
+      // The backlog of alerts is gone: the count of those dropped meanwhile is final.
+      if (job.notification.event === 'alert' && this.queuedAlerts() === 0) this.tellDroppedAlerts();
     }
   }
 

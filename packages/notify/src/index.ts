@@ -4,10 +4,19 @@
 // plugin throws for a bad option (from @epochcast/core), so a plugin imports from here alone.
 export { type Membership, type RunRecord, type ScopeMessage, scopeAuthKey, scopeName } from '@epochcast/coordination';
 export { ConfigError } from '@epochcast/core';
+export type { AlertOptions } from './alert.js';
 export { ConsoleCallback, type ConsoleCallbackOptions, type TextWriter } from './console.js';
 export type { DeliveryReport } from './delivery.js';
 export { ConfigRejectedError, httpError, PermanentError, RateLimitError, TransientError } from './errors.js';
-export { NOTIFY_EVENTS, type Notification, type NotificationError, type NotifyEvent, type RunInfo } from './notification.js';
+export {
+  type AlertLevel,
+  NOTIFY_EVENTS,
+  type Notification,
+  type NotificationAlert,
+  type NotificationError,
+  type NotifyEvent,
+  type RunInfo,
+} from './notification.js';
 export { Notifier, type NotifierLimits, type SendContext, type TextOptions, type VerifyContext } from './notifier.js';
 export { jobNotification, type NotifyRunOptions, notifyAll, notifyRun } from './notify-run.js';
 export type { NotifierLogger, NotifierOptions } from './options.js';

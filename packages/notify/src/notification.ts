@@ -1,8 +1,19 @@
 import type { EpochStats, Plot, TrainStatus } from '@epochcast/core';
 
 /** What a notifier can be told about. */
-export const NOTIFY_EVENTS = ['start', 'epoch', 'end', 'error', 'interrupt'] as const;
+export const NOTIFY_EVENTS = ['start', 'epoch', 'end', 'error', 'interrupt', 'alert'] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+/** How loud an alert is: `info` arrives quietly where the service can be quiet, `warning` and `critical` loudly. */
+export type AlertLevel = 'info' | 'warning' | 'critical';
+export const ALERT_LEVELS: readonly AlertLevel[] = ['info', 'warning', 'critical'];
+
+/** What an `alert` notification says, besides the run: the user's text and how loud it is. */
+export interface NotificationAlert {
+  /** At most 1000 characters (longer text is cut, with `…`); may span lines. */
+  text: string;
+  level: AlertLevel;
+}
 
 /** Which run a notification is about; every message names it. */
 export interface RunInfo {
@@ -53,4 +64,6 @@ export interface Notification {
   error?: NotificationError;
   /** The loss plot, on `end` messages when the notifier's `plot` option is on. */
   plot?: Plot;
+  /** Set exactly on `alert` notifications (`notifier.alert(text, { level })`). */
+  alert?: NotificationAlert;
 }

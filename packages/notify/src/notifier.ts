@@ -1,6 +1,7 @@
 import { type InspectOptionsStylized, inspect } from 'node:util';
 import type { Membership } from '@epochcast/coordination';
-import { Callback, preloadPlotting, type TrainingState } from '@epochcast/core';
+import { Callback, preloadPlotting, type TrainingHost, type TrainingState } from '@epochcast/core';
+import { type AlertOptions, checkAlert } from './alert.js';
 import { errorMessage, settledWithin, withTimeout } from './bounds.js';
 import { type Attempt, DeliveryQueue, type DeliveryReport, type FirstAttempt } from './delivery.js';
 import { ConfigRejectedError, PermanentError, RateLimitError, TransientError } from './errors.js';
@@ -9,7 +10,7 @@ import { NOTIFY_EVENTS, type Notification, type NotifyEvent, type RunInfo } from
 import { type NotifierOptions, type ResolvedNotifierOptions, resolveNotifierOptions } from './options.js';
 import { type ScopeRequest, SendPacer, SharedAccount } from './pacing.js';
 import { type Markup, type MessageOptions, PLAIN, renderMessages } from './render/doc.js';
-import { fitRunInfo, historySnapshot, progressOf, rank } from './run-info.js';
+import { fitRunInfo, historySnapshot, jobRunInfo, progressOf, rank } from './run-info.js';
 import { redactNotification, redactSecrets, registerSecret, urlCredentials } from './secret-registry.js';
 import { holdSignals, receivedSignal, releaseSignals } from './signals.js';
 
@@ -108,6 +109,8 @@ export abstract class Notifier extends Callback {
   #account: SharedAccount | undefined;
   private session: FitSession | undefined;
   private run: RunInfo | undefined;
+  /** The learner of the fit under way, whose live state an alert reports; set with `run`. */
+  #fitHost: TrainingHost | undefined;
 
   constructor(options: NotifierOptions = {}) {
     super();
@@ -224,6 +227,7 @@ export abstract class Notifier extends Callback {
     session.join(this);
     this.session = session;
     this.run = fitRunInfo(state, this.options.runName, session.runId);
+    this.#fitHost = state.learner;
     // Other ranks of a distributed job only ever send their crash: they share nothing.
     const request = rank() === 0 ? this.coordination?.(state) : undefined;
     if (request)
@@ -263,6 +267,39 @@ export abstract class Notifier extends Callback {
    */
   flush(timeoutMs = this.options.flushTimeoutMs): Promise<DeliveryReport> {
     return this.delivery.flush(timeoutMs, () => this.pacer.sharedWaitMs());
+  }
+
+  /**
+   * Sends an alert — `notifier.alert('loss is NaN', { level: 'critical' })` — loud where the service
+   * has loud and quiet (`info` is quiet, `warning`, the default, and `critical` are loud). Only
+   * queues it and returns: the training loop never waits. During a fit it names the fit's run and
+   * carries its epochs so far, as an epoch message does; outside a fit it names this process as a
+   * job (`runName`, started when the process did) and is delivered in the background: `flush()`
+   * waits for it. Alerts are never coalesced or superseded by the end message; at most 20 wait at a
+   * time, later ones are dropped with one warning line saying how many. The text is cut to 1000
+   * characters and redacted like every other message.
+   *
+   * @throws ConfigError when `text` is not a non-empty string or `level` is unknown.
+   */
+  alert(text: string, options?: AlertOptions): void {
+    const alert = checkAlert(`${this.constructor.name}.alert`, text, options);
+    if (!this.wants('alert')) return;
+    const host = this.#fitHost;
+    if (this.run && host) {
+      this.delivery.enqueue({ ...this.notification('alert', host.state), alert });
+      return;
+    }
+    const run = processJobRun(this.options.runName);
+    this.delivery.revive();
+    this.delivery.enqueue({
+      event: 'alert',
+      run,
+      history: [],
+      metricNames: [],
+      durationMs: Date.now() - run.startedAt,
+      status: 'running',
+      alert,
+    });
   }
 
   /**
@@ -347,6 +384,7 @@ export abstract class Notifier extends Callback {
       this.#account = undefined;
       this.delivery.dropDeferred();
       this.run = undefined;
+      this.#fitHost = undefined;
       this.session = undefined;
       releaseSignals(this);
       try {
@@ -431,4 +469,18 @@ export abstract class Notifier extends Callback {
       },
     };
   }
+}
+
+/** The job an alert outside a fit names, by run name: one per process, so its alerts share an id. */
+const processJobs = new Map<string, RunInfo>();
+
+/** This process as a job: named by `runName` (else as a job is), started when the process did. */
+function processJobRun(runName: string | undefined): RunInfo {
+  const key = runName ?? '';
+  let run = processJobs.get(key);
+  if (!run) {
+    run = { ...jobRunInfo(runName === undefined ? {} : { name: runName }), startedAt: Math.round(performance.timeOrigin) };
+    processJobs.set(key, run);
+  }
+  return run;
 }

@@ -4,8 +4,9 @@
  * the schedule says `job`.
  */
 import { ConfigError, describeValue, type TrainStatus } from '@epochcast/core';
+import { checkAlert } from './alert.js';
 import type { DeliveryReport } from './delivery.js';
-import type { Notification, NotificationError, NotifyEvent, RunInfo } from './notification.js';
+import type { AlertLevel, Notification, NotificationError, NotifyEvent, RunInfo } from './notification.js';
 import { Notifier } from './notifier.js';
 import { jobRunInfo } from './run-info.js';
 export interface NotifyRunOptions {
@@ -64,16 +65,27 @@ function checkNotifiers(options: NotifyRunOptions): readonly Notifier[] {
   return notifiers;
 }
 
-/** A notification about a job that is not a fit (see `jobRunInfo`): no history, no metrics. */
+/**
+ * A notification about a job that is not a fit (see `jobRunInfo`): no history, no metrics. An
+ * `alert` needs `extra.alert` (`{ text, level? }`, checked and bounded as `notifier.alert()` does
+ * them: a ConfigError otherwise), and only an alert takes it.
+ */
 export function jobNotification(
   event: NotifyEvent,
   run: RunInfo,
   status: TrainStatus,
-  extra: { error?: NotificationError; stopReason?: string } = {},
+  extra: { error?: NotificationError; stopReason?: string; alert?: { text: string; level?: AlertLevel } } = {},
 ): Notification {
   const n: Notification = { event, run, history: [], metricNames: [], durationMs: Date.now() - run.startedAt, status };
   if (extra.error) n.error = extra.error;
   if (extra.stopReason !== undefined) n.stopReason = extra.stopReason;
+  if (event === 'alert') {
+    if (extra.alert === null || typeof extra.alert !== 'object')
+      throw new ConfigError(`jobNotification: an alert needs its text: pass { alert: { text, level } } as the last argument.`);
+    n.alert = checkAlert('jobNotification', extra.alert.text, { level: extra.alert.level });
+  } else if (extra.alert !== undefined) {
+    throw new ConfigError(`jobNotification: only an 'alert' notification carries alert; received event ${describeValue(event)}.`);
+  }
   return n;
 }
 

@@ -12,7 +12,7 @@ export interface NotifierLogger {
 }
 
 export interface NotifierOptions {
-  /** Events to send. Default: every event (a plugin may narrow its own default: e-mail sends end, error, interrupt). */
+  /** Events to send. Default: every event (a plugin may narrow its own default: e-mail sends end, error, interrupt, alert). */
   on?: readonly NotifyEvent[];
   /** Send an epoch message every N epochs. Default 1. */
   every?: number;

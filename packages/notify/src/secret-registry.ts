@@ -158,12 +158,13 @@ export function redactSecrets(text: string): string {
 /**
  * The notification with every string that a user, a library or a wrapped command could have
  * filled redacted: the run's details (its name and command line among them), the stop reason,
- * the error, and metric names. Objects are copied only where something changed.
+ * the error, an alert's text, and metric names. Objects are copied only where something changed.
  */
 export function redactNotification(n: Notification): Notification {
   const out: Notification = { ...n, run: redactRun(n.run), metricNames: n.metricNames.map(redactSecrets) };
   if (n.stopReason !== undefined) out.stopReason = redactSecrets(n.stopReason);
   if (n.error) out.error = redactError(n.error);
+  if (n.alert) out.alert = { ...n.alert, text: redactSecrets(n.alert.text) };
   const renamed = renamedMetrics(n);
   if (renamed) {
     out.history = n.history.map((stats) => redactStats(stats, renamed));

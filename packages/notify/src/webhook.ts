@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigError, describeValue } from '@epochcast/core';
 import { ConfigRejectedError, httpError, TransientError } from './errors.js';
-import type { Notification } from './notification.js';
+import type { AlertLevel, Notification } from './notification.js';
 import { Notifier, type NotifierLimits, type SendContext } from './notifier.js';
 import type { NotifierOptions } from './options.js';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
@@ -23,8 +23,15 @@ export interface WebhookCallbackOptions extends NotifierOptions {
   headers?: Record<string, string>;
 }
 
-/** The JSON body: the Notification, with the plot as its title and SVG. */
-export type WebhookPayload = Omit<Notification, 'plot'> & { plot?: { title: string; svg: string } };
+/**
+ * The JSON body: the Notification, with the plot as its title and SVG. An alert
+ * (`event: "alert"`) carries `alert: { text, level }` — `level` one of `info`, `warning`,
+ * `critical` — and the fit's epochs so far (none outside a fit); no other event carries `alert`.
+ */
+export type WebhookPayload = Omit<Notification, 'plot' | 'alert'> & {
+  plot?: { title: string; svg: string };
+  alert?: { text: string; level: AlertLevel };
+};
 
 /**
  * POSTs every notification as JSON to a URL — Keras's RemoteMonitor idea, with retries, a

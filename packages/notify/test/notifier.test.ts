@@ -267,7 +267,7 @@ describe('who sends what', () => {
 
   test('bad options are clear errors at construction', () => {
     expect(() => new ScriptedNotifier([], { on: ['end', 'finish' as never] })).toThrow(
-      'ScriptedNotifier: on must be a list of events from start, epoch, end, error, interrupt; received an array of length 2 containing "finish".',
+      'ScriptedNotifier: on must be a list of events from start, epoch, end, error, interrupt, alert; received an array of length 2 containing "finish".',
     );
     expect(() => new ScriptedNotifier([], { every: 0 })).toThrow('ScriptedNotifier: every must be an integer >= 1; received 0.');
     expect(() => new ScriptedNotifier([], { timeoutMs: -5 })).toThrow(/timeoutMs must be a finite number > 0; received -5/);

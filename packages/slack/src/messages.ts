@@ -1,7 +1,8 @@
 /**
  * What each Slack message of a run says. Built on core's `renderSlack` (header, fields, the epoch
  * table and the stack in code blocks, escaping, Slack's block limits), arranged for a thread:
- * a card in the channel, one line per epoch in the thread, a summary broadcast at the end.
+ * a card in the channel, one line per epoch in the thread, a summary broadcast at the end, and
+ * alerts.
  */
 import {
   bestEpoch,
@@ -45,6 +46,14 @@ export function cardMessage(n: Notification): SlackMessage {
 /** The card while the run goes, with `epochs: 'update'`: the latest epoch's headline and the table so far. */
 export function liveCardMessage(n: Notification): SlackMessage {
   return { ...renderSlack(n), text: headlineText(n) };
+}
+
+/**
+ * An alert: its headline ("🚨 mnist-mlp · loss is NaN at epoch 3") as the header, its whole text
+ * when the headline shows less, the run details (epochs so far during a fit) as fields. No table.
+ */
+export function alertMessage(n: Notification): SlackMessage {
+  return renderSlack(n);
 }
 
 /** One epoch, one line in the thread: "📈 mnist-mlp epoch 3/5 · train_loss 0.2171 · valid_loss 0.1843 · accuracy 94.05%". */

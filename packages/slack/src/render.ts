@@ -113,9 +113,15 @@ function preSections(lines: string[], repeat: number): SlackSectionBlock[] {
   return pack([block], SLACK_MRKDWN, SLACK_LIMITS.sectionText).map((text) => ({ type: 'section', text: mrkdwn(text) }));
 }
 
+/** Sections for lines of prose (an alert's text), each within Slack's section text limit once escaped. */
+function textSections(lines: string[]): SlackSectionBlock[] {
+  const block: Block = { kind: 'text', lines: lines.map((line) => [{ text: line }]) };
+  return pack([block], SLACK_MRKDWN, SLACK_LIMITS.sectionText).map((text) => ({ type: 'section', text: mrkdwn(text) }));
+}
+
 /**
- * A notification as a Slack message: a header with the headline, the run details as fields, the
- * epoch table and the stack in code blocks (split over sections of at most 3000 characters, the
+ * A notification as a Slack message: a header with the headline, the run details as fields, an
+ * alert's whole text when the headline shows less of it, the epoch table and the stack in code blocks (split over sections of at most 3000 characters, the
  * table's header repeated), a context line naming the run. User text is escaped for mrkdwn
  * (`&`, `<`, `>`); no link, mention or `<…>` syntax is ever emitted. At most 50 blocks.
  */
@@ -144,7 +150,8 @@ export function renderSlack(n: Notification, options: SlackOptions = {}): SlackM
         .map(([k, v]) => mrkdwn(`*${k}*\n${escapeSlack(cut(v, 380))}`)),
     });
   }
-  const { table, error } = slackContent(n, maxTableRows, maxStackChars);
+  const { table, error, alert } = slackContent(n, maxTableRows, maxStackChars);
+  if (alert) blocks.push(...textSections(alert.split('\n')));
   if (table) blocks.push(...preSections(table.split('\n'), 1));
   if (error) {
     blocks.push({ type: 'divider' });
@@ -167,7 +174,11 @@ export function renderSlack(n: Notification, options: SlackOptions = {}): SlackM
   return { text: text ?? escapeSlack(headline(n)), blocks };
 }
 
-function slackContent(n: Notification, maxTableRows: number, maxStackChars: number): { table?: string; error?: string } {
+function slackContent(n: Notification, maxTableRows: number, maxStackChars: number): { table?: string; error?: string; alert?: string } {
   const content = buildContent(n, { tableRows: maxTableRows, tableChars: 12_000, stackChars: maxStackChars, details: false });
-  return { ...(content.table ? { table: content.table } : {}), ...(content.error ? { error: content.error } : {}) };
+  return {
+    ...(content.table ? { table: content.table } : {}),
+    ...(content.error ? { error: content.error } : {}),
+    ...(content.alert ? { alert: content.alert } : {}),
+  };
 }

@@ -4,7 +4,7 @@ import { type Logger, LogLevel, WebClient, type WebClientOptions } from '@slack/
 import { IncomingWebhook } from '@slack/webhook';
 import { resolveSettings, type SlackEpochMode } from './config.js';
 import { fromWebApi, fromWebhook } from './errors.js';
-import { cardMessage, epochMessage, liveCardMessage, plotComment, plotFileName, summaryMessage } from './messages.js';
+import { alertMessage, cardMessage, epochMessage, liveCardMessage, plotComment, plotFileName, summaryMessage } from './messages.js';
 import type { SlackMessage } from './render.js';
 
 export interface SlackCallbackOptions extends NotifierOptions {
@@ -51,7 +51,10 @@ const quiet: Logger = {
  * "⏳ mnist-mlp started on host · 5 epochs" — with a reply per epoch in its thread (or, with
  * `epochs: 'update'`, the message edited in place); at the end a Block Kit summary is posted in
  * the thread and broadcast to the channel, the loss plot is uploaded to the thread, and the run's
- * message is edited to ✅ or ❌. The token and channel are checked before the first epoch.
+ * message is edited to ✅ or ❌. An alert (`callback.alert(text, { level })`) at `warning` or
+ * `critical` is a message in the channel itself, where it is seen and notifies; at `info` it is a
+ * reply in the run's thread (in the channel when there is no thread). The token and channel are
+ * checked before the first epoch.
  *
  * With an incoming webhook (`SLACK_WEBHOOK_URL`) the same messages go to the webhook's channel,
  * without threads, edits or the plot; epoch messages are off unless asked for (`on`), since each
@@ -89,7 +92,7 @@ export class SlackCallback extends Notifier {
     this.limits = { maxTextLength: 3000, images: bot, minSendIntervalMs: settings.minSendIntervalMs };
     // Slack has no scope-free way to look a channel up: the start message is the check.
     this.checksWithStartMessage = bot;
-    if (!bot) this.defaultEvents = ['start', 'end', 'error', 'interrupt'];
+    if (!bot) this.defaultEvents = ['start', 'end', 'error', 'interrupt', 'alert'];
     // The webhook URL is the credential: its path, and its last segment on its own, are secret too.
     const hook = settings.webhookUrl;
     this.registerSecret(
@@ -144,6 +147,11 @@ export class SlackCallback extends Notifier {
       if (!thread) this.threads.set(n.run.id, await this.post(client, message));
       else if (this.epochs === 'update') await this.update(client, thread, liveCardMessage(n));
       else await this.post(client, message, thread);
+      return;
+    }
+    if (n.event === 'alert') {
+      // A thread reply notifies only those following the thread: right for info, too quiet for the rest.
+      await this.post(client, alertMessage(n), n.alert?.level === 'info' ? thread : undefined);
       return;
     }
     await this.finish(n, client, thread, context);
@@ -223,7 +231,14 @@ export class SlackCallback extends Notifier {
   // ---- webhook mode --------------------------------------------------------------------------
 
   private async sendWebhook(n: Notification, { signal }: SendContext): Promise<void> {
-    const message: SlackPost = n.event === 'start' ? cardMessage(n) : n.event === 'epoch' ? epochMessage(n) : summaryMessage(n);
+    const message: SlackPost =
+      n.event === 'start'
+        ? cardMessage(n)
+        : n.event === 'epoch'
+          ? epochMessage(n)
+          : n.event === 'alert'
+            ? alertMessage(n)
+            : summaryMessage(n);
     // @slack/webhook's HTTP error carries no headers: its injected fetch keeps Retry-After for us.
     let retryAfter: number | undefined;
     const hook = new IncomingWebhook(this.#webhookUrl as string, {

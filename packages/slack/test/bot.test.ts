@@ -2,7 +2,7 @@ import { type SlackServer, startSlackServer, validateSlackBlocks } from '@epochc
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { SlackCallback, type SlackCallbackOptions } from '../src/index.js';
-import { Crash, calls, collectingLogger, EpochCounter, everything, Pause, TOKEN, toyLearner } from './helpers.js';
+import { AlertsAt, Crash, calls, collectingLogger, EpochCounter, everything, Pause, TOKEN, toyLearner } from './helpers.js';
 
 let server: SlackServer | undefined;
 let logger = collectingLogger();
@@ -107,6 +107,68 @@ describe('SlackCallback, bot token', () => {
     expect(s.received.filter((c) => c.error)).toEqual([]);
     expect(everything(s)).not.toContain(TOKEN);
     expect(logger.lines).toEqual([]);
+  });
+
+  test("alerts: warning and critical are channel messages of their own, info a reply in the run's thread", async () => {
+    const s = await start();
+    const callback = slack(s);
+    const alerts = new AlertsAt(callback, {
+      0: ['critical', 'valid_loss is NaN <!channel> & *more*'],
+      1: ['info', 'checkpoint saved'],
+      2: ['warning', 'valid_loss rose 4× in one epoch'],
+    });
+    await toyLearner([callback, alerts, new Pause()]).fit(3);
+    const messages = s.messages('training');
+    const [card, ...channelAlerts] = messages.filter((m) => !m.thread_ts);
+    // The run's message is still the run's (edited to its outcome); the loud alerts stand beside it.
+    expect(card?.text).toMatch(/^✅ mnist-mlp completed 3 epochs/);
+    expect(channelAlerts.map((m) => m.text)).toEqual([
+      // Escaped, never a mention; not bold, as the text has stars of its own.
+      expect.stringMatching(/^🚨 mnist-mlp · valid_loss is NaN &lt;!channel&gt; &amp; \*more\*\n/),
+      expect.stringMatching(/^\*🔔 mnist-mlp · valid_loss rose 4× in one epoch\*/),
+    ]);
+    const thread = messages.filter((m) => m.thread_ts === card?.ts);
+    const info = thread.filter((m) => m.text.includes('checkpoint saved'));
+    expect(info).toHaveLength(1);
+    expect(info[0]?.text).toMatch(/^\*ℹ️ mnist-mlp · checkpoint saved\*/);
+    expect(info[0]?.reply_broadcast).toBeFalsy();
+    // Epoch replies are untouched by the alerts: one per epoch, in the thread.
+    expect(thread.filter((m) => m.text.startsWith('📈')).map((m) => /^📈 mnist-mlp epoch \d\/3/.exec(m.text)?.[0])).toEqual([
+      '📈 mnist-mlp epoch 1/3',
+      '📈 mnist-mlp epoch 2/3',
+      '📈 mnist-mlp epoch 3/3',
+    ]);
+    for (const alert of [...channelAlerts, ...info]) {
+      expect(validateSlackBlocks(alert.blocks ?? [])).toBeUndefined();
+      expect(blocksOf(alert)[0]).toMatchObject({ type: 'header' });
+      const fields =
+        blocksOf(alert)
+          .find((b) => b.fields)
+          ?.fields?.map((f) => f.text) ?? [];
+      expect(fields).toEqual([
+        expect.stringMatching(/^\*run\*\nmnist-mlp \([0-9a-f]{8}\)$/),
+        expect.stringMatching(/^\*host\*\n/),
+        expect.stringMatching(/^\*started\*\n/),
+        expect.stringMatching(/^\*duration\*\n/),
+        expect.stringMatching(/^\*epochs\*\n[123]\/3$/),
+      ]);
+      expect(blockText(alert)).not.toContain('train_loss');
+    }
+    expect(s.received.filter((c) => c.error)).toEqual([]);
+    expect(logger.lines).toEqual([]);
+  });
+
+  test('an alert outside a fit is a channel message, even at info; its whole text when the headline cuts it', async () => {
+    const s = await start();
+    const callback = slack(s, { runName: 'nightly' });
+    const long = `export late:\n${'the upstream table was not ready. '.repeat(10)}`;
+    callback.alert(long, { level: 'info' });
+    await callback.flush(5000);
+    const [message] = s.messages('training');
+    expect(message?.thread_ts).toBeUndefined();
+    expect(blocksOf(message ?? {})[0]?.text?.text).toMatch(/^ℹ️ nightly · export late: the upstream table .*…$/);
+    expect(blockText(message ?? {})).toContain(long.trim());
+    expect(validateSlackBlocks(message?.blocks ?? [])).toBeUndefined();
   });
 
   test("epochs: 'update' edits the parent in place instead of replying", async () => {

@@ -2,7 +2,7 @@ import { type SlackServer, startSlackServer } from '@epochcast/testkit';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { SlackCallback, type SlackCallbackOptions } from '../src/index.js';
-import { Crash, calls, collectingLogger, Pause, TOKEN, toyLearner } from './helpers.js';
+import { AlertsAt, Crash, calls, collectingLogger, Pause, TOKEN, toyLearner } from './helpers.js';
 
 let server: SlackServer | undefined;
 let logger = collectingLogger();
@@ -46,6 +46,20 @@ describe('SlackCallback, incoming webhook', () => {
         .slice(2)
         .map((m) => m.text),
     ).toEqual([expect.stringMatching(/^📈 mnist-mlp epoch 1\/2 /), expect.stringMatching(/^📈 mnist-mlp epoch 2\/2 /)]);
+  });
+
+  test('an alert is a channel message by default, during a fit and outside one', async () => {
+    const s = await start();
+    const callback = hook(s);
+    await toyLearner([callback, new AlertsAt(callback, { 1: ['critical', 'valid_loss is NaN'] }), new Pause()]).fit(3);
+    callback.alert('the export finished late', { level: 'info' });
+    await callback.flush(5000);
+    expect(s.received.map((c) => c.method)).toEqual(['webhook', 'webhook', 'webhook', 'webhook']);
+    const [, alert, , outside] = s.messages();
+    expect(alert?.text).toMatch(/^\*🚨 mnist-mlp · valid_loss is NaN\*/);
+    expect(JSON.stringify(alert?.blocks)).toMatch(/\*epochs\*\\n2\/3/);
+    expect(outside?.text).toMatch(/^\*ℹ️ mnist-mlp · the export finished late\*/);
+    expect(callback.report.delivered).toEqual(['start', 'alert', 'end', 'alert']);
   });
 
   test('a crash is reported with its stack', async () => {

@@ -77,7 +77,9 @@ const NOT_MODIFIED = /message is not modified/i;
  * - start: run name and id, host, parameter count, planned epochs and schedule;
  * - progress: ONE message, edited after each epoch with the table so far (silent: edits never buzz);
  * - end: a new message (status, duration, best epoch, final table), then the loss plot as a photo;
- * - error: the error, the trimmed stack and the last epochs; interrupt: where it stopped.
+ * - error: the error, the trimmed stack and the last epochs; interrupt: where it stopped;
+ * - alert (`callback.alert(text, { level })`): a new message below the live one, which stays live;
+ *   `info` arrives silently, `warning` and `critical` with sound.
  *
  * While `fit` runs it obeys /status, /plot, /stop (asks Yes/No first), /lr [value], /quiet,
  * /verbose, /runs and /help from `allowedChatIds` (and `allowedUserIds`) only (see `CommandSession`).
@@ -249,8 +251,10 @@ export class TelegramCallback extends Notifier {
     if (n.event === 'epoch') return this.sendLive(api, n, context);
     const hint = n.event === 'start' && this.enabledCommands.size > 0 ? this.commandsHint() : '';
     const text = this.text(context, hint);
+    // An info alert is for reading later; every other message is worth the phone's sound.
+    const silent = n.alert?.level === 'info' ? { disable_notification: true } : {};
     await context.step('text', () =>
-      call(() => api.sendMessage({ chat_id: this.chatId, text, parse_mode: this.parseMode }, context.signal)),
+      call(() => api.sendMessage({ chat_id: this.chatId, text, parse_mode: this.parseMode, ...silent }, context.signal)),
     );
     const plot = n.plot;
     if (!plot) return;

@@ -117,6 +117,54 @@ describe('messages', () => {
     expect(callback.report.delivered).toEqual(['start', 'epoch', 'epoch', 'epoch', 'end']);
   });
 
+  test('an alert is a new message below the live one, which stays live; info arrives silently, warning and critical with sound', async () => {
+    const s = await start();
+    const { callback, warnings } = telegram(s, { commands: false });
+    const alerts = Object.assign(
+      new AtEpoch(0, () => callback.alert('valid_loss is NaN <b>&</b>', { level: 'critical' })),
+      // After the notifier's own epoch hook, as user code after fit's bookkeeping.
+      { order: 200 },
+    );
+    const note = Object.assign(new AtEpoch(1, () => callback.alert('checkpoint saved', { level: 'info' })), { order: 200 });
+    await tinyLearner([callback, new SlowEpochs(60), alerts, note]).fit(3);
+
+    const calls = messageCalls(s);
+    expect(calls.map((c) => `${c.method}:${c.status}`)).toEqual([
+      'sendMessage:200', // start
+      'sendMessage:200', // epoch 1: the live message
+      'sendMessage:200', // the critical alert
+      'editMessageText:200', // epoch 2, in the live message
+      'sendMessage:200', // the info alert
+      'editMessageText:200', // epoch 3
+      'sendMessage:200', // end
+      'sendPhoto:200',
+    ]);
+    expect(calls.map((c) => c.params.disable_notification === 'true')).toEqual([false, true, false, false, true, false, false, true]);
+    const [, live, critical, info] = botMessages(s);
+    // Every edit went to the live message, never to an alert.
+    const liveId = String(live?.message_id);
+    expect(calls.filter((c) => c.method === 'editMessageText').map((c) => String(c.params.message_id))).toEqual([liveId, liveId]);
+    expect(shown(live)).toMatch(/^📈 tiny epoch 3\/3/);
+    expect(shown(critical)).toMatch(
+      /^🚨 tiny · valid_loss is NaN <b>&<\/b>\n\nrun: tiny \([0-9a-f]{8}\)\nhost: .+\nstarted: .+\nduration: \S+\nepochs: 1\/3$/,
+    );
+    expect(shown(info)).toMatch(/^ℹ️ tiny · checkpoint saved\n\nrun: .*\nepochs: 2\/3$/s);
+    expect(warnings).toEqual([]);
+    expect(callback.report.delivered).toEqual(['start', 'epoch', 'alert', 'epoch', 'alert', 'epoch', 'end']);
+  });
+
+  test('an alert outside a fit is one message naming the run, delivered by flush()', async () => {
+    const s = await start();
+    const { callback } = telegram(s, { runName: 'nightly' });
+    callback.alert('the data export is 3 h late');
+    await callback.flush(5000);
+    const [message] = botMessages(s);
+    expect(shown(message)).toMatch(
+      /^🔔 nightly · the data export is 3 h late\n\nrun: nightly \([0-9a-f]{8}\)\nhost: .+\nstarted: .+\nduration: \S+$/,
+    );
+    expect(messageCalls(s).map((c) => c.params.disable_notification === 'true')).toEqual([false]);
+  });
+
   test.each(['HTML', 'MarkdownV2'] as const)(
     '%s: run names with <&*_[ and metric names with underscores reach the chat intact',
     async (parseMode) => {

@@ -19,8 +19,8 @@ import { Console } from 'node:console';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
-import { Callback } from '@epochcast/core';
-import { type Notification, Notifier, type NotifierLimits, type NotifierOptions } from '@epochcast/notify';
+import { Callback, type TrainingState } from '@epochcast/core';
+import { type AlertLevel, type Notification, Notifier, type NotifierLimits, type NotifierOptions } from '@epochcast/notify';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { FaultScope, Faults } from './faults.js';
@@ -50,6 +50,13 @@ export interface ConformanceOptions<S extends ConformanceServer> {
    * redacts those from what it sends too.
    */
   secrets?(server: S): string[];
+  /**
+   * The plugin's secrets as user text (an alert, a training error) could quote them, each of which
+   * must be redacted whole. Default: `secrets`. A webhook URL's path is secret as a whole, but its
+   * last segment alone may be an ordinary word (`/training`), so the plugin does not redact it on
+   * its own: quote the path.
+   */
+  quotable?(server: S): string[];
   /** Restricts injected faults to the calls that carry messages (e.g. `{ methods: ['sendMessage'] }`). */
   scope?: FaultScope;
   /** Whether the service can answer "retry after N s" (every HTTP service; not a terminal). Default true. */
@@ -204,6 +211,50 @@ export function notifierConformance<S extends ConformanceServer>(options: Confor
       expect(JSON.parse(JSON.stringify(notifier))).toMatchObject({ service: notifier.service });
     });
 
+    test('an alert is delivered with its text, during a fit and outside one', async () => {
+      const s = await start();
+      const notifier = make(s, { on: ['alert'] });
+      await toyLearner([notifier, new AlertAt(notifier, 1, 'conformance alert: loss is NaN at epoch 2', 'critical')]).fit(3);
+      notifier.alert('conformance alert: the job outside the fit is done', { level: 'info' });
+      await notifier.flush();
+      const delivered = options.delivered(s);
+      expect(delivered).toHaveLength(2);
+      expect(delivered[0]).toContain('conformance alert: loss is NaN at epoch 2');
+      expect(delivered[1]).toContain('conformance alert: the job outside the fit is done');
+      expect(warnings).toEqual([]);
+    });
+
+    test('an alert queued behind a slow service is not lost when the end message is queued', async () => {
+      const s = await start();
+      const notifier = make(s, { on: ['start', 'epoch', 'end', 'alert'] });
+      s.faults.latency(300);
+      // Raised in the last epoch: the end message is queued right behind it, while the start is still in flight.
+      await toyLearner([notifier, new AlertAt(notifier, 2, 'conformance alert behind a slow service')]).fit(3);
+      const events = notifier.report.delivered;
+      expect(events).toContain('alert');
+      expect(events.at(-1)).toBe('end');
+      expect(events.indexOf('alert')).toBeLessThan(events.indexOf('end'));
+      expect(options.delivered(s).some((m) => m.includes('conformance alert behind a slow service'))).toBe(true);
+    });
+
+    test("a secret inside an alert's text never reaches the service", async () => {
+      const s = await start();
+      const other = otherServiceSecrets();
+      new OtherService(other.registered);
+      const secrets = [...(options.secrets?.(s) ?? []), ...other.forms];
+      const notifier = make(s, { on: ['alert'] });
+      const quoted = options.quotable?.(s) ?? options.secrets?.(s) ?? [];
+      const text = `conformance alert quoting secrets: ${[...quoted, other.quoted].join(' ')}`;
+      await toyLearner([notifier, new AlertAt(notifier, 0, text)]).fit(1);
+      notifier.alert(text);
+      await notifier.flush();
+      const delivered = options.delivered(s);
+      expect(delivered).toHaveLength(2);
+      for (const message of delivered) expect(message).toContain('conformance alert quoting secrets');
+      const everything = [...warnings, ...delivered, JSON.stringify(notifier.report)].join('\n');
+      for (const secret of secrets) expect(everything).not.toContain(secret);
+    });
+
     test('disabled means silent: enabled false and EPOCHCAST_DISABLE=1 send nothing', async () => {
       const s = await start();
       await toyLearner([make(s, { enabled: false })]).fit(2);
@@ -267,6 +318,22 @@ function printed(value: object): string[] {
   for (const key of Reflect.ownKeys(value))
     texts.push(`${String(key)}: ${inspect(Reflect.get(value, key), { depth: 6, showHidden: true })}`);
   return texts;
+}
+
+/** Raises an alert through `notifier` at the end of epoch `epoch` (0-based), after every other callback's work. */
+class AlertAt extends Callback {
+  override order = 200;
+  constructor(
+    private readonly notifier: Notifier,
+    private readonly epoch: number,
+    private readonly text: string,
+    private readonly level: AlertLevel = 'warning',
+  ) {
+    super();
+  }
+  override onEpochEnd(state: TrainingState): void {
+    if (state.epoch === this.epoch) this.notifier.alert(this.text, { level: this.level });
+  }
 }
 
 /** When the end of the run began (before any notifier's flush). */

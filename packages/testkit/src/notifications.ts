@@ -145,7 +145,8 @@ export function arbitraryNotification(fc: FastCheckApi): FastCheck.Arbitrary<Not
   const number = fc.oneof(fc.double(), fc.double({ min: 0, max: 1, noNaN: true }));
   return fc
     .record({
-      event: fc.constantFrom('start', 'epoch', 'end', 'error', 'interrupt' as const),
+      event: fc.constantFrom('start', 'epoch', 'end', 'error', 'interrupt', 'alert' as const),
+      alert: fc.record({ text: multiLine, level: fc.constantFrom('info', 'warning', 'critical' as const) }),
       status: fc.constantFrom<TrainStatus>('running', 'completed', 'stopped', 'failed', 'interrupted'),
       name: userText,
       id: userText,

@@ -1,11 +1,11 @@
 /**
- * The layout every text format shares: what a notification says (headline, epoch table, stack,
- * run details), laid out as blocks of lines, rendered by a {@link Markup}, and packed into as few
+ * The layout every text format shares: what a notification says (headline, epoch table, stack or
+ * an alert's text, run details), laid out as blocks of lines, rendered by a {@link Markup}, and packed into as few
  * messages as fit a length limit — splitting only between lines, so no tag, entity or escape is
  * ever cut, and a `pre` block split across messages is closed and reopened.
  */
 import type { Notification } from '../notification.js';
-import { bestPhrase, epochOf, formatDuration, headline, isJob, notificationOutcome, runLabel } from './format.js';
+import { alertShownInHeadline, bestPhrase, epochOf, formatDuration, headline, isJob, notificationOutcome, runLabel } from './format.js';
 import { cleanText, cut, oneLine } from './strings.js';
 import { epochTable, trimStack } from './table.js';
 
@@ -166,6 +166,8 @@ export interface Content {
   table?: string;
   /** The error's stack (or name and message), trimmed to the budget. */
   error?: string;
+  /** An alert's whole text, cleaned and cut to the stack's budget, when the headline shows less of it. */
+  alert?: string;
   /** Run details as label/value pairs, values one-lined and shortened. */
   details: Array<[label: string, value: string]>;
 }
@@ -188,7 +190,8 @@ export function errorText(error: NonNullable<Notification['error']>): string {
 
 /**
  * Run details for the detail list, Slack fields and the e-mail's info table: at most 10 pairs
- * (Slack's field limit), none on epoch updates (the headline and table say it all).
+ * (Slack's field limit), none on epoch updates (the headline and table say it all). An alert's
+ * are few: run, host, started, duration and, during a fit, the epochs so far.
  */
 export function notificationDetails(n: Notification): Array<[string, string]> {
   const outcome = notificationOutcome(n);
@@ -199,6 +202,11 @@ export function notificationDetails(n: Notification): Array<[string, string]> {
     ['host', v(n.run.host)],
     ['started', formatTimestamp(n.run.startedAt)],
   ];
+  if (outcome === 'alert') {
+    pairs.push(['duration', formatDuration(n.durationMs)]);
+    if (!isJob(n)) pairs.push(['epochs', `${n.history.length}/${n.run.totalEpochs}`]);
+    return pairs;
+  }
   if (outcome !== 'started') {
     pairs.push(['duration', formatDuration(n.durationMs)]);
     if (!isJob(n)) pairs.push(['epochs', epochOf(n.history.length, n.run.totalEpochs)]);
@@ -223,12 +231,18 @@ export function formatCount(x: number): string {
 /** The content of a notification at a budget. */
 export function buildContent(n: Notification, budget: Budget): Content {
   const content: Content = { headline: headline(n), details: budget.details ? notificationDetails(n) : [] };
-  if (n.event !== 'start' && n.history.length > 0 && budget.tableRows > 0) {
+  const outcome = notificationOutcome(n);
+  // An alert says what happened and where the run is (its details); the table belongs to the epoch messages.
+  if (n.event !== 'start' && outcome !== 'alert' && n.history.length > 0 && budget.tableRows > 0) {
     content.table = epochTable(n.history, n.metricNames, { maxRows: budget.tableRows, maxChars: budget.tableChars });
   }
-  if (notificationOutcome(n) === 'failed' && n.error && budget.stackChars > 0) {
+  if (outcome === 'failed' && n.error && budget.stackChars > 0) {
     const text = trimStack(errorText(n.error), budget.stackChars);
     if (text.trim() !== '') content.error = text;
+  }
+  // An alert has no stack: its text takes the stack's share of the room.
+  if (outcome === 'alert' && n.alert && budget.stackChars > 0 && !alertShownInHeadline(n.alert.text)) {
+    content.alert = cut(cleanText(n.alert.text).trim(), budget.stackChars);
   }
   return content;
 }
@@ -257,11 +271,18 @@ export interface LayoutOptions {
   detailsAsTable?: boolean;
 }
 
-/** The blocks of a content: headline, table, error, details. */
+/** The blocks of a content: headline, table, error or alert text, details. */
 export function layout(content: Content, options: LayoutOptions = {}): Block[] {
   const blocks: Block[] = [{ kind: 'text', lines: [[{ text: content.headline, bold: true }]] }];
   if (content.table) blocks.push({ kind: 'pre', lines: content.table.split('\n'), repeat: 1 });
   if (content.error) blocks.push({ kind: 'pre', lines: cleanText(content.error).split('\n') });
+  if (content.alert)
+    blocks.push({
+      kind: 'text',
+      lines: cleanText(content.alert)
+        .split('\n')
+        .map((line) => [{ text: line }]),
+    });
   if (content.details.length > 0) {
     if (options.detailsAsTable) {
       const width = Math.max(...content.details.map(([k]) => k.length)) + 1;

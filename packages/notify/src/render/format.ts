@@ -4,8 +4,8 @@
  */
 
 import type { EpochStats } from '@epochcast/core';
-import type { Notification } from '../notification.js';
-import { cut, oneLine, plural } from './strings.js';
+import type { AlertLevel, Notification } from '../notification.js';
+import { cleanText, cut, oneLine, plural } from './strings.js';
 
 const pad2 = (n: number) => String(n).padStart(2, '0');
 
@@ -125,12 +125,13 @@ export function bestEpoch(
 
 /**
  * What a notification reports, from its event and the fit's status: an `end` whose status is
- * `failed` is a failure, whatever event carried it.
+ * `failed` is a failure, whatever event carried it. An `alert` is an alert, whatever the status.
  */
-export type Outcome = 'started' | 'progress' | 'completed' | 'stopped' | 'failed' | 'interrupted';
+export type Outcome = 'started' | 'progress' | 'completed' | 'stopped' | 'failed' | 'interrupted' | 'alert';
 
 /** The {@link Outcome} of a notification. */
 export function notificationOutcome(n: Pick<Notification, 'event' | 'status'>): Outcome {
+  if (n.event === 'alert') return 'alert';
   if (n.event === 'error' || n.status === 'failed') return 'failed';
   if (n.event === 'interrupt' || n.status === 'interrupted') return 'interrupted';
   if (n.event === 'start') return 'started';
@@ -146,9 +147,18 @@ export const OUTCOME_EMOJI: Readonly<Record<Outcome, string>> = {
   stopped: '⏹',
   failed: '❌',
   interrupted: '⚠️',
+  // An alert's headline takes its level's emoji (ALERT_EMOJI); this one is a warning's.
+  alert: '🔔',
 };
 
-/** Longest user-supplied piece (run name, reason, error message) a headline quotes. */
+/** The emoji an alert's headline starts with, by its level. */
+export const ALERT_EMOJI: Readonly<Record<AlertLevel, string>> = {
+  info: 'ℹ️',
+  warning: '🔔',
+  critical: '🚨',
+};
+
+/** Longest user-supplied piece (run name, reason, error message, alert text) a headline quotes. */
 const NAME_MAX = 100;
 const REASON_MAX = 200;
 const METRIC_NAME_MAX = 40;
@@ -218,6 +228,16 @@ function cleanFirstLine(s: string): string {
   return i < 0 ? s : s.slice(0, i);
 }
 
+/** Whether the notification is about a job that is not a training run (no epochs planned). */
+export function isJob(n: Notification): boolean {
+  return n.run.totalEpochs === 0 && n.history.length === 0;
+}
+
+/** Whether a headline quotes an alert's text whole: one line, short enough not to be cut. */
+export function alertShownInHeadline(text: string): boolean {
+  return cut(oneLine(text), REASON_MAX) === cleanText(text).trim();
+}
+
 /** Options of {@link headline}. */
 export interface HeadlineOptions {
   /** Cut the headline to this many UTF-16 units. Default 400. */
@@ -235,15 +255,11 @@ export interface HeadlineOptions {
  * - `⏹ mnist-mlp stopped after 3/5 epochs (2m 01s): no improvement · best accuracy 97.12% (epoch 2/5)`
  * - `❌ mnist-mlp failed after 2/5 epochs (1m 05s): TypeError: x is undefined`
  * - `⚠️ mnist-mlp interrupted (SIGINT) after 2/5 epochs (1m 05s)`
+ * - `🚨 mnist-mlp · loss is NaN at epoch 3` (an alert: `🔔` for a warning, `ℹ️` for info)
  *
  * Epochs are counted from 1 here ("the 3rd of 5"), while the table keeps fastai's 0-based column.
  * Every user-supplied part is one-lined and shortened, so the result is one line.
  */
-/** Whether the notification is about a job that is not a training run (no epochs planned). */
-export function isJob(n: Notification): boolean {
-  return n.run.totalEpochs === 0 && n.history.length === 0;
-}
-
 export function headline(n: Notification, options: HeadlineOptions = {}): string {
   const outcome = notificationOutcome(n);
   const name = runLabel(n);
@@ -299,7 +315,13 @@ export function headline(n: Notification, options: HeadlineOptions = {}): string
     case 'interrupted':
       body = `${name} interrupted${reason ? ` (${reason})` : ''} ${after}`;
       break;
+    case 'alert': {
+      const text = cut(oneLine(n.alert?.text ?? ''), REASON_MAX);
+      body = text ? `${name} · ${text}` : `${name} alert`;
+      break;
+    }
   }
-  const line = options.emoji === false ? body : `${OUTCOME_EMOJI[outcome]} ${body}`;
+  const emoji = outcome === 'alert' && n.alert ? (ALERT_EMOJI[n.alert.level] ?? OUTCOME_EMOJI.alert) : OUTCOME_EMOJI[outcome];
+  const line = options.emoji === false ? body : `${emoji} ${body}`;
   return cut(line, options.maxLength ?? 400);
 }

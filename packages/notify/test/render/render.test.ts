@@ -9,6 +9,7 @@ import {
 } from '@epochcast/testkit';
 import { describe, expect, it } from 'vitest';
 import {
+  type AlertLevel,
   bestEpoch,
   epochTable,
   formatDuration,
@@ -16,6 +17,10 @@ import {
   formatMetric,
   headline,
   metricGoal,
+  type Notification,
+  notificationDetails,
+  notificationOutcome,
+  OUTCOME_EMOJI,
   renderText,
   selectEpochRows,
   trimStack,
@@ -243,5 +248,68 @@ describe('plain text', () => {
   });
   it('plain text fits maxLength', () => {
     expect(renderText(failed(), { maxLength: 200 }).length).toBeLessThanOrEqual(200);
+  });
+});
+
+describe('alerts', () => {
+  const alert = (text: string, level: AlertLevel, overrides: Partial<Notification> = {}) =>
+    note({
+      event: 'alert',
+      status: 'running',
+      history: HISTORY.slice(0, 3),
+      stats: HISTORY[2],
+      durationMs: 115_000,
+      alert: { text, level },
+      ...overrides,
+    });
+
+  it('the headline names the run and quotes the text, the level picks the emoji', () => {
+    expect(headline(alert('valid_loss is NaN', 'critical'))).toBe('🚨 mnist-mlp · valid_loss is NaN');
+    expect(headline(alert('valid_loss rose 4× in one epoch', 'warning'))).toBe('🔔 mnist-mlp · valid_loss rose 4× in one epoch');
+    expect(headline(alert('checkpoint saved', 'info'))).toBe('ℹ️ mnist-mlp · checkpoint saved');
+    expect(headline(alert('checkpoint saved', 'info'), { emoji: false })).toBe('mnist-mlp · checkpoint saved');
+    // Whatever the fit's status: an alert is an alert.
+    expect(notificationOutcome(alert('x', 'info', { status: 'failed' }))).toBe('alert');
+    expect(OUTCOME_EMOJI.alert).toBe('🔔');
+  });
+
+  it('the headline is one line, the text in it cut like other user text', () => {
+    const h = headline(alert(`first line\r\nsecond\u0000line ${'x'.repeat(500)}`, 'critical'));
+    expect([...h].some((c) => c === '\n' || c === '\r' || c === '\u0000')).toBe(false);
+    expect(h.startsWith('🚨 mnist-mlp · first line second line xxx')).toBe(true);
+    expect(h.endsWith('…')).toBe(true);
+    expect(h.length).toBeLessThanOrEqual('🚨 mnist-mlp · '.length + 200);
+  });
+
+  it('the body: the whole text when the headline shows less, then the run details with the epochs so far; no table', () => {
+    const long = `valid_loss diverged:\n  epoch 2: 0.1843\n  epoch 3: 0.7372 (4.0×)\n${'Check the learning rate. '.repeat(12)}`;
+    const text = renderText(alert(long, 'warning'));
+    const [head, body, details] = text.split('\n\n');
+    expect(head?.startsWith('🔔 mnist-mlp · valid_loss diverged: epoch 2: 0.1843 epoch 3: 0.7372 (4.0×) Check')).toBe(true);
+    expect(body).toBe(long.trim());
+    expect(details?.split('\n').map((l) => l.split(':')[0])).toEqual(['run', 'host', 'started', 'duration', 'epochs']);
+    expect(text).toMatch(/^epochs: +3\/5$/m);
+    expect(text).toMatch(/^duration: +1m 55s$/m);
+    expect(text).not.toContain('train_loss');
+    expect(notificationDetails(alert('x', 'info')).map(([k]) => k)).toEqual(['run', 'host', 'started', 'duration', 'epochs']);
+  });
+
+  it('a short text is said once; an alert outside a fit has no epochs to count', () => {
+    const short = renderText(alert('checkpoint saved', 'info'));
+    expect(short.split('checkpoint saved')).toHaveLength(2);
+    const job = alert('disk 97% full', 'critical', {
+      history: [],
+      stats: undefined,
+      run: { ...note().run, totalEpochs: 0, schedule: 'job' },
+    });
+    expect(headline(job)).toBe('🚨 mnist-mlp · disk 97% full');
+    expect(notificationDetails(job).map(([k]) => k)).toEqual(['run', 'host', 'started', 'duration']);
+  });
+
+  it('the text is cleaned of control characters and kept within the room of a message', () => {
+    const text = renderText(alert(`a\u0000b\u202e\n${'long line '.repeat(100)}`, 'critical'), { maxLength: 300 });
+    expect(text.length).toBeLessThanOrEqual(300);
+    expect(text).not.toContain('\u0000');
+    expect(text.startsWith('🚨 mnist-mlp · a b')).toBe(true);
   });
 });

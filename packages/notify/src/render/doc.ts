@@ -204,7 +204,7 @@ export function notificationDetails(n: Notification): Array<[string, string]> {
   ];
   if (outcome === 'alert') {
     pairs.push(['duration', formatDuration(n.durationMs)]);
-    if (!isJob(n)) pairs.push(['epochs', `${n.history.length}/${n.run.totalEpochs}`]);
+    if (!isJob(n)) pairs.push(['epochs', epochOf(n.history.length, n.run.totalEpochs)]);
     return pairs;
   }
   if (outcome !== 'started') {

@@ -85,6 +85,7 @@ function main(): void {
   };
   const began = performance.now();
   let nextTick = began + TICK_MS;
+  const epochMs: number[] = [];
   for (let epoch = 1; epoch <= EPOCHS; epoch++) {
     const epochBegan = performance.now();
     let loss = 0;
@@ -106,9 +107,10 @@ function main(): void {
       );
     }
     stderrBytes += writeAll(2, '\n');
+    epochMs.push(performance.now() - epochBegan);
     out(`Epoch ${epoch}/${EPOCHS}: val_loss=${(loss * 1.1).toFixed(4)} val_acc=${(100 - loss * 40).toFixed(2)}%`);
   }
-  const report: EmitterReport = { elapsedMs: performance.now() - began, updates, stderrBytes, stdoutLines };
+  const report: EmitterReport = { elapsedMs: performance.now() - began, epochMs, updates, stderrBytes, stdoutLines };
   writeAll(1, `${JSON.stringify(report)}\n`);
 }
 

@@ -12,6 +12,8 @@ export const SENT = 'sent ';
 export interface EmitterReport {
   /** From just before the first write to just after the last progress write. */
   elapsedMs: number;
+  /** Each epoch's share of it: where a slowdown falls (the start, or all along). */
+  epochMs: number[];
   updates: number;
   stderrBytes: number;
   /** Validation and timestamp lines written to stdout before this one. */

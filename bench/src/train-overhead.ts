@@ -78,7 +78,9 @@ function parseArgs(argv: string[]): Args {
   if (!(Number.isInteger(epochs) && epochs >= 200)) throw new Error('train-overhead: --long-epochs must be an integer >= 200');
   if (!(Number.isInteger(sweepEpochs) && sweepEpochs >= 10)) throw new Error('train-overhead: --sweep-epochs must be an integer >= 10');
   if (!(Number.isInteger(wrapUpdates) && wrapUpdates >= EPOCHS && wrapUpdates % EPOCHS === 0))
-    throw new Error(`train-overhead: --wrap-updates must be a positive multiple of ${EPOCHS} (one progress bar per epoch)`);
+    throw new Error(
+      `train-overhead: --wrap-updates must be a positive multiple of ${EPOCHS} (one progress bar per epoch); received ${wrapUpdates}`,
+    );
   return { only, rounds, tasks, epochs, sweepEpochs, wrapUpdates };
 }
 

@@ -19,6 +19,15 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
+/** The value below which a fraction `q` of the sorted values lie (linear interpolation). */
+export function quantile(values: readonly number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (sorted.length - 1) * q;
+  const lo = sorted[Math.floor(at)] as number;
+  const hi = sorted[Math.ceil(at)] as number;
+  return lo + (hi - lo) * (at - Math.floor(at));
+}
+
 export function mean(values: readonly number[]): number {
   return values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length;
 }

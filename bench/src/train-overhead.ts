@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// `pnpm bench`: what epochcast costs, in six scenarios (issues 8, 9 and 13), printed as Markdown tables.
+// `pnpm bench`: what epochcast costs, in seven scenarios (issues 8, 9, 13 and 16), printed as Markdown tables.
 //
-//   pnpm bench                                                   (builds, then all six; ~7 minutes)
+//   pnpm bench                                                   (builds, then all seven; ~9 minutes)
 //   node bench/dist/train-overhead.js --only overhead --task small --rounds 10
 //   node bench/dist/train-overhead.js --only slow,long,plot
 //   node bench/dist/train-overhead.js --only sweep [--sweep-epochs N]
 //   node bench/dist/train-overhead.js --only import [--rounds N]
+//   node bench/dist/train-overhead.js --only wrap [--rounds N] [--wrap-updates N]
 //   EPOCHCAST_BACKEND=cpu node bench/dist/train-overhead.js --only overhead
 //
 // 1. overhead — raw optimizer.minimize loop vs Learner.fit (with and without Telegram + Slack +
@@ -17,6 +18,8 @@
 //    pace per chat and channel, 409s, commands answered by the run addressed, end messages.
 // 6. import   — `node -e "await import('@epochcast/core')"` against the same for @tensorflow/tfjs:
 //    fresh processes, interleaved; core's import should cost at most 60 ms more (issue 13).
+// 7. wrap     — a command printing a million tqdm updates as fast as it can, unwrapped and under
+//    `epochcast run --webhook`: its own elapsed time (within 2%, issue 16), epochcast's RSS, latency.
 // Progress lines go to stderr; the report (stdout) is what BENCHMARKS.md records.
 import { type BackendName, selectBackend } from '@epochcast/core';
 import { machineLine, runtimeLine } from './harness.js';
@@ -26,10 +29,12 @@ import { overheadScenario } from './scenarios/overhead.js';
 import { plotScenario } from './scenarios/plot.js';
 import { slowScenario } from './scenarios/slow.js';
 import { SWEEP_EPOCHS, sweepScenario } from './scenarios/sweep.js';
+import { WRAP_ROUNDS, wrapScenario } from './scenarios/wrap.js';
 import { type Services, startServices } from './services.js';
 import { TASKS, type Task } from './tasks.js';
+import { DEFAULT_UPDATES, EPOCHS } from './tqdm-lines.js';
 
-const SCENARIOS = ['overhead', 'slow', 'long', 'plot', 'sweep', 'import'] as const;
+const SCENARIOS = ['overhead', 'slow', 'long', 'plot', 'sweep', 'import', 'wrap'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const SLOW_ROUNDS = 4;
 
@@ -39,6 +44,7 @@ interface Args {
   tasks: Task[];
   epochs: number;
   sweepEpochs: number;
+  wrapUpdates: number;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -47,12 +53,15 @@ function parseArgs(argv: string[]): Args {
   let only: Scenario[] = [...SCENARIOS];
   let epochs = LONG_EPOCHS;
   let sweepEpochs = SWEEP_EPOCHS;
-  const usage = 'use --only overhead,slow,long,plot,sweep,import, --task mnist|small, --rounds N, --long-epochs N, --sweep-epochs N';
+  let wrapUpdates = DEFAULT_UPDATES;
+  const usage =
+    'use --only overhead,slow,long,plot,sweep,import,wrap, --task mnist|small, --rounds N, --long-epochs N, --sweep-epochs N, --wrap-updates N';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--rounds') rounds = Number(argv[++i]);
     else if (arg === '--long-epochs') epochs = Number(argv[++i]);
     else if (arg === '--sweep-epochs') sweepEpochs = Number(argv[++i]);
+    else if (arg === '--wrap-updates') wrapUpdates = Number(argv[++i]);
     else if (arg === '--only') {
       const names = (argv[++i] ?? '').split(',').filter(Boolean);
       const bad = names.find((n) => !SCENARIOS.includes(n as Scenario));
@@ -68,7 +77,11 @@ function parseArgs(argv: string[]): Args {
     throw new Error('train-overhead: --rounds must be an integer >= 1');
   if (!(Number.isInteger(epochs) && epochs >= 200)) throw new Error('train-overhead: --long-epochs must be an integer >= 200');
   if (!(Number.isInteger(sweepEpochs) && sweepEpochs >= 10)) throw new Error('train-overhead: --sweep-epochs must be an integer >= 10');
-  return { only, rounds, tasks, epochs, sweepEpochs };
+  if (!(Number.isInteger(wrapUpdates) && wrapUpdates >= EPOCHS && wrapUpdates % EPOCHS === 0))
+    throw new Error(
+      `train-overhead: --wrap-updates must be a positive multiple of ${EPOCHS} (one progress bar per epoch); received ${wrapUpdates}`,
+    );
+  return { only, rounds, tasks, epochs, sweepEpochs, wrapUpdates };
 }
 
 async function main(): Promise<void> {
@@ -126,6 +139,10 @@ async function main(): Promise<void> {
     if (args.only.includes('import')) {
       console.log('\n## 6. Import time\n');
       console.log(await importScenario(Math.max(args.rounds ?? IMPORT_ROUNDS, 15)));
+    }
+    if (args.only.includes('wrap')) {
+      console.log('\n## 7. Wrapping a command: epochcast run\n');
+      console.log(await wrapScenario(args.rounds ?? WRAP_ROUNDS, args.wrapUpdates));
     }
   } finally {
     if (started) await (await started).close();

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import seedrandom from 'seedrandom';
-import { fmt, mark, median, progress, shuffled, table } from '../harness.js';
+import { fmt, mark, median, progress, quantile, shuffled, table } from '../harness.js';
 
 export const IMPORT_ROUNDS = 20;
 /** Issue 13's target: importing core costs at most this much more than importing tfjs. */
@@ -68,15 +68,6 @@ function runNode(code: string): Promise<{ ms: number; stdout: string }> {
       else reject(new Error(`node -e "${code}" exited with ${exitCode}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`));
     });
   });
-}
-
-/** The value below which a fraction `q` of the sorted values lie (linear interpolation). */
-function quantile(values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (sorted.length - 1) * q;
-  const lo = sorted[Math.floor(at)] as number;
-  const hi = sorted[Math.ceil(at)] as number;
-  return lo + (hi - lo) * (at - Math.floor(at));
 }
 
 /** `median (p25–p75)` of a sample. */

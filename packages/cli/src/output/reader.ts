@@ -9,7 +9,7 @@ import type { EpochReport, FormatSink, LineFormat } from './formats/format.js';
 import { HuggingFaceFormat } from './formats/huggingface.js';
 import { KerasFormat } from './formats/keras.js';
 import { TqdmFormat } from './formats/tqdm.js';
-import { PROTOCOL_MARKER, type ProtocolMessage, ProtocolSplitter, parseProtocolJson } from './protocol.js';
+import { PROTOCOL_MARKER, type ProtocolMessage, type ProtocolSink, ProtocolSplitter, parseProtocolJson } from './protocol.js';
 import { keptRedraws, Screen, type ScreenLine, SHOWN_MAX } from './terminal.js';
 import { Utf8Stream } from './utf8.js';
 
@@ -31,6 +31,8 @@ interface StreamState {
   readonly splitter: ProtocolSplitter;
   readonly decoder: Utf8Stream;
   readonly screen: Screen;
+  /** Where the splitter sends the stream's bytes. */
+  readonly sink: ProtocolSink;
   ended: boolean;
 }
 
@@ -40,6 +42,7 @@ export class TrainingOutputReader {
   // epochs on stdout and its plan on stderr; Lightning draws on stdout and says it stopped on stderr).
   private readonly formats: LineFormat[] = [new KerasFormat(), new TqdmFormat(), new FastaiFormat(), new HuggingFaceFormat()];
   private readonly sink: FormatSink;
+  private readonly tailLines: number;
   /** Events of the chunk being read, delivered once it is read: a throwing callback cannot leave the reader half-way. */
   private queue: OutputEvent[] = [];
   private seq = 0;
@@ -63,12 +66,16 @@ export class TrainingOutputReader {
       throw new RangeError(`TrainingOutputReader: tailLines must be a whole number from 1 to ${TAIL_LINES_MAX}, got ${keep}`);
     }
     const nextSeq = () => this.seq++;
-    const stream = (name: Stream): StreamState => ({
-      splitter: new ProtocolSplitter(),
-      decoder: new Utf8Stream(),
-      screen: new Screen(name, (line) => this.line(line), nextSeq, keep),
-      ended: false,
-    });
+    const stream = (name: Stream): StreamState => {
+      const state: StreamState = {
+        splitter: new ProtocolSplitter(),
+        decoder: new Utf8Stream(),
+        screen: new Screen(name, (line) => this.line(line), nextSeq, keep),
+        sink: { show: (bytes) => this.show(state, bytes), line: (text) => this.protocolLine(text) },
+        ended: false,
+      };
+      return state;
+    };
     this.streams = { stdout: stream('stdout'), stderr: stream('stderr') };
     this.sink = {
       epoch: (report) => this.heuristicEpoch(report),
@@ -85,8 +92,6 @@ export class TrainingOutputReader {
     this.tailLines = keep;
   }
 
-  private readonly tailLines: number;
-
   /**
    * Reads one chunk of the command's stdout or stderr, as it arrives. Returns what to pass on to the
    * terminal: the chunk itself (the same Buffer, no copy) when it holds no complete protocol line, else
@@ -99,7 +104,7 @@ export class TrainingOutputReader {
     this.movedThisChunk = false;
     let out: Buffer;
     try {
-      out = state.splitter.split(chunk, this.protocolSink(state));
+      out = state.splitter.split(chunk, state.sink);
       state.screen.settle();
     } catch {
       this.broken = true;
@@ -111,8 +116,9 @@ export class TrainingOutputReader {
 
   /**
    * The output has ended: pending epochs (an HF epoch waiting for its eval line) and held-back bytes
-   * are emitted/returned. A held-back protocol line that is complete but for its line feed counts as a
-   * protocol line.
+   * are emitted/returned. Held-back bytes are the stream's own, returned at once (a protocol line
+   * complete but for its line feed counts as one); the pending epochs are reported once both streams
+   * have ended, as a format may print on both (Lightning's bars on stdout, its last word on stderr).
    */
   end(stream: Stream): Buffer {
     if (this.broken) return Buffer.alloc(0);
@@ -120,7 +126,7 @@ export class TrainingOutputReader {
     this.movedThisChunk = false;
     let out: Buffer;
     try {
-      out = state.splitter.end(this.protocolSink(state));
+      out = state.splitter.end(state.sink);
       const rest = state.decoder.end();
       if (rest !== '') state.screen.write(rest);
       state.screen.end();
@@ -148,13 +154,6 @@ export class TrainingOutputReader {
   /** The latest finished epoch's raw line as printed, for /status (undefined before the first). */
   get lastProgressLine(): string | undefined {
     return this.latest;
-  }
-
-  private protocolSink(state: StreamState) {
-    return {
-      show: (bytes: Buffer) => this.show(state, bytes),
-      line: (text: string) => this.protocolLine(text),
-    };
   }
 
   /** Shows bytes on the stream's screen. A chunk of nothing but redraws is cut to the redraws that matter before it is decoded. */

@@ -45,6 +45,8 @@ const SPACE = 0x20;
 const PIPE = 0x7c;
 const COLON = 0x3a;
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it finds
+const CONTROL = /[\u0000-\u001f\u007f]/g;
 /** What can end a run of printable text, searched with indexOf so that skipped redraws are never walked in script. */
 const SPECIALS = ['\r', '\n', '\u001b', '\b', '\t'] as const;
 
@@ -219,12 +221,9 @@ export class Screen {
     while (i < n) {
       const c = s.charCodeAt(i);
       if (c >= SPACE && c !== DEL) {
-        let j = i + 1;
-        while (j < n) {
-          const d = s.charCodeAt(j);
-          if (d < SPACE || d === DEL) break;
-          j++;
-        }
+        // The run of printable text up to the next control character, found by the regex engine.
+        CONTROL.lastIndex = i + 1;
+        const j = CONTROL.test(s) ? CONTROL.lastIndex - 1 : n;
         this.print(s, i, j);
         i = j;
         continue;
@@ -428,7 +427,7 @@ export class Screen {
       const c = s.charCodeAt(j);
       if (c >= 0x40 && c <= 0x7e) {
         this.skipping = undefined;
-        if (start >= 0 && j - start <= ESCAPE_MAX) this.control(s.slice(start + 2, j), c);
+        if (start >= 0 && j - start <= ESCAPE_MAX) this.control(firstParameter(s, start + 2, j), c);
         return j + 1;
       }
       if (c < 0x20 || c > 0x3f) {
@@ -463,8 +462,8 @@ export class Screen {
   }
 
   /** A CSI sequence: `params` then its final character. */
-  private control(params: string, final: number): void {
-    const first = Number.parseInt(params, 10);
+  /** A CSI sequence: its first numeric parameter (NaN when none) and its final character. */
+  private control(first: number, final: number): void {
     const count = Number.isNaN(first) || first < 1 ? 1 : Math.min(first, 10_000);
     const row = this.row();
     switch (final) {
@@ -556,6 +555,17 @@ export class Screen {
     spare.reset();
     return spare;
   }
+}
+
+/** The leading digits of a sequence's parameters (`5` of `ESC[5;1H`), NaN when there are none; read without slicing. */
+function firstParameter(s: string, from: number, to: number): number {
+  let value = Number.NaN;
+  for (let k = from; k < to && k < from + 9; k++) {
+    const digit = s.charCodeAt(k) - 0x30;
+    if (digit < 0 || digit > 9) break;
+    value = (Number.isNaN(value) ? 0 : value * 10) + digit;
+  }
+  return value;
 }
 
 /** The row's length without trailing spaces. */

@@ -10,7 +10,7 @@ import { HuggingFaceFormat } from './formats/huggingface.js';
 import { KerasFormat } from './formats/keras.js';
 import { TqdmFormat } from './formats/tqdm.js';
 import { PROTOCOL_MARKER, type ProtocolMessage, type ProtocolSink, ProtocolSplitter, parseProtocolJson } from './protocol.js';
-import { keptRedraws, Screen, type ScreenLine, SHOWN_MAX } from './terminal.js';
+import { detached, keptRedraws, Screen, type ScreenLine, SHOWN_MAX } from './terminal.js';
 import { Utf8Stream } from './utf8.js';
 
 export interface TrainingOutputReaderOptions {
@@ -215,7 +215,7 @@ export class TrainingOutputReader {
   private epoch(report: EpochReport): void {
     if (report.epoch <= this.lastEpoch) return;
     this.lastEpoch = report.epoch;
-    this.latest = report.line.length > SHOWN_MAX ? `${report.line.slice(0, SHOWN_MAX - 1)}…` : report.line;
+    this.latest = detached(report.line.length > SHOWN_MAX ? `${report.line.slice(0, SHOWN_MAX - 1)}…` : report.line);
     const total = report.source === 'protocol' || this.protocolTotal ? this.total : (report.total ?? this.total);
     this.queue.push({
       kind: 'epoch',

@@ -193,8 +193,9 @@ export class Screen {
   private fresh = false;
   /** The cursor went back over shown text: what is printed next redraws. */
   private movedBack = false;
-  /** Lines scrolled out of the window, the last `keep` of them. */
-  private readonly shown: Row[] = [];
+  /** Lines scrolled out of the window, as the tail shows them: a ring of the last `keep`. */
+  private readonly shown: ShownLine[] = [];
+  private shownNext = 0;
   // The chunk being written and where its next special characters are (-1: not searched yet).
   private s = '';
   private n = 0;
@@ -287,8 +288,8 @@ export class Screen {
 
   /** The lines shown, oldest first, with their place among both streams' lines. */
   lines(): ShownLine[] {
-    const out: ShownLine[] = [];
-    for (const row of [...this.shown, ...this.rows]) if (row.seq >= 0) out.push({ seq: row.seq, text: shownText(row) });
+    const out = [...this.shown.slice(this.shownNext), ...this.shown.slice(0, this.shownNext)];
+    for (const row of this.rows) if (row.seq >= 0) out.push({ seq: row.seq, text: shownText(row) });
     return out;
   }
 
@@ -548,13 +549,27 @@ export class Screen {
     this.onLine({ text, final, redrawn: row.redrawn, stream: this.stream });
   }
 
-  /** Keeps a line that scrolled out of the window for the tail; returns a row to reuse for the next line. */
+  /** Keeps a line that scrolled out of the window for the tail; returns the row, emptied, for the next line. */
   private commit(row: Row): Row {
-    if (row.seq >= 0) this.shown.push(row);
-    const spare = row.seq >= 0 ? (this.shown.length > this.keep ? (this.shown.shift() as Row) : new Row()) : row;
-    spare.reset();
-    return spare;
+    if (row.seq >= 0) {
+      const line = { seq: row.seq, text: detached(shownText(row)) };
+      if (this.shown.length < this.keep) this.shown.push(line);
+      else {
+        this.shown[this.shownNext] = line;
+        this.shownNext = (this.shownNext + 1) % this.keep;
+      }
+    }
+    row.reset();
+    return row;
   }
+}
+
+/**
+ * A copy of `text` that holds on to nothing else. A slice of a string can keep the whole string it was
+ * cut from alive (V8's sliced strings): a tail line must not keep its 64 KiB chunk.
+ */
+export function detached(text: string): string {
+  return `${text}\u0000`.slice(0, -1);
 }
 
 /** The leading digits of a sequence's parameters (`5` of `ESC[5;1H`), NaN when there are none; read without slicing. */

@@ -42,6 +42,16 @@ test('a million redraws of a bar: events and memory stay bounded', () => {
   expect(run.reader.tail()).toEqual(['Epoch 100/100:  99%|██▌       | 9999/10000 [00:01<00:02, 30.10it/s, loss=9999]']);
 });
 
+test('a long tail of long lines keeps what it shows, not the chunks the lines came in', () => {
+  const run = newRun({ tailLines: 1000, keepOutput: false });
+  const heapBefore = process.memoryUsage().heapUsed;
+  for (let k = 0; k < 2000; k++) run.push('stdout', `${String(k).padStart(64_000, 'y')}\n`);
+  expect(run.reader.tail()).toHaveLength(1000);
+  expect(run.reader.tail().at(-1)).toBe(`${'y'.repeat(299)}…`);
+  // 1000 lines of 300 characters, not 1000 chunks of 64 KB.
+  expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(48 * 1024 * 1024);
+});
+
 test('random bytes, from a seeded generator: no throw, passed through as they came, the reader still reads afterwards', () => {
   fc.assert(
     fc.property(fc.array(fc.tuple(fc.boolean(), fc.uint8Array({ maxLength: 2048 })), { maxLength: 24 }), (chunks) => {

@@ -12,7 +12,7 @@ export interface ScreenLine {
   text: string;
   /** Ended by a line feed (or by the end of the output): printed, not caught mid-redraw. */
   final: boolean;
-  /** Printed over itself (after a `\r` or `\b`) before: a progress display rather than a plain print. */
+  /** Drawn after a `\r` or `\b`: a progress display rather than a plain print. */
   redrawn: boolean;
   stream: 'stdout' | 'stderr';
 }
@@ -305,7 +305,7 @@ export class Screen {
       if (row.dirty && row.len > 0 && !sameKey(row.chars(), 0, row.len, s, from, to)) this.emit(row, false);
     }
     if (this.movedBack) {
-      if (row.len > 0) row.redrawn = true;
+      row.redrawn = true;
       this.movedBack = false;
     }
     if (row.seq < 0) row.seq = this.nextSeq();
@@ -369,7 +369,8 @@ export class Screen {
       if (bEnd - b < aEnd - a || !sameKey(this.s, a, aEnd, this.s, b, bEnd)) break;
       j = aEnd;
     }
-    if (this.row().len > 0) this.movedBack = true;
+    // Even on an empty line: text after a `\r` is drawn to be drawn over (Keras's one-step epochs).
+    this.movedBack = true;
     // `\r\n` ends the line as it is; anything else after `\r` redraws it.
     this.fresh = this.s.charCodeAt(j + 1) !== LF;
     this.cx = 0;

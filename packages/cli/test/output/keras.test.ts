@@ -78,6 +78,15 @@ test('Keras 2 verbose 1 on a terminal: `\\r` redraws with ETA, the final line wi
   expect(batches(run.events)).toEqual([0.69, 0.55]);
 });
 
+test('Keras 3 with one step per epoch: the line drawn after `\\r` is final at its line feed, the last epoch too', () => {
+  const text = `Epoch 1/2\n${keras3Step(1, 1, 'loss: 0.5000 - val_loss: 0.4000', 0)}\nEpoch 2/2\n${keras3Step(1, 1, 'loss: 0.3000 - val_loss: 0.2000', 0)}\n`;
+  const run = read(text, { end: false });
+  expect(epochs(run.events).map((e) => [e.epoch, e.trainLoss, e.validLoss])).toEqual([
+    [1, 0.5, 0.4],
+    [2, 0.3, 0.2],
+  ]);
+});
+
 test('Keras verbose 2: one line per epoch, metrics in the order printed, validation ones first', () => {
   const text =
     'Epoch 1/2\n32/32 - 1s - 20ms/step - accuracy: 0.9600 - loss: 0.1200 - val_accuracy: 0.9500 - val_loss: 0.1300\n' +

@@ -31,7 +31,8 @@ const DESC_MAX = 200;
 export function parseBar(text: string): Bar | undefined {
   // The timing bracket: ` [00:01<00:02, 30.1it/s, loss=0.01]` (or `[00:01, 30.1it/s]` without a total).
   let open = text.indexOf(' [');
-  while (open >= 0 && !ELAPSED.test(text.slice(open + 2, open + 12))) open = text.indexOf(' [', open + 2);
+  while (open >= 0 && !(isDigit(text.charCodeAt(open + 2)) && ELAPSED.test(text.slice(open + 2, open + 12))))
+    open = text.indexOf(' [', open + 2);
   if (open < 0) return undefined;
   const close = text.indexOf(']', open);
   if (close < 0) return undefined;
@@ -68,6 +69,10 @@ export function parseBar(text: string): Bar | undefined {
   const bar: Bar = { desc, n, postfix, after: text.slice(close + 1) };
   if (total !== undefined) bar.total = total;
   return bar;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }
 
 function parseCount(text: string): number | undefined {

@@ -7,7 +7,7 @@ import { ConfigError } from '@epochcast/core';
 import { EmailCallback } from '@epochcast/email';
 import { type Notifier, type NotifierLogger, WebhookCallback } from '@epochcast/notify';
 import { SlackCallback } from '@epochcast/slack';
-import { TelegramCallback } from '@epochcast/telegram';
+import { TelegramCallback, type TelegramCommand } from '@epochcast/telegram';
 export type Service = 'telegram' | 'slack' | 'email';
 export const SERVICES: readonly Service[] = ['telegram', 'slack', 'email'];
 
@@ -18,20 +18,34 @@ export interface NotifierFlags {
   webhook?: string;
 }
 
-/** Options every CLI notifier shares: no Ctrl-C handling of a fit, no command polling, warnings to `logger`. */
-function common(logger: NotifierLogger | undefined) {
-  return { handleSignals: false, ...(logger ? { logger } : {}) };
+/** How the CLI's notifiers are set up beyond their environment variables. */
+export interface CliNotifierOptions {
+  /** Warnings go here (default: the plugin's, stderr). */
+  logger?: NotifierLogger;
+  /** Names the run in every message. */
+  runName?: string;
+  /** The Telegram commands the run obeys (default none: `epochcast test` sends one message and leaves). */
+  telegramCommands?: readonly TelegramCommand[];
+}
+
+/** Options every CLI notifier shares: no Ctrl-C handling of a fit (epochcast passes signals on to its command). */
+function common(options: CliNotifierOptions) {
+  return {
+    handleSignals: false,
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.runName ? { runName: options.runName } : {}),
+  };
 }
 
 /** One notifier of a service, configured from the environment (the plugin's own variables). */
-export function serviceNotifier(service: Service, logger?: NotifierLogger): Notifier {
+export function serviceNotifier(service: Service, options: CliNotifierOptions = {}): Notifier {
   switch (service) {
     case 'telegram':
-      return new TelegramCallback({ ...common(logger), commands: false });
+      return new TelegramCallback({ ...common(options), commands: options.telegramCommands ?? false });
     case 'slack':
-      return new SlackCallback(common(logger));
+      return new SlackCallback(common(options));
     case 'email':
-      return new EmailCallback(common(logger));
+      return new EmailCallback(common(options));
   }
 }
 
@@ -39,9 +53,9 @@ export function serviceNotifier(service: Service, logger?: NotifierLogger): Noti
  * The notifiers the flags ask for, each configured from its environment variables. A missing or
  * malformed setting is the plugin's ConfigError (rethrown as is).
  */
-export function notifiersFromFlags(flags: NotifierFlags, logger?: NotifierLogger): Notifier[] {
-  const notifiers: Notifier[] = SERVICES.filter((s) => flags[s]).map((s) => serviceNotifier(s, logger));
-  if (flags.webhook !== undefined) notifiers.push(new WebhookCallback({ url: flags.webhook, ...common(logger) }));
+export function notifiersFromFlags(flags: NotifierFlags, options: CliNotifierOptions = {}): Notifier[] {
+  const notifiers: Notifier[] = SERVICES.filter((s) => flags[s]).map((s) => serviceNotifier(s, options));
+  if (flags.webhook !== undefined) notifiers.push(new WebhookCallback({ url: flags.webhook, ...common(options) }));
   return notifiers;
 }
 

@@ -14,6 +14,9 @@ export type StopSignal = (typeof STOP_SIGNALS)[number];
 /** Seconds a command may take to end after a stop signal before its group is SIGKILLed. */
 export const KILL_AFTER_S = 30;
 
+/** Seconds a command may take to end after the SIGINT of a stop asked from afar (/stop) before it gets SIGTERM. */
+export const STOP_GRACE_S = 30;
+
 /**
  * Windows has no process groups to signal (and `detached` there opens a new console): the
  * command then shares epochcast's console and gets signals as before.
@@ -36,7 +39,10 @@ export interface StopState {
 export class CommandGroup implements StopState {
   readonly received: StopSignal[] = [];
   killed = false;
+  /** Whether a stop was asked from afar (`requestStop`). */
+  requested = false;
   private timer: NodeJS.Timeout | undefined;
+  private graceTimer: NodeJS.Timeout | undefined;
   private readonly listeners = new Map<NodeJS.Signals, () => void>();
 
   constructor(
@@ -66,17 +72,37 @@ export class CommandGroup implements StopState {
   }
 
   /**
+   * A stop asked from afar (Telegram's /stop): SIGINT to the command's group — Python raises
+   * KeyboardInterrupt, which training loops and frameworks handle — then SIGTERM `graceS` later if
+   * it still runs, then SIGKILL `killAfterS` after that.
+   */
+  requestStop(graceS = STOP_GRACE_S): void {
+    if (this.requested) return;
+    this.requested = true;
+    this.signal('SIGINT');
+    this.graceTimer = setTimeout(() => {
+      this.signal('SIGTERM');
+      this.timer ??= setTimeout(() => {
+        this.killed = true;
+        this.signal('SIGKILL');
+      }, this.killAfterS * 1000);
+    }, graceS * 1000);
+  }
+
+  /**
    * The command has ended (its output closed). After a stop, whatever it left in its group (a
    * worker that ignored the signal) is killed rather than left orphaned.
    */
   ended(): void {
     clearTimeout(this.timer);
-    if (this.received.length > 0) this.signal('SIGKILL');
+    clearTimeout(this.graceTimer);
+    if (this.received.length > 0 || this.requested) this.signal('SIGKILL');
   }
 
   /** Signals reach epochcast as they did before: for the moment it exits. */
   release(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.graceTimer);
     for (const [signal, listener] of this.listeners) process.off(signal, listener);
     this.listeners.clear();
   }

@@ -4,8 +4,9 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parsePassEnv } from './child-env.js';
-import { KILL_AFTER_S } from './process-group.js';
+import { KILL_AFTER_S, STOP_GRACE_S } from './process-group.js';
 import type { RunOptions } from './run.js';
+import { parseDuration } from './stall.js';
 
 // Each subcommand's module is loaded when it runs: `--help` and `telegram chats` never load tfjs.
 
@@ -50,11 +51,14 @@ export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): 
 
   program
     .command('run')
-    .summary('run any command and notify its start, end or crash')
+    .summary('run any command — a training script in any language — and report it like a Learner run')
     .description(
-      'Run a command (a Python training script too) and notify when it starts and how it ends: ' +
-        'exit code or signal, duration, host and the last lines of its output. stdin and the output pass through ' +
-        '(an output closed early, as by `| head`, is dropped; the command runs on).\n\n' +
+      'Run a command (a Python training script above all) and report it as a Learner run is reported: its start, each epoch ' +
+        'read from its output (Keras, tqdm bars naming the epoch, Lightning, the fastai table, Hugging Face Trainer logs, or ' +
+        '`@epochcast {json}` protocol lines — see docs/python.md), and its end with the epoch table and the loss plot, or how it ' +
+        'failed: exit code or signal and the last lines of its output. stdin and the output pass through as they come ' +
+        '(protocol lines excepted; an output closed early, as by `| head`, is dropped; the command runs on). With --telegram, ' +
+        '/status answers with the latest epoch and the last lines, and /stop (after a Yes) sends SIGINT to the command.\n\n' +
         "Exits with the command's code (128 + the signal number when a signal killed it).\n\n" +
         'The command runs in its own process group: SIGINT (Ctrl-C), SIGTERM, SIGHUP and SIGQUIT reach it once, ' +
         'passed on by epochcast, which SIGKILLs the group if it still runs --kill-after seconds later; Ctrl-Z stops both.\n\n' +
@@ -62,7 +66,7 @@ export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): 
         'message, and with it whatever credential it could print), except the settings EPOCHCAST_SOCKET_DIR, EPOCHCAST_REDIS_LEASE_MS, ' +
         'EPOCHCAST_BACKEND, EPOCHCAST_DISABLE, EPOCHCAST_RUN_NAME and EPOCHCAST_OUT; --pass-env gives it more.',
     )
-    .usage('[--telegram] [--slack] [--email] [--webhook <url>] [--name <name>] -- <command…>')
+    .usage('[--telegram] [--slack] [--email] [--webhook <url>] [--name <name>] [--stall <duration>] -- <command…>')
     .argument('[command...]', 'the command and its arguments, after --')
     .option('--telegram', 'notify Telegram (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID)')
     .option('--slack', 'notify Slack (SLACK_BOT_TOKEN + SLACK_CHANNEL, or SLACK_WEBHOOK_URL)')
@@ -74,6 +78,16 @@ export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): 
       "let the command see these of epochcast's variables after all: NAME[,NAME…], a prefix such as TELEGRAM_*, or * for all; repeatable " +
         '(e.g. --pass-env TELEGRAM_BOT_TOKEN,TELEGRAM_CHAT_ID for a script that notifies by itself)',
       parsePassEnv,
+    )
+    .option(
+      '--stall <duration>',
+      'alert when the command prints nothing — or, once its output showed progress, no progress — for this long (e.g. 10m, 1h30m, 90s), and note when it moves again',
+      stallDuration,
+    )
+    .option(
+      '--stop-grace <seconds>',
+      `after the SIGINT of a /stop from Telegram, SIGTERM the command if it still runs this long (1–3600, default ${STOP_GRACE_S})`,
+      count(1, 3600),
     )
     .option(
       '--kill-after <seconds>',
@@ -127,6 +141,13 @@ export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): 
       result.exitCode = await (await import('./new-notifier.js')).newNotifier(io, name, options);
     });
   return program;
+}
+
+function stallDuration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms < 1000 || ms > 7 * 86_400_000)
+    throw new InvalidArgumentError('expected a duration from 1s to 7d, such as 10m, 1h30m or 90s.');
+  return ms;
 }
 
 function seconds(value: string): number {

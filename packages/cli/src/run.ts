@@ -1,17 +1,29 @@
 /**
- * `epochcast run [--telegram] [--slack] [--email] [--webhook URL] [--name NAME] -- <command…>`:
- * runs any command (a Python training script too) and tells the notifiers when it starts and how
- * it ended — exit code or signal, duration, host and the last lines of its output. The command
- * runs without epochcast's credentials (child-env.ts), in its own process group (process-group.ts).
+ * `epochcast run [--telegram] [--slack] [--email] [--webhook URL] [--name NAME] [--stall DURATION] -- <command…>`:
+ * runs any command — a Python training script above all — and reports it as a Learner run is
+ * reported: the start, each epoch read from its output (Keras, tqdm, Lightning, fastai, Hugging
+ * Face, or the `@epochcast` line protocol; see output/), the end with the epoch table and the loss
+ * plot, or how it failed with its last lines. A `ReportedTraining` from @epochcast/core drives the
+ * notifiers, so each reports the command exactly as it reports a fit: live-edited Telegram message,
+ * Slack thread, e-mail with the CSV, /status and /stop from the chat, /runs beside the other runs on
+ * the bot. The command runs without epochcast's credentials (child-env.ts), in its own process
+ * group (process-group.ts); its output reaches the terminal as it comes.
  */
+
 import { spawn } from 'node:child_process';
+import { access, constants as fsConstants, stat } from 'node:fs/promises';
 import { constants } from 'node:os';
+import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { jobNotification, jobRunInfo, type Notification, type NotificationError, type Notifier, notifyAll } from '@epochcast/notify';
+import { type EpochReport, type ReportedEnd, ReportedTraining } from '@epochcast/core';
+import { type AlertLevel, jobNotification, jobRunInfo, type Notifier, notifyAll } from '@epochcast/notify';
+import { TELEGRAM_COMMANDS, type TelegramCommand } from '@epochcast/telegram';
 import { commandEnv, unsetNames } from './child-env.js';
 import { closeNotifiers, isConfigError, type NotifierFlags, notifiersFromFlags } from './notifiers.js';
-import { CommandGroup, GROUPS, KILL_AFTER_S, type StopState } from './process-group.js';
+import { type OutputEvent, TrainingOutputReader } from './output/index.js';
+import { CommandGroup, GROUPS, KILL_AFTER_S, STOP_GRACE_S, type StopState } from './process-group.js';
 import type { CliIo } from './program.js';
+import { StallWatch } from './stall.js';
 
 export interface RunOptions extends NotifierFlags {
   name?: string;
@@ -19,55 +31,17 @@ export interface RunOptions extends NotifierFlags {
   passEnv?: readonly string[];
   /** Seconds between a stop signal passed on and SIGKILL to the command's group. */
   killAfter?: number;
+  /** Milliseconds without output (or without progress, once some was seen) before a stall alert. */
+  stall?: number;
+  /** Seconds between a /stop's SIGINT and SIGTERM. */
+  stopGrace?: number;
 }
 
 /** Lines of output the end message quotes. */
 export const TAIL_LINES = 20;
-const LINE_MAX = 300;
+/** Lines of output a /status reply quotes. */
+const STATUS_LINES = 10;
 const NAME_MAX = 60;
-
-/** The last lines written to stdout and stderr, combined, without colours or progress-bar redraws. */
-export class OutputTail {
-  private readonly lines: string[] = [];
-  private readonly partial = new Map<string, string>();
-
-  constructor(private readonly max = TAIL_LINES) {}
-
-  push(stream: string, chunk: Buffer | string): void {
-    const text = (this.partial.get(stream) ?? '') + chunk.toString();
-    const parts = text.split('\n');
-    this.partial.set(stream, (parts.pop() ?? '').slice(-4 * LINE_MAX));
-    for (const line of parts) this.add(line);
-  }
-
-  /** The last lines, the unfinished ones included. */
-  snapshot(): string[] {
-    const out = [...this.lines];
-    for (const rest of this.partial.values()) {
-      const line = clean(rest);
-      if (line.trim() !== '') out.push(line);
-    }
-    while (out.length > 0 && out[0]?.trim() === '') out.shift();
-    return out.slice(-this.max);
-  }
-
-  private add(raw: string): void {
-    this.lines.push(clean(raw));
-    if (this.lines.length > this.max) this.lines.shift();
-  }
-}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI escape sequences start with ESC
-const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*\u0007|\u001b[@-Z\\-_]/g;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: other control characters are dropped
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
-
-/** One output line as a terminal would end up showing it: after the last `\r`, no escapes. */
-function clean(line: string): string {
-  const shown = line.replace(/\r+$/, '').split('\r').at(-1) ?? '';
-  const text = shown.replace(ANSI, '').replace(CONTROL, '').trimEnd();
-  return text.length > LINE_MAX ? `${text.slice(0, LINE_MAX - 1)}…` : text;
-}
 
 /** `python train.py --lr 3e-4`, quoted where a shell would need it. */
 export function commandLine(command: readonly string[]): string {
@@ -84,23 +58,94 @@ export async function runCommand(io: CliIo, command: readonly string[], options:
     io.err('epochcast run: choose at least one of --telegram --slack --email --webhook\n(add --help for usage)\n');
     return 2;
   }
-  const [file, ...args] = command;
+  const [file] = command;
   if (file === undefined || file === '') {
     io.err('epochcast run: no command to run. Usage: epochcast run [options] -- <command…>\n(add --help for usage)\n');
     return 2;
   }
+  const line = commandLine(command);
+  const runName = options.name ?? truncate(line, NAME_MAX);
   let notifiers: Notifier[];
   try {
-    notifiers = notifiersFromFlags(options);
+    notifiers = notifiersFromFlags(options, { runName, telegramCommands: RUN_TELEGRAM_COMMANDS });
   } catch (error) {
     if (!isConfigError(error)) throw error;
     io.err(`epochcast run: ${error.message}\n`);
     return 2;
   }
+  try {
+    return await runReported(io, command, options, notifiers, line);
+  } finally {
+    await closeNotifiers(notifiers);
+  }
+}
 
-  const line = commandLine(command);
-  const run = jobRunInfo({ name: options.name ?? truncate(line, NAME_MAX), schedule: `$ ${truncate(line, 200)}` });
-  const tail = new OutputTail();
+/** The Telegram commands a command's run obeys: all but /lr, which only a Learner in this process can honour. */
+const RUN_TELEGRAM_COMMANDS: readonly TelegramCommand[] = TELEGRAM_COMMANDS.filter((c) => c !== 'lr');
+
+async function runReported(
+  io: CliIo,
+  command: readonly string[],
+  options: RunOptions,
+  notifiers: Notifier[],
+  line: string,
+): Promise<number> {
+  const [file = '', ...args] = command;
+  const schedule = `$ ${truncate(line, 200)}`;
+  // Not found: say so as a shell does, and report only that (no start message for a typo).
+  if (!(await findExecutable(file, io.env.PATH))) {
+    io.err(`epochcast run: command not found: ${file}\n`);
+    const run = jobRunInfo({ name: options.name ?? truncate(line, NAME_MAX), schedule });
+    await notifyAll(notifiers, jobNotification('error', run, 'failed', { error: { name: 'command not found', message: file } }));
+    return 127;
+  }
+
+  let group: CommandGroup | undefined;
+  const graceS = options.stopGrace ?? STOP_GRACE_S;
+  const reader = new TrainingOutputReader((event) => onOutputEvent(event), { tailLines: TAIL_LINES });
+  const training = new ReportedTraining(notifiers, {
+    schedule,
+    stopAction: `epochcast sends SIGINT to its command, and SIGTERM if it still runs ${graceS} s later`,
+    onStop: () => group?.requestStop(graceS),
+    statusLines: () => reader.tail().slice(-STATUS_LINES),
+    onCallbackError: (error) => io.err(`epochcast run: ${error.message}\n`),
+  });
+  const alerts = new AlertGate(notifiers, (text) => io.err(`epochcast run: ${text}\n`));
+  const applier = new EventApplier(training);
+  let stall: StallWatch | undefined;
+  const onOutputEvent = (event: OutputEvent): void => {
+    switch (event.kind) {
+      case 'start':
+        if (event.epochs !== undefined) training.setTotalEpochs(event.epochs);
+        if (event.name !== undefined && options.name === undefined) training.rename(event.name);
+        return;
+      case 'epochs':
+        training.setTotalEpochs(event.total);
+        return;
+      case 'epoch':
+        stall?.progress();
+        applier.epoch(event);
+        return;
+      case 'batch':
+        stall?.progress();
+        applier.batch(event.loss);
+        return;
+      case 'progress':
+        stall?.progress();
+        return;
+      case 'alert':
+        alerts.fromCommand(event.text, event.level);
+        return;
+    }
+  };
+
+  // The configuration is checked before the command starts (a rejected token fails now, not after ten hours of silence).
+  try {
+    await training.begin();
+  } catch (error) {
+    io.err(`epochcast run: ${error instanceof Error ? error.message : String(error)}; the command was not started\n`);
+    return 2;
+  }
   const pass = options.passEnv ?? [];
   for (const name of unsetNames(io.env, pass)) io.err(`epochcast run: --pass-env ${name}: no such variable is set, nothing passed\n`);
   const child = spawn(file, args, {
@@ -109,15 +154,22 @@ export async function runCommand(io: CliIo, command: readonly string[], options:
     env: { PYTHONUNBUFFERED: '1', ...commandEnv(io.env, pass) },
     detached: GROUPS,
   });
-  const group = new CommandGroup(child, options.killAfter);
-
-  let started: Promise<void> = Promise.resolve();
-  child.once('spawn', () => {
-    started = notifyAll(notifiers, jobNotification('start', run, 'running'));
-  });
+  group = new CommandGroup(child, options.killAfter);
+  if (options.stall !== undefined)
+    stall = new StallWatch(
+      options.stall,
+      (text, level) => alerts.send(text, level),
+      () => stallContext(training, reader),
+    );
   const relays = [
-    relay(child.stdout, process.stdout, (chunk) => tail.push('stdout', chunk)),
-    relay(child.stderr, process.stderr, (chunk) => tail.push('stderr', chunk)),
+    relay('stdout', child.stdout, process.stdout, (chunk) => {
+      stall?.output();
+      return reader.push('stdout', chunk);
+    }),
+    relay('stderr', child.stderr, process.stderr, (chunk) => {
+      stall?.output();
+      return reader.push('stderr', chunk);
+    }),
   ];
 
   const outcome = await new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { spawnError: NodeJS.ErrnoException }>(
@@ -130,44 +182,180 @@ export async function runCommand(io: CliIo, command: readonly string[], options:
     },
   );
   group.ended();
-  for (const stop of relays) stop();
+  stall?.stop();
+  for (const stream of relays) stream.finish(reader.end(stream.name));
+  await applier.settled();
 
   let exitCode: number;
-  let end: Notification;
   if ('spawnError' in outcome) {
-    const { code } = outcome.spawnError;
-    const notFound = code === 'ENOENT';
-    exitCode = notFound ? 127 : 126;
-    const what = notFound ? 'command not found' : `cannot run the command (${code ?? outcome.spawnError.message})`;
+    const code = outcome.spawnError.code;
+    exitCode = 126;
+    const what = `cannot run the command (${code ?? outcome.spawnError.message})`;
     io.err(`epochcast run: ${what}: ${file}\n`);
-    end = jobNotification('error', run, 'failed', { error: { name: what, message: file } });
-  } else {
-    const { code, signal } = outcome;
-    exitCode = signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 1);
-    const how = signal ? `killed by ${signal}` : `exit code ${exitCode}`;
-    run.schedule = `$ ${truncate(line, 200)} → ${how}`;
-    const lines = tail.snapshot();
-    const last = [...lines].reverse().find((l) => l.trim() !== '');
-    const fallback = signal ? `${line} was killed by ${signal}` : `${line} exited with code ${exitCode}`;
-    const error: NotificationError = { name: how, message: last ?? fallback, stack: lines.join('\n') };
-    const stopReason = stoppedBy(group, options.killAfter);
-    if (stopReason !== undefined) {
-      // Told to stop, however the command then ended: an interrupt, with how it ended.
-      end = jobNotification('interrupt', run, 'interrupted', { ...(exitCode === 0 ? {} : { error }), stopReason });
-    } else if (exitCode === 0) {
-      end = jobNotification('end', run, 'completed');
-    } else {
-      end = jobNotification('error', run, 'failed', { error });
-    }
+    await finish(training, group, { status: 'failed', error: named(what, file) });
+    return exitCode;
   }
-  try {
-    await started;
-    await notifyAll(notifiers, end);
-  } finally {
-    group.release();
-    await closeNotifiers(notifiers);
+  const { code, signal } = outcome;
+  exitCode = signal ? 128 + (constants.signals[signal] ?? 0) : (code ?? 1);
+  const how = signal ? `killed by ${signal}` : `exit code ${exitCode}`;
+  const lines = reader.tail();
+  const last = [...lines].reverse().find((l) => l.trim() !== '');
+  const fallback = signal ? `${line} was killed by ${signal}` : `${line} exited with code ${exitCode}`;
+  const stopReason = stoppedBy(group, options.killAfter);
+  if (training.stopRequested) {
+    await finish(training, group, { status: 'stopped', outcome: how });
+  } else if (stopReason !== undefined) {
+    // Told to stop, however the command then ended: an interrupt, with how it ended.
+    await finish(training, group, {
+      status: 'interrupted',
+      reason: stopReason,
+      outcome: how,
+      ...(exitCode === 0 ? {} : { error: named(how, last ?? fallback, lines.join('\n')) }),
+    });
+  } else if (exitCode === 0) {
+    await finish(training, group, { status: 'completed', outcome: how });
+  } else {
+    await finish(training, group, { status: 'failed', outcome: how, error: named(how, last ?? fallback, lines.join('\n')) });
   }
   return exitCode;
+}
+
+/** The end message, sent and waited for (bounded by the notifiers' flush timeout); signals are epochcast's again after. */
+async function finish(training: ReportedTraining, group: CommandGroup, end: ReportedEnd): Promise<void> {
+  try {
+    await training.end(end);
+  } finally {
+    group.release();
+  }
+}
+
+function named(name: string, message: string, stack?: string): Error {
+  const error = new Error(message);
+  error.name = name;
+  error.stack = stack ?? message;
+  return error;
+}
+
+/** What a stall alert adds: the latest epoch read, and the last line shown. */
+function stallContext(training: ReportedTraining, reader: TrainingOutputReader): string {
+  const parts: string[] = [];
+  const epochs = training.recorder.history.length;
+  if (epochs > 0) {
+    const total = training.state.totalEpochs;
+    parts.push(`Last epoch read: ${epochs}${total > 0 ? `/${total}` : ''}.`);
+  }
+  const last = [...reader.tail()].reverse().find((l) => l.trim() !== '');
+  if (last !== undefined) parts.push(`Last output: ${truncate(last, 200)}`);
+  return parts.join(' ');
+}
+
+/**
+ * Applies the reader's epochs and losses to the training in order, off the output's path: the
+ * reader emits synchronously as chunks arrive; hooks run one event after another. Losses that
+ * arrive while an event is being applied are applied together next, so the queue holds at most
+ * one batch of them, however fast the command prints.
+ */
+class EventApplier {
+  private chain: Promise<void> = Promise.resolve();
+  private losses: number[] = [];
+  private lossesQueued = false;
+
+  constructor(private readonly training: ReportedTraining) {}
+
+  epoch(event: Extract<OutputEvent, { kind: 'epoch' }>): void {
+    const report: EpochReport = { epoch: event.epoch, metrics: event.metrics };
+    if (event.total !== undefined) report.totalEpochs = event.total;
+    if (event.trainLoss !== undefined) report.trainLoss = event.trainLoss;
+    if (event.validLoss !== undefined) report.validLoss = event.validLoss;
+    if (event.lr !== undefined) report.lr = event.lr;
+    this.queue(async () => {
+      await this.applyLosses();
+      await this.training.epoch(report);
+    });
+  }
+
+  batch(loss: number): void {
+    if (this.losses.length < MAX_QUEUED_LOSSES) this.losses.push(loss);
+    if (this.lossesQueued) return;
+    this.lossesQueued = true;
+    this.queue(() => this.applyLosses());
+  }
+
+  /** Resolves once everything queued so far has been applied. */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  private async applyLosses(): Promise<void> {
+    this.lossesQueued = false;
+    const losses = this.losses;
+    this.losses = [];
+    for (const loss of losses) await this.training.batch(loss);
+  }
+
+  private queue(step: () => Promise<void>): void {
+    // The training reports hook failures itself; nothing here may break the chain.
+    this.chain = this.chain.then(step).catch(() => {});
+  }
+}
+
+/** Losses waiting for their turn at most; the reader samples per chunk, so this is only reached by a pathological output. */
+const MAX_QUEUED_LOSSES = 10_000;
+
+/**
+ * Alerts to every notifier: the stall watch's, and the command's own protocol alerts — those at
+ * most one per PROTOCOL_ALERT_GAP_MS (a script printing alerts in a loop must not buzz the phone
+ * every second), the ones in between counted and mentioned in the next.
+ */
+class AlertGate {
+  private lastProtocolAlert = Number.NEGATIVE_INFINITY;
+  private suppressed = 0;
+
+  constructor(
+    private readonly notifiers: readonly Notifier[],
+    private readonly warn: (text: string) => void,
+  ) {}
+
+  send(text: string, level: AlertLevel): void {
+    for (const notifier of this.notifiers) notifier.alert(text, { level });
+  }
+
+  fromCommand(text: string, level: AlertLevel): void {
+    const now = Date.now();
+    if (now - this.lastProtocolAlert < PROTOCOL_ALERT_GAP_MS) {
+      if (this.suppressed === 0)
+        this.warn(
+          `the command sends alerts faster than one per ${PROTOCOL_ALERT_GAP_MS / 1000} s; the ones in between are counted, not sent`,
+        );
+      this.suppressed += 1;
+      return;
+    }
+    this.lastProtocolAlert = now;
+    const more = this.suppressed > 0 ? ` (${this.suppressed} more alert${this.suppressed === 1 ? '' : 's'} since the last one)` : '';
+    this.suppressed = 0;
+    this.send(`${text}${more}`, level);
+  }
+}
+
+const PROTOCOL_ALERT_GAP_MS = 10_000;
+
+/** Whether `file` names an executable file: a path as given, else a file in one of PATH's directories. */
+export async function findExecutable(file: string, pathVariable = ''): Promise<boolean> {
+  const isExecutable = async (candidate: string) => {
+    try {
+      if (!(await stat(candidate)).isFile()) return false;
+      if (process.platform !== 'win32') await access(candidate, fsConstants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (file.includes('/') || (process.platform === 'win32' && file.includes('\\'))) return isExecutable(file);
+  const extensions = process.platform === 'win32' ? ['', ...(process.env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';')] : [''];
+  for (const dir of pathVariable.split(path.delimiter)) {
+    for (const extension of extensions) if (await isExecutable(path.join(dir || '.', file + extension))) return true;
+  }
+  return false;
 }
 
 /** `interrupted by SIGTERM` when epochcast passed a stop signal on, with the SIGKILL if one followed. */
@@ -178,25 +366,37 @@ function stoppedBy(stop: StopState, killAfter = KILL_AFTER_S): string | undefine
 }
 
 /**
- * Passes the command's output on to epochcast's own stream as it comes, and to `keep`. A stream
- * that fails (EPIPE: `epochcast run -- cmd | head -1` after its line) is dropped, not fatal: the
- * output is still read to its end — the command never blocks on a full pipe — and kept for the
- * end message.
+ * Passes the command's output on to epochcast's own stream as it comes — as `read` returns it (the
+ * chunk without its protocol lines) — and to the reader. A stream that fails (EPIPE: `epochcast run
+ * -- cmd | head -1` after its line) is dropped, not fatal: the output is still read to its end — the
+ * command never blocks on a full pipe — and kept for the end message.
  */
-function relay(source: Readable, target: Writable, keep: (chunk: Buffer) => void): () => void {
+function relay(
+  name: 'stdout' | 'stderr',
+  source: Readable,
+  target: Writable,
+  read: (chunk: Buffer) => Buffer,
+): { name: 'stdout' | 'stderr'; finish(rest: Buffer): void } {
   let open = true;
   const close = () => {
     open = false;
     source.resume();
   };
-  target.on('error', close);
-  source.on('data', (chunk: Buffer) => {
-    keep(chunk);
-    if (!open || target.destroyed || !target.writable) return;
+  const write = (chunk: Buffer) => {
+    if (chunk.length === 0 || !open || target.destroyed || !target.writable) return;
     if (!target.write(chunk)) {
       source.pause();
       target.once('drain', () => source.resume());
     }
-  });
-  return () => target.off('error', close);
+  };
+  target.on('error', close);
+  source.on('data', (chunk: Buffer) => write(read(chunk)));
+  return {
+    name,
+    finish: (rest) => {
+      // What the reader still held (an unfinished line that looked like a protocol line) goes out now.
+      write(rest);
+      target.off('error', close);
+    },
+  };
 }

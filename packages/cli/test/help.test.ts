@@ -12,7 +12,7 @@ test('--help on every command: exit 0, usage on stdout', async () => {
     [
       ['run'],
       [
-        /Usage: epochcast run \[--telegram\] \[--slack\] \[--email\] \[--webhook <url>\] \[--name <name>\] -- <command…>/,
+        /Usage: epochcast run \[--telegram\] \[--slack\] \[--email\] \[--webhook <url>\] \[--name <name>\] \[--stall <duration>\] -- <command…>/,
         /--webhook <url>/,
         /--name <name>/,
         /128 \+ the signal number/,

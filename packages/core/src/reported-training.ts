@@ -35,7 +35,7 @@ export interface EpochReport {
   epoch?: number;
   /** The planned number of epochs, when the report knows it. */
   totalEpochs?: number;
-  /** The training loss. Default: the last loss given to `batch()` in this epoch, else NaN. */
+  /** The training loss. Default: the last loss given to `batch()` in this epoch, else NaN. Without any `batch()` in the epoch, it is the epoch's point of the loss plot. */
   trainLoss?: number;
   validLoss?: number;
   /** Every other number by name, e.g. `{ val_accuracy: 0.91 }`. */
@@ -50,6 +50,7 @@ export interface ReportedEnd {
   status: 'completed' | 'failed' | 'interrupted' | 'stopped';
   /** Why it stopped (status `stopped` or `interrupted`). */
   reason?: string;
+  /** What failed; for a stopped or interrupted training, how it then ended. */
   error?: Error;
   /** How it ended, appended to the schedule the end message shows: `exit code 130` → `$ python train.py → exit code 130`. */
   outcome?: string;
@@ -94,6 +95,7 @@ export class ReportedTraining implements TrainingHost {
   private finished = 0;
   private epochStartedAt = 0;
   private lastLoss = Number.NaN;
+  private lossesThisEpoch = 0;
   /** Losses averaged into one plot point: `stride` of them, `pending` so far summing to `sum`. */
   private stride = 1;
   private pending = 0;
@@ -227,6 +229,7 @@ export class ReportedTraining implements TrainingHost {
   /** A training loss (a batch's, or a running mean): a point of the loss plot. Non-finite ones count too (a NaN shows). */
   async batch(loss: number): Promise<void> {
     if (this.phase !== 'running' || typeof loss !== 'number') return;
+    this.lossesThisEpoch += 1;
     this.lastLoss = loss;
     this.s.step += 1;
     this.sum += loss;
@@ -249,6 +252,9 @@ export class ReportedTraining implements TrainingHost {
     const count = report.epoch ?? this.finished + 1;
     if (!Number.isInteger(count) || count <= this.finished) return false;
     const s = this.s;
+    // Output that shows only epochs (Keras at verbose 2, the fastai table) still gets a loss plot:
+    // one point per epoch.
+    if (this.lossesThisEpoch === 0 && typeof report.trainLoss === 'number') await this.batch(report.trainLoss);
     if (report.totalEpochs !== undefined) this.setTotalEpochs(report.totalEpochs);
     if (s.totalEpochs > 0 && s.totalEpochs < count) s.totalEpochs = count;
     const metrics: Record<string, number> = {};
@@ -272,6 +278,7 @@ export class ReportedTraining implements TrainingHost {
     this.finished = count;
     this.epochStartedAt = now;
     this.lastLoss = Number.NaN;
+    this.lossesThisEpoch = 0;
     await this.emit('onEpochEnd');
     if (this.phase === 'running' && (s.totalEpochs === 0 || count < s.totalEpochs)) {
       Object.assign(s, { epoch: count, training: true });
@@ -287,7 +294,8 @@ export class ReportedTraining implements TrainingHost {
     const request = this.stopRequest;
     s.status = request ? request.status : end.status;
     s.stopReason = request ? request.reason : end.status === 'stopped' || end.status === 'interrupted' ? end.reason : undefined;
-    s.error = end.status === 'failed' && !request ? (end.error ?? new Error(end.reason ?? 'failed')) : undefined;
+    // An error also tells how a stopped or interrupted command ended (`killed by SIGTERM`, its last line).
+    s.error = end.error ?? (s.status === 'failed' ? new Error(end.reason ?? 'failed') : undefined);
     s.training = false;
     if (end.outcome) s.schedule = `${this.schedule} → ${end.outcome}`;
     this.phase = 'ended';

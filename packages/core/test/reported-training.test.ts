@@ -57,6 +57,16 @@ describe('ReportedTraining', () => {
     expect(run.recorder.epochEndSteps).toEqual([2, 2]);
   });
 
+  test('epochs reported without batch losses still draw the loss plot, a point per epoch', async () => {
+    const run = new ReportedTraining([]);
+    await run.begin({ totalEpochs: 3 });
+    await run.epoch({ trainLoss: 0.9, validLoss: 0.8 });
+    await run.epoch({ trainLoss: 0.5, validLoss: 0.6 });
+    await run.epoch({ validLoss: 0.5 });
+    expect(run.recorder.losses).toEqual([0.9, 0.5]);
+    expect(run.recorder.epochEndSteps).toEqual([1, 2, 2]);
+  });
+
   test('the train loss defaults to the last batch loss of the epoch', async () => {
     const run = new ReportedTraining([]);
     await run.begin();
@@ -94,10 +104,11 @@ describe('ReportedTraining', () => {
     run.stop('again');
     expect(onStop).toHaveBeenCalledTimes(1);
     expect(onStop).toHaveBeenCalledWith({ reason: 'stopped from Telegram by Ada (@ada)', status: 'stopped' });
-    await run.end({ status: 'failed', reason: 'exit code 130' });
+    await run.end({ status: 'failed', outcome: 'exit code 130' });
     expect(run.state.status).toBe('stopped');
     expect(run.state.stopReason).toBe('stopped from Telegram by Ada (@ada)');
     expect(run.state.error).toBeUndefined();
+    expect(run.state.schedule).toBe('reported training → exit code 130');
   });
 
   test("a callback's CancelFitError (EarlyStopping) asks for a stop; another error is reported and the run goes on", async () => {

@@ -48,7 +48,7 @@ export class TrainingOutputReader {
   private seq = 0;
   private lastEpoch = 0;
   private total: number | undefined;
-  /** A protocol `epoch` line was seen: the heuristic formats no longer report epochs and batches. */
+  /** A protocol `start` or `epoch` line was seen: the heuristic formats no longer report epochs and batches. */
   private protocolEpochs = false;
   /** The protocol gave the number of epochs: the heuristic formats' guesses no longer count. */
   private protocolTotal = false;
@@ -188,6 +188,9 @@ export class TrainingOutputReader {
         this.queue.push({ kind: 'batch', loss: message.loss, source: 'protocol' });
         break;
       case 'start': {
+        // A script that announces itself over the protocol reports its epochs over it: from here on,
+        // an epoch line of its framework printed before its own protocol line must not take its place.
+        this.protocolEpochs = true;
         const event: OutputEvent = { kind: 'start' };
         if (message.epochs !== undefined) event.epochs = message.epochs;
         if (message.name !== undefined) event.name = message.name;

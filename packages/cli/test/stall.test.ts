@@ -27,7 +27,12 @@ describe('StallWatch', () => {
   function watched(stallMs: number) {
     let now = 0;
     const said: [string, string][] = [];
-    watch = new StallWatch(stallMs, (text, level) => said.push([level, text]), () => 'Last output: epoch 3', () => now);
+    watch = new StallWatch(
+      stallMs,
+      (text, level) => said.push([level, text]),
+      () => 'Last output: epoch 3',
+      () => now,
+    );
     return { said, at: (ms: number) => (now = ms), watch };
   }
 

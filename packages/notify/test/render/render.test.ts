@@ -140,9 +140,11 @@ describe('headline', () => {
       '📈 mnist-mlp epoch 3 · train_loss 0.1340 · valid_loss 0.1291 · accuracy 96.33%',
     );
     expect(headline(note({ run, history: unknown }))).toBe('✅ mnist-mlp completed 3 epochs in 3m 12s · best accuracy 96.33% (epoch 3)');
-    expect(headline(note({ event: 'error', status: 'failed', run, history: unknown.slice(0, 1), error: { name: 'exit code 1', message: 'boom' } }))).toBe(
-      '❌ mnist-mlp failed after 1 epoch (3m 12s): exit code 1: boom',
-    );
+    expect(
+      headline(
+        note({ event: 'error', status: 'failed', run, history: unknown.slice(0, 1), error: { name: 'exit code 1', message: 'boom' } }),
+      ),
+    ).toBe('❌ mnist-mlp failed after 1 epoch (3m 12s): exit code 1: boom');
   });
 
   it('estimates the time left from the latest epochs only', () => {

@@ -114,6 +114,7 @@ async function runReported(
   const applier = new EventApplier(training);
   let stall: StallWatch | undefined;
   const onOutputEvent = (event: OutputEvent): void => {
+    if (event.kind !== 'alert') training.markFirstEpochStart();
     switch (event.kind) {
       case 'start':
         if (event.epochs !== undefined) training.setTotalEpochs(event.epochs);

@@ -96,6 +96,7 @@ export class ReportedTraining implements TrainingHost {
   private epochStartedAt = 0;
   private lastLoss = Number.NaN;
   private lossesThisEpoch = 0;
+  private firstEpochMarked = false;
   /** Losses averaged into one plot point: `stride` of them, `pending` so far summing to `sum`. */
   private stride = 1;
   private pending = 0;
@@ -218,6 +219,17 @@ export class ReportedTraining implements TrainingHost {
       await this.end({ status: 'failed', error: failure });
       throw failure;
     }
+  }
+
+  /**
+   * The training shows its first sign of work (a bar drawn, `Epoch 1/10` printed): the first
+   * epoch's time counts from here rather than from `begin()` — a script's imports and data loading
+   * are not its first epoch. Only the first call before the first epoch counts.
+   */
+  markFirstEpochStart(): void {
+    if (this.phase !== 'running' || this.finished > 0 || this.firstEpochMarked) return;
+    this.firstEpochMarked = true;
+    this.epochStartedAt = Date.now();
   }
 
   /** The planned number of epochs, learned after the start. */

@@ -67,6 +67,26 @@ describe('ReportedTraining', () => {
     expect(run.recorder.epochEndSteps).toEqual([1, 2, 2]);
   });
 
+  test("the first epoch's time counts from its first sign of work, not from the start of the script", async () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+    try {
+      const run = new ReportedTraining([]);
+      await run.begin();
+      vi.setSystemTime(1_030_000);
+      run.markFirstEpochStart();
+      vi.setSystemTime(1_035_000);
+      run.markFirstEpochStart();
+      vi.setSystemTime(1_040_000);
+      await run.epoch();
+      run.markFirstEpochStart();
+      vi.setSystemTime(1_052_000);
+      await run.epoch();
+      expect(run.recorder.history.map((s) => s.timeMs)).toEqual([10_000, 12_000]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   test('the train loss defaults to the last batch loss of the epoch', async () => {
     const run = new ReportedTraining([]);
     await run.begin();

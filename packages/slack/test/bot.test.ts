@@ -70,7 +70,7 @@ describe('SlackCallback, bot token', () => {
     const thread = messages.filter((m) => m.thread_ts === parent.ts);
     const replies = thread.filter((m) => m.via === 'api' && !m.reply_broadcast);
     expect(replies.map((m) => m.text)).toEqual([
-      expect.stringMatching(/^📈 mnist-mlp epoch 1\/3 · train_loss [\d.]+ · valid_loss [\d.]+ · accuracy [\d.]+%$/),
+      expect.stringMatching(/^📈 mnist-mlp epoch 1\/3 · train_loss [\d.]+ · valid_loss [\d.]+ · accuracy [\d.]+% · ETA \d+(ms|s)$/),
       expect.stringMatching(/^📈 mnist-mlp epoch 2\/3 /),
       expect.stringMatching(/^📈 mnist-mlp epoch 3\/3 /),
     ]);

@@ -260,6 +260,8 @@ class EventApplier {
   private chain: Promise<void> = Promise.resolve();
   private losses: number[] = [];
   private lossesQueued = false;
+  private lastSampleAt = Number.NEGATIVE_INFINITY;
+  private skipped: number | undefined;
 
   constructor(private readonly training: ReportedTraining) {}
 
@@ -269,13 +271,31 @@ class EventApplier {
     if (event.trainLoss !== undefined) report.trainLoss = event.trainLoss;
     if (event.validLoss !== undefined) report.validLoss = event.validLoss;
     if (event.lr !== undefined) report.lr = event.lr;
+    if (this.skipped !== undefined) this.enqueueLoss(this.skipped);
+    this.skipped = undefined;
     this.queue(async () => {
       await this.applyLosses();
       await this.training.epoch(report);
     });
   }
 
+  /**
+   * A loss read: a point of the plot at most every LOSS_SAMPLE_MS (a bar redrawn a million times
+   * would otherwise cost a hook call per redraw); the one in between that came last is kept for
+   * the epoch's end, whose train loss it may be.
+   */
   batch(loss: number): void {
+    const now = performance.now();
+    if (now - this.lastSampleAt < LOSS_SAMPLE_MS) {
+      this.skipped = loss;
+      return;
+    }
+    this.lastSampleAt = now;
+    this.skipped = undefined;
+    this.enqueueLoss(loss);
+  }
+
+  private enqueueLoss(loss: number): void {
     if (this.losses.length < MAX_QUEUED_LOSSES) this.losses.push(loss);
     if (this.lossesQueued) return;
     this.lossesQueued = true;
@@ -299,6 +319,9 @@ class EventApplier {
     this.chain = this.chain.then(step).catch(() => {});
   }
 }
+
+/** Least time between two points of the loss plot read from the output. */
+const LOSS_SAMPLE_MS = 50;
 
 /** Losses waiting for their turn at most; the reader samples per chunk, so this is only reached by a pathological output. */
 const MAX_QUEUED_LOSSES = 10_000;

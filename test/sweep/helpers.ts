@@ -126,13 +126,6 @@ export function timeline(times: readonly number[]): string {
   return sorted.map((t) => Math.round(t - (sorted[0] ?? 0))).join(' ');
 }
 
-export function minGap(times: readonly number[]): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let gap = Number.POSITIVE_INFINITY;
-  for (let i = 1; i < sorted.length; i++) gap = Math.min(gap, (sorted[i] ?? 0) - (sorted[i - 1] ?? 0));
-  return gap;
-}
-
 type Keyboard = { inline_keyboard: { text: string; callback_data: string }[][] };
 
 /** The buttons of a message's inline keyboard, row after row. */
@@ -165,4 +158,22 @@ export function describeRuns(children: readonly SweepChild[]): string {
 /** The running children whose latest epoch line says they poll Telegram. */
 export function pollers(children: readonly SweepChild[]): SweepChild[] {
   return children.filter((c) => c.process.exitCode === null && c.process.signalCode === null && c.latest()?.polling);
+}
+
+/** Slack's pace per channel, as SlackCallback books it on the shared budget. */
+export const SLACK_SLOT_MS = 1050;
+
+/**
+ * How late into their slots the posts must have gone out, at least, if the shared budget gave each
+ * its own slot `intervalMs` after the one before: the largest (j − i) × intervalMs − (t_j − t_i) over
+ * any two posts i < j. A send may leave late into its slot (a training process's event loop wakes
+ * late when the cores are busy) but never early into another's: two posts in one slot make this at
+ * least a whole interval, a budget not shared makes it grow with every post.
+ */
+export function slotLateness(times: readonly number[], intervalMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let late = 0;
+  for (let i = 0; i < sorted.length; i++)
+    for (let j = i + 1; j < sorted.length; j++) late = Math.max(late, (j - i) * intervalMs - ((sorted[j] ?? 0) - (sorted[i] ?? 0)));
+  return late;
 }

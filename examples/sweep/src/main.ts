@@ -94,6 +94,9 @@ export interface SweepOptions {
 }
 
 /** What the simulated user and the testkit servers saw (local mode only). */
+/** Slack's pace per channel, as SlackCallback books it on the budget the runs share. */
+const SLACK_SLOT_MS = 1050;
+
 export interface LocalFacts {
   /** The chat and the channel at the end, each message in its final state. */
   chat: readonly TgMessage[];
@@ -269,7 +272,11 @@ function measure(
     chat: [...telegram.messages(LOCAL_CHAT)],
     channel: [...slack.messages(LOCAL_CHANNEL.name)],
     telegram: rateStats(tgCalls.map((c) => c.at)),
-    slackPosts: rateStats(slackCalls.posts.map((c) => c.at)),
+    slackPosts: rateStats(
+      slackCalls.posts.map((c) => c.at),
+      1000,
+      SLACK_SLOT_MS,
+    ),
     slackWrites: rateStats(slackCalls.all.map((c) => c.at)),
     telegramBusiest: busiestWindow(tgCalls.map((c) => stamp(c.at, c.method, c.params.text ?? c.params.caption))),
     slackClosest: closestPair(slackCalls.posts.map((c) => stamp(c.at, c.method, c.params.text))),
@@ -285,7 +292,10 @@ function factLines(f: LocalFacts, outcomes: readonly RunOutcome[], began: number
   const origin = Date.now() - (performance.now() - began);
   const at = (t: number) => `${fmt((t - origin) / 1000, 1)} s`;
   const rate = (r: RateStats) =>
-    `${r.count}, mean ${fmt(r.meanPerSec, 2)}/s, max ${r.maxInWindow} in any 1 s, least gap ${Number.isFinite(r.minGapMs) ? `${fmt(r.minGapMs, 0)} ms` : '–'}`;
+    `${r.count}, mean ${fmt(r.meanPerSec, 2)}/s, max ${r.maxInWindow} in any 1 s, least gap ${Number.isFinite(r.minGapMs) ? `${fmt(r.minGapMs, 0)} ms` : '–'}` +
+    (r.slotLatenessMs === undefined
+      ? ''
+      : `, each in a ${SLACK_SLOT_MS} ms slot of its own if sent at most ${fmt(r.slotLatenessMs, 0)} ms late into it`);
   const leaders = outcomes
     .flatMap((o) => (o.result?.ledCommands ?? []).map((l) => ({ name: o.spec.name, ...l })))
     .sort((a, b) => a.from - b.from)

@@ -15,9 +15,15 @@ export interface RateStats {
   minGapMs: number;
   /** Arrivals per second between the first and the last. */
   meanPerSec: number;
+  /**
+   * With `slotMs`: how late into their slots the arrivals must have been, at least, if each had a
+   * slot of its own `slotMs` after the one before — the largest (j − i) × slotMs − (t_j − t_i). Two
+   * arrivals in one slot make it a whole slot or more.
+   */
+  slotLatenessMs?: number;
 }
 
-export function rateStats(times: readonly number[], windowMs = 1000): RateStats {
+export function rateStats(times: readonly number[], windowMs = 1000, slotMs?: number): RateStats {
   const t = [...times].sort((a, b) => a - b);
   let maxInWindow = 0;
   let minGapMs = Number.POSITIVE_INFINITY;
@@ -27,7 +33,14 @@ export function rateStats(times: readonly number[], windowMs = 1000): RateStats 
     if (i > 0) minGapMs = Math.min(minGapMs, (t[i] as number) - (t[i - 1] as number));
   }
   const span = t.length > 1 ? ((t.at(-1) as number) - (t[0] as number)) / 1000 : 0;
-  return { count: t.length, maxInWindow, minGapMs, meanPerSec: span > 0 ? (t.length - 1) / span : 0 };
+  const stats: RateStats = { count: t.length, maxInWindow, minGapMs, meanPerSec: span > 0 ? (t.length - 1) / span : 0 };
+  if (slotMs !== undefined) {
+    let late = 0;
+    for (let i = 0; i < t.length; i++)
+      for (let j = i + 1; j < t.length; j++) late = Math.max(late, (j - i) * slotMs - ((t[j] as number) - (t[i] as number)));
+    stats.slotLatenessMs = late;
+  }
+  return stats;
 }
 
 /** Calls that post to or change a chat: what Telegram's ~1 per second per chat counts. */

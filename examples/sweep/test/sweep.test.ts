@@ -75,9 +75,11 @@ test('four runs as child processes share one chat and one channel: picker, routi
     expect(thread[0]?.replies, name).toBeGreaterThanOrEqual(3);
   }
 
-  // One budget for the channel: Slack posts of all four runs at least ~1 s apart (1050 ms paced,
-  // less a little arrival jitter). One poller: at most one 409 from a hand-over.
-  expect(facts.slackPosts.minGapMs, context).toBeGreaterThanOrEqual(800);
+  // One budget for the channel: each Slack post of the four runs in a 1050 ms slot of its own. A
+  // training process on busy cores may send late into its slot (275 ms was seen on a loaded CI run),
+  // never into another's, which would make it a whole slot late. One poller: at most one 409 from a
+  // hand-over.
+  expect(facts.slackPosts.slotLatenessMs, context).toBeLessThanOrEqual(1050 / 2);
   expect(facts.conflicts, context).toBeLessThanOrEqual(1);
 
   // What the user reads.

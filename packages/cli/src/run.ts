@@ -74,7 +74,7 @@ export async function runCommand(io: CliIo, command: readonly string[], options:
     return 2;
   }
   try {
-    return await runReported(io, command, options, notifiers, line);
+    return await runReported(io, command, options, notifiers, { line, runName });
   } finally {
     await closeNotifiers(notifiers);
   }
@@ -88,14 +88,14 @@ async function runReported(
   command: readonly string[],
   options: RunOptions,
   notifiers: Notifier[],
-  line: string,
+  { line, runName }: { line: string; runName: string },
 ): Promise<number> {
   const [file = '', ...args] = command;
   const schedule = `$ ${truncate(line, 200)}`;
   // Not found: say so as a shell does, and report only that (no start message for a typo).
   if (!(await findExecutable(file, io.env.PATH))) {
     io.err(`epochcast run: command not found: ${file}\n`);
-    const run = jobRunInfo({ name: options.name ?? truncate(line, NAME_MAX), schedule });
+    const run = jobRunInfo({ name: runName, schedule });
     await notifyAll(notifiers, jobNotification('error', run, 'failed', { error: { name: 'command not found', message: file } }));
     return 127;
   }

@@ -68,6 +68,7 @@ test('@epochcast/core exports the training API and nothing else', () => {
 test('@epochcast/notify exports the notifier base, the render kit and nothing else', () => {
   expect(Object.keys(notify).sort()).toEqual(
     [
+      'Alerts',
       'BEST_MARKER',
       'ConfigError',
       'ConfigRejectedError',
@@ -86,6 +87,11 @@ test('@epochcast/notify exports the notifier base, the render kit and nothing el
       'WebhookSignatureError',
       'bestEpoch',
       'bestPhrase',
+      'divergence',
+      'nanLoss',
+      'plateau',
+      'slowEpoch',
+      'threshold',
       'epochOf',
       'buildContent',
       'cleanText',

@@ -5,6 +5,21 @@
 export { type Membership, type RunRecord, type ScopeMessage, scopeAuthKey, scopeName } from '@epochcast/coordination';
 export { ConfigError } from '@epochcast/core';
 export type { AlertOptions } from './alert.js';
+export {
+  type AlertRule,
+  type AlertRuleOptions,
+  Alerts,
+  type AlertsOptions,
+  type DivergenceOptions,
+  divergence,
+  nanLoss,
+  type PlateauOptions,
+  plateau,
+  type SlowEpochOptions,
+  slowEpoch,
+  type ThresholdOp,
+  threshold,
+} from './alerts.js';
 export { ConsoleCallback, type ConsoleCallbackOptions, type TextWriter } from './console.js';
 export type { DeliveryReport } from './delivery.js';
 export { ConfigRejectedError, httpError, PermanentError, RateLimitError, TransientError } from './errors.js';

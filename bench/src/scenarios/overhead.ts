@@ -3,6 +3,7 @@
 // `Learner.fit` with Telegram + Slack + e-mail notifiers on every event (against the testkit
 // servers), and tfjs's own `model.fit` with and without metrics — interleaved over many rounds.
 import type { DataLoaders } from '@epochcast/core';
+import { Alerts, divergence, nanLoss, plateau, slowEpoch, threshold } from '@epochcast/notify';
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { fmt, mark, median, pairedRatio, percent, progress, shuffled, table } from '../harness.js';
@@ -12,10 +13,22 @@ import { learnerFit, modelFit, rawLoop, type Task, validAccuracy } from '../task
 export const RAW = 'raw minimize loop';
 export const LEARNER = 'Learner.fit';
 export const NOTIFIED = 'Learner.fit + all notifiers';
+export const ALERTED = 'Learner.fit + Alerts, 5 rules';
 export const FIT = 'tfjs model.fit';
 export const FIT_LOSS_ONLY = 'tfjs model.fit, no metrics';
-type Variant = typeof RAW | typeof LEARNER | typeof NOTIFIED | typeof FIT | typeof FIT_LOSS_ONLY;
-const VARIANTS: readonly Variant[] = [RAW, LEARNER, NOTIFIED, FIT, FIT_LOSS_ONLY];
+type Variant = typeof RAW | typeof LEARNER | typeof NOTIFIED | typeof ALERTED | typeof FIT | typeof FIT_LOSS_ONLY;
+const VARIANTS: readonly Variant[] = [RAW, LEARNER, NOTIFIED, ALERTED, FIT, FIT_LOSS_ONLY];
+
+/** Every rule of issue 17, checked after each batch and epoch; none fires on a healthy run, so this is their cost alone. */
+function allRules(): Alerts {
+  return new Alerts([
+    nanLoss(),
+    divergence({ factor: 4 }),
+    threshold('valid_loss', '<', 0),
+    plateau('valid_loss', { patience: 1000 }),
+    slowEpoch({ factor: 100 }),
+  ]);
+}
 
 interface Outcome {
   acc: number;
@@ -44,6 +57,8 @@ async function runVariant(variant: Variant, model: tf.LayersModel, data: DataLoa
         await notifiers.close();
       }
     }
+    case ALERTED:
+      return { acc: validAccuracy(await learnerFit(model, data, task, [allRules()])), waitsMs: 0 };
     case FIT:
       return { acc: await modelFit(model, data, task, ['accuracy']), waitsMs: 0 };
     case FIT_LOSS_ONLY:
@@ -130,6 +145,9 @@ export async function overheadScenario(tasks: readonly Task[], rounds: number | 
   );
   lines.push('');
   for (const task of new Set(rows.map((r) => r[0] as string))) {
+    const vsRawOf = (variant: Variant) => Number((rows.find((r) => r[0] === task && r[1] === variant) ?? [])[4]);
+    const alerts = vsRawOf(ALERTED) / vsRawOf(LEARNER);
+    lines.push(`${task}: ${ALERTED} ${alerts.toFixed(3)}× Learner.fit (issue 17: no measurable cost per batch)`);
     for (const variant of [LEARNER, NOTIFIED]) {
       const row = rows.find((r) => r[0] === task && r[1] === variant) ?? [];
       const vsRaw = Number(row[4]);

@@ -82,6 +82,8 @@ export class ReportedTraining implements TrainingHost {
   readonly callbacks: readonly Callback[];
   /** What a stop does, in the words of a question asking for one. */
   readonly stopAction: string;
+  /** The learning rate is the training program's own. */
+  readonly lrSetElsewhere = true;
   private readonly s: LiveTrainingState;
   private readonly names: string[] = [];
   private hooks = new HookDispatcher([]);

@@ -11,6 +11,15 @@ export type TrainingHost = Pick<
 > & {
   /** The run's name from now on, when the training named it after it began (a reported training's `start` line). */
   readonly runName?: string | undefined;
+  /**
+   * What a stop does, in the words of a question asking for one (Telegram's /stop), when it is not
+   * the Learner's "at the end of the current batch": a reported training's command gets SIGINT.
+   */
+  readonly stopAction?: string | undefined;
+  /** Whether the learning rate is the training program's own and cannot be set from here (`setLr` throws). */
+  readonly lrSetElsewhere?: boolean | undefined;
+  /** Lines a status reply (Telegram's /status) shows below the epoch table: a command's last output lines. */
+  statusLines?(): readonly string[];
 };
 
 /** How a fit ended, as seen by `onTrainEnd`; `running` until then. */

@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { TrainingState } from '@epochcast/core';
-import { formatLr, ReportedTraining } from '@epochcast/core';
+import { formatLr, type TrainingHost } from '@epochcast/core';
 import type { Membership, Notification, RunInfo, ScopeMessage, ScopeRequest } from '@epochcast/notify';
 import { type Api, type Chat, TelegramApiError } from 'node-telegram-bot-api';
 import { describeError } from './client.js';
@@ -168,14 +168,13 @@ export class CommandSession {
   }
 
   /**
-   * The /status reply: where the fit is now, then the epoch table so far; for a training reported
-   * from elsewhere (`epochcast run`), its last output lines below.
+   * The /status reply: where the fit is now, then the epoch table so far, then the lines the
+   * training adds (a reported training's last output lines).
    */
   private statusText(): string {
     const { markup: m, run, state } = this.o;
     const learner = state.learner;
     const live = learner.state;
-    const reported = learner instanceof ReportedTraining ? learner : undefined;
     const history = [...learner.recorder.history];
     const elapsed = Math.round((Date.now() - live.startedAt) / 1000);
     const epoch = `epoch ${epochOf(live.epoch + 1, live.totalEpochs)}`;
@@ -184,15 +183,15 @@ export class CommandSession {
         ? live.status
         : history.at(-1)?.epoch === live.epoch
           ? `${epoch} done`
-          : reported
+          : !Number.isFinite(live.numBatches)
             ? `${epoch} running`
             : live.training
               ? `${epoch}, batch ${live.batch + 1}/${live.numBatches}`
               : `${epoch}, validating`;
     const loss = Number.isFinite(live.smoothLoss) ? ` · loss ${live.smoothLoss.toPrecision(4)}` : '';
-    const lr = reported && !Number.isFinite(live.lr) ? '' : ` · lr ${formatLr(live.lr)}`;
+    const lr = learner.lrSetElsewhere && !Number.isFinite(live.lr) ? '' : ` · lr ${formatLr(live.lr)}`;
     const now = `📊 ${this.runLabel()} · ${where}${loss}${lr} · ${elapsed}s in`;
-    const tail = this.outputTail(reported);
+    const tail = this.statusLines(learner);
     if (history.length === 0) return this.o.redact(`${m.bold(now)}\n${m.text('No epoch has finished yet.')}${tail}`);
     const head = `${m.bold(now)}\n\n`;
     const n: Notification = {
@@ -208,10 +207,14 @@ export class CommandSession {
     return this.o.redact(head + body + tail);
   }
 
-  /** A reported training's last output lines, as a pre block of at most STATUS_TAIL_CHARS (the latest kept). */
-  private outputTail(reported: ReportedTraining | undefined): string {
-    if (!reported) return '';
-    let lines = [...reported.statusLines()];
+  /** The training's own status lines, as a pre block of at most STATUS_TAIL_CHARS (the latest kept). */
+  private statusLines(learner: TrainingHost): string {
+    let lines: string[];
+    try {
+      lines = [...(learner.statusLines?.() ?? [])];
+    } catch {
+      return '';
+    }
     while (lines.length > 0 && lines.join('\n').length > STATUS_TAIL_CHARS) lines = lines.slice(1);
     const text = lines.join('\n').slice(-STATUS_TAIL_CHARS);
     return text.trim() === '' ? '' : `\n\n${this.o.markup.text('Output:')}\n${this.o.markup.pre(text)}`;
@@ -227,7 +230,7 @@ export class CommandSession {
 /** Output lines a /status reply quotes at most, in characters: the table keeps the rest of the message. */
 const STATUS_TAIL_CHARS = 1200;
 
-/** `3/10`, or `3` while the planned number is not known (a reported training before its output says). */
+/** `3/10`, or `3` while the planned number is not known (a reported training, before its output says). */
 function epochOf(epoch: number, total: number): string {
   return total > 0 ? `${epoch}/${total}` : String(epoch);
 }

@@ -4,7 +4,7 @@
  * and asks before /stop — with buttons that carry its run id, so "Yes, stop" stops this run only.
  */
 import { randomBytes } from 'node:crypto';
-import { formatLr, ReportedTraining, type TrainingHost } from '@epochcast/core';
+import { formatLr, type TrainingHost } from '@epochcast/core';
 import { type Api, InputFile, type Message } from 'node-telegram-bot-api';
 import { apiErrorCode } from './client.js';
 import type { TelegramCommand } from './commands.js';
@@ -157,7 +157,7 @@ export class RunCommands {
     } else if (parsed.answer === 'yes') {
       const learner = this.host.learner;
       learner.stop(`stopped from Telegram by ${who}`);
-      const how = learner instanceof ReportedTraining ? `: ${learner.stopAction}` : ' at the end of the current batch';
+      const how = learner.stopAction ? `: ${learner.stopAction}` : ' at the end of the current batch';
       await answer(`Stopping${how}.`);
       await this.editPrompt(
         b.chat.id,
@@ -208,7 +208,7 @@ export class RunCommands {
     const nonce = randomBytes(12).toString('base64url');
     const runId = this.host.runId;
     const learner = this.host.learner;
-    const how = learner instanceof ReportedTraining ? `? (${learner.stopAction})` : ' at the end of the current batch?';
+    const how = learner.stopAction ? `? (${learner.stopAction})` : ' at the end of the current batch?';
     const sent = await this.send(c, `${m.text('⏹ Stop ')}${m.bold(this.host.runLabel())}${m.text(how)}`, [
       [
         { text: 'Yes, stop', callback_data: stopButtonData(runId, nonce, 'yes') },
@@ -235,7 +235,7 @@ export class RunCommands {
   private async lr(c: ForwardedCommand): Promise<void> {
     const m = this.host.markup;
     const learner = this.host.learner;
-    if (learner instanceof ReportedTraining)
+    if (learner.lrSetElsewhere)
       return this.reply(c, m.text(`/lr does not apply to ${this.host.runLabel()}: its learning rate is set by the program that trains.`));
     const schedule = learner.state.schedule;
     const scheduled = !/^constant\b/.test(schedule) && schedule !== 'tfjs model.fit';

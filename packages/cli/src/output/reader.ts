@@ -10,7 +10,9 @@ import { HuggingFaceFormat } from './formats/huggingface.js';
 import { KerasFormat } from './formats/keras.js';
 import { TqdmFormat } from './formats/tqdm.js';
 import { PROTOCOL_MARKER, type ProtocolMessage, type ProtocolSink, ProtocolSplitter, parseProtocolJson } from './protocol.js';
-import { detached, keptRedraws, Screen, type ScreenLine, SHOWN_MAX } from './terminal.js';
+import { keptRedraws } from './redraws.js';
+import { SHOWN_MAX } from './row.js';
+import { detached, Screen, type ScreenLine } from './terminal.js';
 import { Utf8Stream } from './utf8.js';
 
 export interface TrainingOutputReaderOptions {

@@ -4,7 +4,8 @@
 // about to be overwritten by something else, left for another line — and at the end of each chunk,
 // never once per redraw: a progress bar redraws itself a million times.
 
-import { endianness } from 'node:os';
+import { KEY_MAX, sameKey } from './redraws.js';
+import { ROW_MAX, Row, shownLength, shownText } from './row.js';
 
 /** A line of the screen, handed to the parsers. */
 export interface ScreenLine {
@@ -23,16 +24,10 @@ export interface ShownLine {
   text: string;
 }
 
-/** Wider than this, a line is not parsed, only shown cut. */
-export const ROW_MAX = 64 * 1024;
 /** Lines the cursor can move back up to; older ones are kept for the tail only. */
 const WINDOW = 16;
-/** How much of a line tells which display it is (a tqdm description and percentage). */
-const KEY_MAX = 80;
 /** Longest escape sequence waited for across chunks; anything longer is garbage. */
 const ESCAPE_MAX = 64;
-/** Tail lines are cut like the previous OutputTail cut them. */
-export const SHOWN_MAX = 300;
 
 const BS = 0x08;
 const TAB = 0x09;
@@ -42,142 +37,11 @@ const ESC = 0x1b;
 const BEL = 0x07;
 const DEL = 0x7f;
 const SPACE = 0x20;
-const PIPE = 0x7c;
-const COLON = 0x3a;
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it finds
 const CONTROL = /[\u0000-\u001f\u007f]/g;
 /** What can end a run of printable text, searched with indexOf so that skipped redraws are never walked in script. */
 const SPECIALS = ['\r', '\n', '\u001b', '\b', '\t'] as const;
-
-/** A rendering as text, as a row's character codes, or as the UTF-8 bytes of a chunk (the separators and a tqdm key are ASCII). */
-type Chars = string | ArrayLike<number>;
-
-function charAt(source: Chars, index: number): number {
-  return typeof source === 'string' ? source.charCodeAt(index) : (source[index] ?? -1);
-}
-
-/**
- * The parts of a chunk of redraws worth writing (a chunk with `\r` but no line feed, escape or
- * backspace: a progress bar redrawn again and again): each `\r` starts a redraw, and a redraw that
- * the next one covers and that shows the same display (sameKey) is never seen; the chunk's first part
- * (the end of the line being drawn), each display's last redraw before another display replaces it
- * (an epoch's bar at 100% before the next epoch's), and the last redraw are. Works on the bytes, so
- * that the skipped redraws are never decoded. Returns [start, end) ranges, in order.
- */
-export function keptRedraws(bytes: Uint8Array): [number, number][] {
-  const kept: [number, number][] = [];
-  const keep = (start: number, end: number) => {
-    const last = kept.at(-1);
-    if (last !== undefined && last[1] === start) last[1] = end;
-    else if (end > start) kept.push([start, end]);
-  };
-  let cr = bytes.indexOf(CR);
-  if (cr < 0) return [[0, bytes.length]];
-  keep(0, cr);
-  for (;;) {
-    const next = bytes.indexOf(CR, cr + 1);
-    if (next < 0) break;
-    const following = bytes.indexOf(CR, next + 1);
-    const nextEnd = following < 0 ? bytes.length : following;
-    const covered = nextEnd - next >= next - cr && sameKey(bytes, cr + 1, next, bytes, next + 1, nextEnd);
-    if (!covered) keep(cr, next);
-    cr = next;
-  }
-  keep(cr, bytes.length);
-  return kept;
-}
-
-/**
- * Where a rendering's identity ends: its first `|` (a tqdm bar: description and percentage), else its
- * first `:` (a bar without total, `Epoch 3: 45it […]`), else nowhere — a redrawn line with neither is
- * one display whatever its digits say.
- */
-function keyEnd(source: Chars, from: number, to: number): number {
-  const limit = Math.min(to, from + KEY_MAX);
-  let colon = -1;
-  for (let k = from; k < limit; k++) {
-    const c = charAt(source, k);
-    if (c === PIPE) return k;
-    if (c === COLON && colon < 0) colon = k;
-  }
-  return colon < 0 ? from : colon;
-}
-
-/** Whether two renderings are the same display (the same epoch's bar at the same percentage, say). */
-export function sameKey(a: Chars, aFrom: number, aTo: number, b: Chars, bFrom: number, bTo: number): boolean {
-  const aEnd = keyEnd(a, aFrom, aTo);
-  const bEnd = keyEnd(b, bFrom, bTo);
-  if (aEnd - aFrom !== bEnd - bFrom) return false;
-  for (let k = 0; k < aEnd - aFrom; k++) if (charAt(a, aFrom + k) !== charAt(b, bFrom + k)) return false;
-  return true;
-}
-
-class Row {
-  /**
-   * The content while it is one piece of printed text on a fresh line — most lines — kept as that
-   * string (a slice of the chunk) rather than copied: a flood of log lines copies nothing per line.
-   */
-  plain: string | undefined;
-  buf = new Uint16Array(64);
-  len = 0;
-  /** Content went past ROW_MAX: shown cut, never parsed. */
-  overflow = false;
-  /** Changed since it was last handed to the parsers. */
-  dirty = false;
-  redrawn = false;
-  /** The start of the text last handed to the parsers, to tell a new display from a redraw of the same. */
-  parsedKey: string | undefined;
-  parsedFinal = false;
-  /** Place in the combined tail; given when the line first shows something. */
-  seq = -1;
-
-  /** The content's characters, for sameKey. */
-  chars(): Chars {
-    return this.plain ?? this.buf;
-  }
-
-  /** Before a change other than a fresh line's one piece: the content goes into buf. */
-  materialize(): void {
-    const plain = this.plain;
-    if (plain === undefined) return;
-    this.plain = undefined;
-    this.ensure(plain.length);
-    for (let k = 0; k < plain.length; k++) this.buf[k] = plain.charCodeAt(k);
-  }
-
-  ensure(size: number): void {
-    if (size <= this.buf.length) return;
-    const grown = new Uint16Array(Math.min(ROW_MAX, Math.max(size, this.buf.length * 2)));
-    grown.set(this.buf.subarray(0, this.len));
-    this.buf = grown;
-  }
-
-  text(max = ROW_MAX): string {
-    const end = Math.min(this.len, max);
-    if (this.plain !== undefined) return end === this.plain.length ? this.plain : this.plain.slice(0, end);
-    if (LITTLE_ENDIAN) return Buffer.from(this.buf.buffer, this.buf.byteOffset, end * 2).toString('utf16le');
-    let out = '';
-    for (let k = 0; k < end; k += 8192)
-      out += String.fromCharCode.apply(null, this.buf.subarray(k, Math.min(end, k + 8192)) as unknown as number[]);
-    return out;
-  }
-
-  /** Makes the row a new, empty line (rows are recycled: a flood of short lines allocates nothing per line). */
-  reset(): void {
-    this.plain = undefined;
-    this.len = 0;
-    this.overflow = false;
-    this.dirty = false;
-    this.redrawn = false;
-    this.parsedKey = undefined;
-    this.parsedFinal = false;
-    this.seq = -1;
-    if (this.buf.length > 1024) this.buf = new Uint16Array(64);
-  }
-}
-
-const LITTLE_ENDIAN = endianness() === 'LE';
 
 export class Screen {
   private readonly rows: Row[] = [new Row()];
@@ -582,17 +446,4 @@ function firstParameter(s: string, from: number, to: number): number {
     value = (Number.isNaN(value) ? 0 : value * 10) + digit;
   }
   return value;
-}
-
-/** The row's length without trailing spaces. */
-function shownLength(row: Row): number {
-  const chars = row.chars();
-  let end = row.len;
-  while (end > 0 && charAt(chars, end - 1) === SPACE) end--;
-  return end;
-}
-
-function shownText(row: Row): string {
-  const end = shownLength(row);
-  return end > SHOWN_MAX ? `${row.text(SHOWN_MAX - 1)}…` : row.text(end);
 }

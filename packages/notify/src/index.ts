@@ -32,13 +32,14 @@ export {
   type NotifyEvent,
   type RunInfo,
 } from './notification.js';
-export { Notifier, type NotifierLimits, type SendContext, type TextOptions, type VerifyContext } from './notifier.js';
+export { Notifier, type NotifierLimits, type VerifyContext } from './notifier.js';
 export { jobNotification, type NotifyRunOptions, notifyAll, notifyRun } from './notify-run.js';
 export type { NotifierLogger, NotifierOptions } from './options.js';
 export type { ScopeRequest } from './pacing.js';
 export * from './render/index.js';
 export { type JobRunOptions, jobRunInfo, rank } from './run-info.js';
 export { redactSecrets, registerSecret } from './secrets.js';
+export type { SendContext, TextOptions } from './send-context.js';
 export { WebhookCallback, type WebhookCallbackOptions, type WebhookPayload } from './webhook.js';
 export {
   type VerifyWebhookSignatureOptions,

@@ -3,15 +3,15 @@ import type { Membership } from '@epochcast/coordination';
 import { Callback, preloadPlotting, type TrainingHost, type TrainingState } from '@epochcast/core';
 import { type AlertOptions, checkAlert } from './alert.js';
 import { errorMessage, settledWithin, withTimeout } from './bounds.js';
-import { type Attempt, DeliveryQueue, type DeliveryReport, type FirstAttempt } from './delivery.js';
+import { DeliveryQueue, type DeliveryReport, type FirstAttempt } from './delivery.js';
 import { ConfigRejectedError, PermanentError, RateLimitError, TransientError } from './errors.js';
 import { type FitSession, fitSession } from './fit-session.js';
 import { NOTIFY_EVENTS, type Notification, type NotifyEvent, type RunInfo } from './notification.js';
 import { type NotifierOptions, type ResolvedNotifierOptions, resolveNotifierOptions } from './options.js';
 import { type ScopeRequest, SendPacer, SharedAccount } from './pacing.js';
-import { type Markup, type MessageOptions, PLAIN, renderMessages } from './render/doc.js';
 import { fitRunInfo, historySnapshot, jobRunInfo, progressOf, rank } from './run-info.js';
 import { redactNotification, redactSecrets, registerSecret, urlCredentials } from './secret-registry.js';
+import { createSendContext, type SendContext } from './send-context.js';
 import { holdSignals, receivedSignal, releaseSignals } from './signals.js';
 
 /** What a service accepts. The base sizes messages (`context.messages`) and paces requests to it. */
@@ -22,43 +22,6 @@ export interface NotifierLimits {
   images: boolean;
   /** Least time between two requests to the service (its rate limit), in ms, for every run on the account together. Default 0. */
   minSendIntervalMs?: number;
-}
-
-/** Options of `context.messages`: the render kit's, plus room to keep free in each message. */
-export interface TextOptions extends MessageOptions {
-  /** Characters to keep free in each message for text the plugin adds (a hint, a footer). Default 0. */
-  reserve?: number;
-}
-
-/** What a plugin's `send` gets besides the notification: the attempt, and the base's help with it. */
-export interface SendContext {
-  /** Aborted when the attempt times out or the flush bound is reached: pass it to the HTTP client. */
-  signal: AbortSignal;
-  /** 1 for the first try. */
-  attempt: number;
-  /**
-   * Runs `run` once per notification: once it succeeded, a retry of the send (after a later step
-   * failed) skips it and gets its result again — so a retry never posts the text twice.
-   */
-  step<T>(name: string, run: () => Promise<T>): Promise<T>;
-  /**
-   * A step the message can do without (the photo after the text): refused for good
-   * (PermanentError), it becomes one warning — `the end message was sent, but <name> was refused`
-   * — and counts as done; any other failure fails the attempt, and the retry runs it again.
-   */
-  optionalStep(name: string, run: () => Promise<void>): Promise<void>;
-  /**
-   * Waits for the next request's turn on the service's pace (`limits.minSendIntervalMs`, shared
-   * with the other runs on the account): call it before each further request of one send. The
-   * wait does not count against `timeoutMs`.
-   */
-  pace(): Promise<void>;
-  /**
-   * The notification as text messages in `markup` (plain text by default): the headline, the
-   * epoch table, the stack and the run details, each message within `limits.maxTextLength` (less
-   * `reserve`), the table and the stack trimmed to fit `maxMessages` (default 1: one message, one buzz).
-   */
-  messages(markup?: Markup, options?: TextOptions): string[];
 }
 
 /** What a plugin's `verify` gets: a signal aborted when the check runs out of time (`timeoutMs`). */
@@ -125,7 +88,14 @@ export abstract class Notifier extends Callback {
       // message was queued (another notifier built meanwhile) is redacted too.
       send: (attempt) => {
         const n = redactNotification(attempt.notification);
-        return this.send(n, this.sendContext(attempt, n));
+        return this.send(
+          n,
+          createSendContext(attempt, n, {
+            limits: this.limits,
+            warn: (text) => this.warn(text),
+            pace: (signal) => this.pacer.wait(this.limits.minSendIntervalMs ?? 0, this.#account, signal),
+          }),
+        );
       },
       pace: (signal) => this.pacer.wait(this.limits.minSendIntervalMs ?? 0, this.#account, signal),
       warn: (text) => this.warn(text),
@@ -424,50 +394,6 @@ export abstract class Notifier extends Callback {
     }
     // Redacted once, as it leaves the queue (the delivery's send): not here, on the training's path.
     return n;
-  }
-
-  private sendContext(a: Attempt, n: Notification): SendContext {
-    const { steps } = a;
-    const step = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
-      if (steps.has(name)) return steps.get(name) as T;
-      const result = await run();
-      steps.set(name, result);
-      return result;
-    };
-    return {
-      signal: a.signal,
-      attempt: a.attempt,
-      step,
-      optionalStep: async (name, run) => {
-        if (steps.has(name)) return;
-        try {
-          await run();
-        } catch (error) {
-          if (!(error instanceof PermanentError)) throw error;
-          // The message itself got through: a refused extra is worth a warning, not a failed message.
-          this.warn(`the ${n.event} message was sent, but ${name} was refused: ${errorMessage(error)}`);
-        }
-        steps.set(name, undefined);
-      },
-      pace: async () => {
-        a.clock(false);
-        try {
-          await this.pacer.wait(this.limits.minSendIntervalMs ?? 0, this.#account, a.signal);
-        } finally {
-          a.clock(true);
-        }
-      },
-      messages: (markup = PLAIN, options = {}) => {
-        const { reserve = 0, ...rest } = options;
-        return renderMessages(n, markup, {
-          maxMessages: 1,
-          maxTableRows: 30,
-          maxStackChars: 3000,
-          ...rest,
-          maxLength: Math.min(rest.maxLength ?? Number.POSITIVE_INFINITY, this.limits.maxTextLength) - reserve,
-        });
-      },
-    };
   }
 }
 

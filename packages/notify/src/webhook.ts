@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { ConfigError, describeValue } from '@epochcast/core';
 import { ConfigRejectedError, httpError, TransientError } from './errors.js';
 import type { AlertLevel, Notification } from './notification.js';
-import { Notifier, type NotifierLimits, type SendContext } from './notifier.js';
+import { Notifier, type NotifierLimits } from './notifier.js';
 import type { NotifierOptions } from './options.js';
+import type { SendContext } from './send-context.js';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signWebhookBody } from './webhook-signature.js';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);

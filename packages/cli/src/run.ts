@@ -11,13 +11,12 @@
  */
 
 import { spawn } from 'node:child_process';
-import { access, constants as fsConstants, stat } from 'node:fs/promises';
 import { constants } from 'node:os';
-import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { type EpochReport, type ReportedEnd, ReportedTraining } from '@epochcast/core';
 import { type AlertLevel, jobNotification, jobRunInfo, type Notifier, notifyAll } from '@epochcast/notify';
 import { TELEGRAM_COMMANDS, type TelegramCommand } from '@epochcast/telegram';
+import which from 'which';
 import { commandEnv, unsetNames } from './child-env.js';
 import { closeNotifiers, isConfigError, type NotifierFlags, notifiersFromFlags } from './notifiers.js';
 import { type OutputEvent, TrainingOutputReader } from './output/index.js';
@@ -363,23 +362,9 @@ class AlertGate {
 
 const PROTOCOL_ALERT_GAP_MS = 10_000;
 
-/** Whether `file` names an executable file: a path as given, else a file in one of PATH's directories. */
+/** Whether `file` names an executable file: a path as given, else a file in one of PATH's directories (PATHEXT on Windows). */
 export async function findExecutable(file: string, pathVariable = ''): Promise<boolean> {
-  const isExecutable = async (candidate: string) => {
-    try {
-      if (!(await stat(candidate)).isFile()) return false;
-      if (process.platform !== 'win32') await access(candidate, fsConstants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (file.includes('/') || (process.platform === 'win32' && file.includes('\\'))) return isExecutable(file);
-  const extensions = process.platform === 'win32' ? ['', ...(process.env.PATHEXT ?? '.EXE;.CMD;.BAT').split(';')] : [''];
-  for (const dir of pathVariable.split(path.delimiter)) {
-    for (const extension of extensions) if (await isExecutable(path.join(dir || '.', file + extension))) return true;
-  }
-  return false;
+  return (await which(file, { nothrow: true, path: pathVariable })) !== null;
 }
 
 /** `interrupted by SIGTERM` when epochcast passed a stop signal on, with the SIGKILL if one followed. */

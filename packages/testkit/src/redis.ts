@@ -6,10 +6,9 @@
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { createServer, connect as netConnect, Socket } from 'node:net';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import which from 'which';
 
 export interface RedisServerOptions {
   /** The `redis-server` binary: this option, else `REDIS_SERVER_BIN`, else `redis-server` on PATH. */
@@ -39,27 +38,13 @@ const HOST = '127.0.0.1';
 const INSTALL_HINT = 'apt-get install redis-server (Debian, Ubuntu), brew install redis (macOS), or set REDIS_SERVER_BIN';
 const MISSING = `redis-server not found: ${INSTALL_HINT}`;
 
-function isExecutableFile(file: string): boolean {
-  try {
-    accessSync(file, fsConstants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The `redis-server` that `startRedisServer` would run: `REDIS_SERVER_BIN`, else `redis-server` on
  * the PATH; undefined when there is none.
  */
 export function findRedisServer(): string | undefined {
-  const bin = process.env.REDIS_SERVER_BIN;
-  if (bin) return isExecutableFile(bin) ? bin : undefined;
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    const file = path.join(dir || '.', 'redis-server');
-    if (isExecutableFile(file)) return file;
-  }
-  return undefined;
+  // `which` also takes a path (REDIS_SERVER_BIN), checking that it is an executable file.
+  return which.sync(process.env.REDIS_SERVER_BIN || 'redis-server', { nothrow: true }) ?? undefined;
 }
 
 /**

@@ -66,6 +66,8 @@ export class DiscordCallback extends Notifier {
     this.username = options.username ?? 'epochcast';
     this.avatarUrl = options.avatarUrl;
     this.verifyWebhook = options.verifyWebhook ?? true;
+    // A malformed proxy variable fails here, before training, not at the first message.
+    void this.httpFetch;
     // The URL is the credential: whoever has it can post to the channel.
     const [, id, token] = WEBHOOK_PATH.exec(this.#url.pathname) ?? [];
     this.registerSecret(this.#url.href, this.#url.pathname, token, id && token ? `${id}/${token}` : undefined);
@@ -81,7 +83,7 @@ export class DiscordCallback extends Notifier {
     url.search = '';
     let response: Response;
     try {
-      response = await fetch(url, { signal });
+      response = await this.httpFetch(url, { signal });
     } catch (error) {
       throw unreachable(error);
     }
@@ -103,7 +105,8 @@ export class DiscordCallback extends Notifier {
     if (this.avatarUrl) message.avatar_url = this.avatarUrl;
     let response: Response;
     try {
-      response = await fetch(this.#url, {
+      // this.httpFetch: through the user's proxy (HTTPS_PROXY, NO_PROXY, the proxy option).
+      response = await this.httpFetch(this.#url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(message),

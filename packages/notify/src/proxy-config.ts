@@ -16,7 +16,8 @@
  * `host:port` means http://) or https://; its credentials are secrets, never shown.
  */
 import { BlockList, isIP } from 'node:net';
-import { ConfigError, describeValue } from '@epochcast/core';
+// core's errors alone: `epochcast telegram chats` loads this without tfjs.
+import { ConfigError, describeValue } from '@epochcast/core/errors';
 import { registerSecret, urlCredentials } from './secret-registry.js';
 
 /** The `proxy` notifier option: a proxy URL for every request, or `false` for none (environment ignored). */

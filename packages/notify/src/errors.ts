@@ -72,12 +72,10 @@ interface ProxyNamed {
   readonly source: string;
 }
 
-function whatToSet(proxy: ProxyNamed, host: string): string {
-  const fix =
-    proxy.source === 'the proxy option'
-      ? 'set the proxy option to http://user:password@host:port, or to false to send directly'
-      : `set ${proxy.source}=http://user:password@host:port, or add ${host} to NO_PROXY`;
-  return fix;
+/** The fix to suggest; `target` is the destination's `host:port`, whose host NO_PROXY would take. */
+function whatToSet(proxy: ProxyNamed, target: string): string {
+  if (proxy.source === 'the proxy option') return 'set the proxy option to http://user:password@host:port, or to false to send directly';
+  return `set ${proxy.source}=http://user:password@host:port, or add ${target.replace(/:\d+$/, '')} to NO_PROXY`;
 }
 
 /**

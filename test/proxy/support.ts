@@ -2,6 +2,7 @@
  * The services of the proxy tests, each a testkit server and a notifier pointed at it, so one table
  * runs every scenario against Telegram, Slack (bot and webhook) and the webhook alike.
  */
+import type { Callback } from '@epochcast/core';
 import { type Notifier, type NotifierOptions, WebhookCallback } from '@epochcast/notify';
 import { SlackCallback } from '@epochcast/slack';
 import { TelegramCallback } from '@epochcast/telegram';
@@ -103,8 +104,8 @@ export function collectWarnings(): { lines: string[]; logger: { warn(line: strin
 }
 
 /** A short real fit with `notifier` attached; resolves once the fit (and its last message) is over. */
-export async function fitWith(notifier: Notifier, epochs = 2): Promise<void> {
-  const learn = toyLearner([notifier], { samples: 64 });
+export async function fitWith(notifier: Notifier, epochs = 2, others: readonly Callback[] = []): Promise<void> {
+  const learn = toyLearner([notifier, ...others], { samples: 64 });
   try {
     await learn.fit(epochs, { lr: 1e-2 });
   } finally {

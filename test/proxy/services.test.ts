@@ -6,7 +6,7 @@
  * nothing while delivery still works. A proxy that refuses, wants a login or is down costs exactly
  * one warning per notifier, naming the proxy without its password, and the fit completes.
  */
-import { startProxyServer, type ProxyServer } from '@epochcast/testkit';
+import { type ProxyServer, startProxyServer } from '@epochcast/testkit';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { collectWarnings, fitWith, isolateProxyEnv, type RunningService, SERVICES } from './support.js';
@@ -85,28 +85,35 @@ describe.each(SERVICES)('$name', ({ start }) => {
   });
 
   test.each([
-    ['needs a login (407)', { auth: { user: PROXY_USER, password: PROXY_PASSWORD } }, /asks for a login \(407 Proxy Authentication Required\)/],
+    [
+      'needs a login (407)',
+      { auth: { user: PROXY_USER, password: PROXY_PASSWORD } },
+      /asks for a login \(407 Proxy Authentication Required\)/,
+    ],
     ['refuses (403)', { refuse: true }, /refused the connection to 127\.0\.0\.1:\d+ \(403 Forbidden\)/],
-  ] as const)('a proxy that %s: one warning naming it without the password, nothing delivered, the fit completes', async (_, options, why) => {
-    service = await start();
-    const p = await proxy(options);
-    // A wrong password: the proxy's 407 must not echo it anywhere.
-    process.env.HTTP_PROXY = p.urlWith(PROXY_USER, `${PROXY_PASSWORD}-wrong`);
-    const { lines, logger } = collectWarnings();
-    const notifier = service.notifier({ logger, handleSignals: false, retries: 2 });
-    await fitWith(notifier, 3);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(why);
-    expect(lines[0]).toContain(`http://***@127.0.0.1:${p.port} (from HTTP_PROXY)`);
-    expect(lines[0]).toMatch(/set HTTP_PROXY=http:\/\/user:password@host:port, or add 127\.0\.0\.1 to NO_PROXY/);
-    const output = JSON.stringify({ lines, report: notifier.report });
-    expect(output).not.toContain(PROXY_PASSWORD);
-    expect(notifier.report.delivered).toEqual([]);
-    expect(notifier.report.failed.length).toBeGreaterThan(0);
-    expect(service.requests()).toBe(0);
-    // Refused for good: the messages after the first are not even tried.
-    expect(p.received.length).toBeLessThanOrEqual(2);
-  });
+  ] as const)(
+    'a proxy that %s: one warning naming it without the password, nothing delivered, the fit completes',
+    async (_, options, why) => {
+      service = await start();
+      const p = await proxy(options);
+      // A wrong password: the proxy's 407 must not echo it anywhere.
+      process.env.HTTP_PROXY = p.urlWith(PROXY_USER, `${PROXY_PASSWORD}-wrong`);
+      const { lines, logger } = collectWarnings();
+      const notifier = service.notifier({ logger, handleSignals: false, retries: 2 });
+      await fitWith(notifier, 3);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(why);
+      expect(lines[0]).toContain(`http://***@127.0.0.1:${p.port} (from HTTP_PROXY)`);
+      expect(lines[0]).toMatch(/set HTTP_PROXY=http:\/\/user:password@host:port, or add 127\.0\.0\.1 to NO_PROXY/);
+      const output = JSON.stringify({ lines, report: notifier.report });
+      expect(output).not.toContain(PROXY_PASSWORD);
+      expect(notifier.report.delivered).toEqual([]);
+      expect(notifier.report.failed.length).toBeGreaterThan(0);
+      expect(service.requests()).toBe(0);
+      // Refused for good: the messages after the first are not even tried.
+      expect(p.received.length).toBeLessThanOrEqual(2);
+    },
+  );
 
   test('a proxy that is down: one warning naming it, the messages retried then dropped, the fit completes', async () => {
     service = await start();

@@ -49,7 +49,8 @@ export const SERVICES: readonly ServiceCase[] = [
       const server = await startTelegramServer({ token: TG_TOKEN });
       return {
         target: new URL(server.url).host,
-        notifier: (o) => new TelegramCallback({ ...o, token: TG_TOKEN, chatId: 4242, apiRoot: server.url, commands: false, minSendIntervalMs: 0 }),
+        notifier: (o) =>
+          new TelegramCallback({ ...o, token: TG_TOKEN, chatId: 4242, apiRoot: server.url, commands: false, minSendIntervalMs: 0 }),
         requests: () => server.received.length,
         delivered: () => server.messages(4242).length,
         close: () => server.close(),
@@ -62,7 +63,8 @@ export const SERVICES: readonly ServiceCase[] = [
       const server = await startSlackServer({ token: SLACK_TOKEN });
       return {
         target: new URL(server.url).host,
-        notifier: (o) => new SlackCallback({ ...o, token: SLACK_TOKEN, channel: '#training', slackApiUrl: server.apiUrl, minSendIntervalMs: 0 }),
+        notifier: (o) =>
+          new SlackCallback({ ...o, token: SLACK_TOKEN, channel: '#training', slackApiUrl: server.apiUrl, minSendIntervalMs: 0 }),
         requests: () => server.received.length,
         delivered: () => server.received.filter((c) => c.method === 'chat.postMessage' && c.status === 200).length,
         close: () => server.close(),

@@ -7,6 +7,7 @@
 import { Callback } from '@epochcast/core';
 import { EmailCallback } from '@epochcast/email';
 import { WebhookCallback } from '@epochcast/notify';
+import { SlackCallback } from '@epochcast/slack';
 import { TelegramCallback } from '@epochcast/telegram';
 import { listTelegramChats } from '@epochcast/telegram/chats';
 import { type ProxyServer, startProxyServer, startSmtpSink, startTelegramServer, startWebhookServer } from '@epochcast/testkit';
@@ -244,5 +245,26 @@ describe('e-mail over SMTP through an HTTP CONNECT proxy', () => {
     expect(() => mailer(sink.url, collectWarnings().logger)).toThrow(
       'EmailCallback: ALL_PROXY is a socks5:// proxy; only http:// and https:// proxies are supported. Set ALL_PROXY to an http:// proxy, or pass { proxy: false } to send directly.',
     );
+  });
+});
+
+describe('a malformed proxy variable fails the constructor, naming the class and the variable', () => {
+  test.each([
+    ['TelegramCallback', 'HTTPS_PROXY', () => new TelegramCallback({ token: TG_TOKEN, chatId: 1 })],
+    ['SlackCallback', 'https_proxy', () => new SlackCallback({ token: 'xoxb-1234-abcd', channel: '#c' })],
+    ['SlackCallback', 'HTTPS_PROXY', () => new SlackCallback({ webhookUrl: 'https://hooks.slack.com/services/T1/B1/abcdefgh' })],
+    [
+      'EmailCallback',
+      'ALL_PROXY',
+      () => new EmailCallback({ smtpUrl: 'smtp://mail.example.test:587', from: 'a@example.test', to: 'b@example.test' }),
+    ],
+  ] as const)('%s and %s', (cls, variable, build) => {
+    process.env[variable] = `http://user:${PROXY_PASSWORD}@[not-a-host`;
+    expect(build).toThrow(`${cls}: ${variable} is not a valid proxy URL`);
+    try {
+      build();
+    } catch (error) {
+      expect(String(error)).not.toContain(PROXY_PASSWORD);
+    }
   });
 });

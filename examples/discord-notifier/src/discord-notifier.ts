@@ -50,6 +50,8 @@ export class DiscordCallback extends Notifier {
   protected override verifies = 'the webhook';
   /** The credential: a private field, out of reach of anything that prints the callback. */
   readonly #url: URL;
+  /** Every request goes through it: the user's proxy (HTTPS_PROXY, NO_PROXY, the proxy option). */
+  readonly #fetch = this.httpFetch;
   private readonly username: string | undefined;
   private readonly avatarUrl: string | undefined;
   private readonly verifyWebhook: boolean;
@@ -66,8 +68,6 @@ export class DiscordCallback extends Notifier {
     this.username = options.username ?? 'epochcast';
     this.avatarUrl = options.avatarUrl;
     this.verifyWebhook = options.verifyWebhook ?? true;
-    // A malformed proxy variable fails here, before training, not at the first message.
-    void this.httpFetch;
     // The URL is the credential: whoever has it can post to the channel.
     const [, id, token] = WEBHOOK_PATH.exec(this.#url.pathname) ?? [];
     this.registerSecret(this.#url.href, this.#url.pathname, token, id && token ? `${id}/${token}` : undefined);
@@ -83,7 +83,7 @@ export class DiscordCallback extends Notifier {
     url.search = '';
     let response: Response;
     try {
-      response = await this.httpFetch(url, { signal });
+      response = await this.#fetch(url, { signal });
     } catch (error) {
       throw unreachable(error);
     }
@@ -105,8 +105,7 @@ export class DiscordCallback extends Notifier {
     if (this.avatarUrl) message.avatar_url = this.avatarUrl;
     let response: Response;
     try {
-      // this.httpFetch: through the user's proxy (HTTPS_PROXY, NO_PROXY, the proxy option).
-      response = await this.httpFetch(this.#url, {
+      response = await this.#fetch(this.#url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(message),

@@ -9,7 +9,6 @@ import { type FitSession, fitSession } from './fit-session.js';
 import { NOTIFY_EVENTS, type Notification, type NotifyEvent, type RunInfo } from './notification.js';
 import { type NotifierOptions, type ResolvedNotifierOptions, resolveNotifierOptions } from './options.js';
 import { type ScopeRequest, SendPacer, SharedAccount } from './pacing.js';
-import { parseProxy } from './proxy-config.js';
 import { NotifierProxy } from './proxy-fetch.js';
 import { fitRunInfo, historySnapshot, jobRunInfo, progressOf, rank } from './run-info.js';
 import { redactNotification, redactSecrets, registerSecret, urlCredentials } from './secret-registry.js';
@@ -84,8 +83,6 @@ export abstract class Notifier extends Callback {
     const { redisUrl, proxy, ...resolved } = resolveNotifierOptions(new.target.name, options);
     this.options = resolved;
     this.#redisUrl = redisUrl;
-    // Checked now (and its login registered as a secret), even by a plugin that never fetches.
-    if (typeof proxy === 'string') parseProxy(new.target.name, 'the proxy option', proxy);
     this.#proxy = new NotifierProxy(new.target.name, proxy, (text) => this.warn(text));
     // Its password only: the rest of a Redis URL names a host, shown in coordination's warnings.
     registerSecret(...urlCredentials(redisUrl));
@@ -95,16 +92,12 @@ export abstract class Notifier extends Callback {
       // message was queued (another notifier built meanwhile) is redacted too.
       send: (attempt) => {
         const n = redactNotification(attempt.notification);
-        return this.#proxy.attempt(() =>
-          this.send(
-            n,
-            createSendContext(attempt, n, {
-              limits: this.limits,
-              warn: (text) => this.warn(text),
-              pace: (signal) => this.pacer.wait(this.limits.minSendIntervalMs ?? 0, this.#account, signal),
-            }),
-          ),
-        );
+        const context = createSendContext(attempt, n, {
+          limits: this.limits,
+          warn: (text) => this.warn(text),
+          pace: (signal) => this.pacer.wait(this.limits.minSendIntervalMs ?? 0, this.#account, signal),
+        });
+        return this.#proxy.attempt(() => this.send(n, context));
       },
       pace: (signal) => this.pacer.wait(this.limits.minSendIntervalMs ?? 0, this.#account, signal),
       warn: (text) => this.warn(text),
@@ -114,11 +107,9 @@ export abstract class Notifier extends Callback {
   }
 
   /**
-   * The `fetch` for every HTTP request of the plugin — give it to the service's client
-   * (`new WebClient(token, { fetch: this.httpFetch })`): it goes through the `proxy` option's proxy,
-   * else the one the environment names (HTTPS_PROXY, HTTP_PROXY, NO_PROXY…; see `proxyFetch`), and
-   * the base warns once when that proxy refuses or cannot be reached. Read it in the constructor,
-   * so that a malformed proxy variable fails there.
+   * The `fetch` for every HTTP request of the plugin (give it to the service's client): through the
+   * user's proxy (see `proxyFetch`), the base warning once when it fails. Read it in the constructor
+   * (`readonly #fetch = this.httpFetch;`): a malformed proxy variable then fails there.
    */
   protected get httpFetch(): typeof fetch {
     return this.#proxy.fetch;

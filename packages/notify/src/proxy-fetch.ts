@@ -9,7 +9,7 @@
  */
 import type { ProxyAgent } from 'undici';
 import { ProxyRefusedError, ProxyUnreachableError, proxyFailureOf } from './errors.js';
-import { type ProxyChoice, type ProxySetting, proxyRoute } from './proxy-config.js';
+import { type ProxyChoice, type ProxySetting, parseProxy, proxyRoute } from './proxy-config.js';
 
 /** What a caller learns of requests through the proxy: the Notifier base tells a proxy's failure once. */
 export interface ProxyFetchHooks {
@@ -118,6 +118,8 @@ export class NotifierProxy {
   #told = false;
 
   constructor(where: string, setting: ProxySetting | undefined, warn: (text: string) => void) {
+    // The option is checked now (and its login registered as a secret), even for a plugin that never fetches.
+    if (typeof setting === 'string') parseProxy(where, 'the proxy option', setting);
     this.#where = where;
     this.#setting = setting;
     this.#warn = warn;

@@ -48,6 +48,8 @@ export class WebhookCallback extends Notifier {
   readonly #url: URL;
   readonly #secret: string | undefined;
   readonly #headers: Record<string, string>;
+  /** Through the user's proxy; built with the notifier, so a malformed proxy variable fails the constructor. */
+  readonly #fetch = this.httpFetch;
 
   constructor(options: WebhookCallbackOptions = {}) {
     super(options);
@@ -66,8 +68,6 @@ export class WebhookCallback extends Notifier {
     this.#url = url;
     this.#secret = options.secret ?? (process.env.EPOCHCAST_WEBHOOK_SECRET || undefined);
     this.#headers = options.headers ?? {};
-    // A malformed proxy variable fails here, not at the first message.
-    void this.httpFetch;
     // A webhook URL is a credential (Slack's and Discord's are); so are the secret and any headers.
     this.registerSecret(
       url.href,
@@ -117,7 +117,7 @@ export class WebhookCallback extends Notifier {
     for (let hops = 0; ; hops++) {
       let response: Response;
       try {
-        response = await this.httpFetch(url, { method: 'POST', headers, body, signal, redirect: 'manual' });
+        response = await this.#fetch(url, { method: 'POST', headers, body, signal, redirect: 'manual' });
       } catch (error) {
         // fetch's own message is only "fetch failed"; the cause says why (the base redacts it).
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;

@@ -50,6 +50,8 @@ export class DiscordCallback extends Notifier {
   protected override verifies = 'the webhook';
   /** The credential: a private field, out of reach of anything that prints the callback. */
   readonly #url: URL;
+  /** Every request goes through it: the user's proxy (HTTPS_PROXY, NO_PROXY, the proxy option). */
+  readonly #fetch = this.httpFetch;
   private readonly username: string | undefined;
   private readonly avatarUrl: string | undefined;
   private readonly verifyWebhook: boolean;
@@ -81,7 +83,7 @@ export class DiscordCallback extends Notifier {
     url.search = '';
     let response: Response;
     try {
-      response = await fetch(url, { signal });
+      response = await this.#fetch(url, { signal });
     } catch (error) {
       throw unreachable(error);
     }
@@ -103,7 +105,7 @@ export class DiscordCallback extends Notifier {
     if (this.avatarUrl) message.avatar_url = this.avatarUrl;
     let response: Response;
     try {
-      response = await fetch(this.#url, {
+      response = await this.#fetch(this.#url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(message),

@@ -41,7 +41,8 @@ export class MinimalDiscordCallback extends Notifier {
     let response: Response;
     try {
       const headers = { 'content-type': 'application/json' };
-      response = await fetch(this.#url, { method: 'POST', headers, body, signal: context.signal });
+      // this.httpFetch, not fetch: it goes through the user's proxy (HTTPS_PROXY, the proxy option).
+      response = await this.httpFetch(this.#url, { method: 'POST', headers, body, signal: context.signal });
     } catch {
       throw new TransientError('could not reach Discord'); // retried with backoff
     }

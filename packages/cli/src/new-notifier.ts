@@ -130,6 +130,9 @@ export class ${cls} extends Notifier {
   // can reach them. The base prints only the class, the service and whether it is enabled.
   readonly #url: URL;
   readonly #token: string | undefined;
+  // Every request goes through it: it honours the user's proxy (HTTPS_PROXY, NO_PROXY, the proxy
+  // option), and built here, a malformed proxy setting fails the constructor.
+  readonly #fetch = this.httpFetch;
 
   constructor(options: ${cls}Options = {}) {
     super(options);
@@ -151,7 +154,7 @@ export class ${cls} extends Notifier {
     if (this.#token) headers.authorization = \`Bearer \${this.#token}\`;
     let response: Response;
     try {
-      response = await fetch(this.#url, { method: 'POST', headers, body, signal: context.signal });
+      response = await this.#fetch(this.#url, { method: 'POST', headers, body, signal: context.signal });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause;
       throw new TransientError(\`could not reach ${name}\${cause?.code ? \` (\${cause.code})\` : ''}\`);

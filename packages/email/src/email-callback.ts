@@ -5,6 +5,8 @@ import {
   type NotifierLimits,
   type NotifierOptions,
   type NotifyEvent,
+  type ProxyChoice,
+  proxyRoute,
   type SendContext,
   type VerifyContext,
 } from '@epochcast/notify';
@@ -13,7 +15,7 @@ import type { SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import type { SMTPTransportOptions } from 'nodemailer/lib/smtp-transport';
 import { parseAddresses, parseSmtpUrl, type SmtpEndpoint } from './config.js';
 import { LOSS_PLOT_CID, renderEmail } from './render.js';
-import { sendError, verifyFailure } from './smtp-errors.js';
+import { proxyError, sendError, verifyFailure } from './smtp-errors.js';
 
 /** Options of {@link EmailCallback}: where to send (`smtpUrl` or `transport`), from whom, to whom. */
 export interface EmailCallbackOptions extends NotifierOptions {
@@ -78,6 +80,8 @@ export class EmailCallback extends Notifier {
   private readonly ownsTransporter: boolean;
   private readonly subjectPrefix: string | undefined;
   private readonly verifyOnStart: boolean;
+  /** The proxy the SMTP connection tunnels through (CONNECT), when one applies. */
+  private readonly proxy: ProxyChoice | undefined;
 
   constructor(options: EmailCallbackOptions = {}) {
     super(options);
@@ -104,7 +108,12 @@ export class EmailCallback extends Notifier {
           this.registerSecret(smtp.url, parsed.password);
         }
         this.registerSecret(...secretsOf(smtp));
-        this.#transporter = createTransport({ ...timeouts, ...smtp } as SMTPTransportOptions);
+        // A proxy in the transport options is the caller's; else the `proxy` option or ALL_PROXY.
+        if (typeof smtp.proxy === 'string') this.registerSecret(smtp.proxy);
+        const endpoint = endpointOf(smtp);
+        this.proxy = smtp.proxy === undefined && endpoint ? smtpProxy(o.proxy, endpoint) : undefined;
+        const proxy = this.proxy ? { proxy: this.proxy.url.href } : {};
+        this.#transporter = createTransport({ ...timeouts, ...proxy, ...smtp } as SMTPTransportOptions);
         this.ownsTransporter = true;
         this.endpoint = endpointOf(transportOptions(this.#transporter));
       }
@@ -122,8 +131,10 @@ export class EmailCallback extends Notifier {
       this.registerSecret(parsed.password);
       const { password, ...endpoint } = parsed;
       this.endpoint = endpoint;
+      this.proxy = smtpProxy(o.proxy, endpoint);
       this.#transporter = createTransport({
         ...timeouts,
+        ...(this.proxy ? { proxy: this.proxy.url.href } : {}),
         host: parsed.host,
         port: parsed.port,
         secure: parsed.secure,
@@ -148,7 +159,7 @@ export class EmailCallback extends Notifier {
       // nodemailer's verify() takes no signal; its own timeouts (set from timeoutMs) end the socket.
       await untilAborted(this.#transporter.verify(), signal);
     } catch (error) {
-      throw verifyFailure(error, this.endpoint, this.options.timeoutMs);
+      throw proxyError(error, this.proxy, this.endpoint) ?? verifyFailure(error, this.endpoint, this.options.timeoutMs);
     }
   }
 
@@ -177,7 +188,7 @@ export class EmailCallback extends Notifier {
         signal,
       });
     } catch (error) {
-      throw sendError(error, this.endpoint, this.options.timeoutMs);
+      throw proxyError(error, this.proxy, this.endpoint) ?? sendError(error, this.endpoint, this.options.timeoutMs);
     }
   }
 
@@ -198,6 +209,16 @@ export class EmailCallback extends Notifier {
 function timeoutDefaults(timeoutMs: number): SMTPTransportOptions {
   const ms = Math.max(1, Math.round(timeoutMs));
   return { connectionTimeout: ms, greetingTimeout: ms, socketTimeout: ms, dnsTimeout: ms, socketCloseTimeout: 1000 };
+}
+
+/**
+ * The proxy for the SMTP server: the `proxy` option, else `ALL_PROXY` (curl's variable for SMTP;
+ * HTTPS_PROXY is for https://) unless NO_PROXY names the host. nodemailer tunnels through it with
+ * CONNECT; the proxy must allow CONNECT to the SMTP port (many allow only 443).
+ */
+function smtpProxy(proxy: NotifierOptions['proxy'], endpoint: SmtpEndpoint): ProxyChoice | undefined {
+  const host = endpoint.host.includes(':') ? `[${endpoint.host}]` : endpoint.host;
+  return proxyRoute('EmailCallback', proxy, 'smtp').choose(new URL(`${endpoint.secure ? 'smtps' : 'smtp'}://${host}:${endpoint.port}`));
 }
 
 function isTransporter(value: object): value is Mail {

@@ -2,7 +2,15 @@
  * nodemailer's errors, translated into what the Notifier base acts on. Messages are rebuilt from
  * the error's code, SMTP reply and the endpoint — never from the transport's options or URL.
  */
-import { ConfigRejectedError, PermanentError, RateLimitError, TransientError } from '@epochcast/notify';
+import {
+  ConfigRejectedError,
+  PermanentError,
+  type ProxyChoice,
+  ProxyRefusedError,
+  ProxyUnreachableError,
+  RateLimitError,
+  TransientError,
+} from '@epochcast/notify';
 import type { SmtpEndpoint } from './config.js';
 
 /** The fields nodemailer puts on its errors (SMTP reply, stage, Node's socket code). */
@@ -150,4 +158,22 @@ export function verifyFailure(error: unknown, endpoint: SmtpEndpoint | undefined
   if (f.code === 'ETIMEDOUT' || code === 'ETIMEDOUT')
     return new TransientError(`no answer from ${where} within ${timeoutMs} ms (${f.message.replace(/\s+/g, ' ')})`);
   return new TransientError(`${where}: ${f.message.replace(/\s+/g, ' ')}${f.code ? ` (${f.code})` : ''}`);
+}
+
+const PROXY_CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * The proxy's part in a failure, when the mail went through one: nodemailer's CONNECT answer other
+ * than 2xx (`Invalid response from proxy: 407`), or a socket that never reached the proxy (with a
+ * proxy, nothing else is connected to). A 5xx answer is the SMTP server unreachable beyond it: not
+ * the proxy's failure.
+ */
+export function proxyError(error: unknown, proxy: ProxyChoice | undefined, endpoint: SmtpEndpoint | undefined): Error | undefined {
+  if (!proxy) return undefined;
+  const f = failure(error);
+  const where = endpoint ? `${endpoint.host}:${endpoint.port}` : 'the SMTP server';
+  const status = /Invalid response from proxy: (\d{3})/.exec(f.message)?.[1];
+  if (status !== undefined) return Number(status) < 500 ? new ProxyRefusedError(proxy, Number(status), where) : undefined;
+  const code = socketCode(f);
+  return code !== undefined && PROXY_CONNECT_FAILURES.has(code) ? new ProxyUnreachableError(proxy, code, where) : undefined;
 }

@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import { type AttemptClock, errorMessage, settledWithin, withTimeout } from './bounds.js';
-import { ConfigRejectedError, PermanentError, RateLimitError, TransientError } from './errors.js';
+import { ConfigRejectedError, PermanentError, ProxyRefusedError, RateLimitError, TransientError } from './errors.js';
 import type { Notification, NotifyEvent } from './notification.js';
 
 /** What happened to the messages of one fit, for tests and for `onTrainEnd`'s report. */
@@ -48,6 +48,8 @@ export interface DeliveryHooks {
   warn(text: string): void;
   /** The text with the notifier's secrets replaced, for the report. */
   redact(text: string): string;
+  /** Whether the failure was the proxy's: the notifier then has warned about it (once), not this queue. */
+  tellProxyFailure(error: unknown): boolean;
 }
 
 interface Job {
@@ -265,9 +267,11 @@ export class DeliveryQueue {
     } catch (error) {
       firstAttempt?.settled.resolve(error);
       const reason = signal.aborted ? errorMessage(signal.reason) : errorMessage(error);
-      this.fail(job, error instanceof PermanentError ? `refused: ${reason} (not retried)` : reason);
-      // Refused credentials or destination refuse every later message too: stop trying this fit.
+      const proxy = !signal.aborted && this.hooks.tellProxyFailure(error);
+      this.fail(job, error instanceof PermanentError ? `refused: ${reason} (not retried)` : reason, proxy);
+      // Refused credentials, destination or proxy refuse every later message too: stop trying this fit.
       if (error instanceof ConfigRejectedError) this.rejected = `the service refused the configuration earlier (${reason})`;
+      if (error instanceof ProxyRefusedError) this.rejected = `the proxy refused earlier (${reason})`;
     }
   }
 

@@ -39,7 +39,7 @@ export class ConfigRejectedError extends PermanentError {
 
 /** The service could not be reached or failed on its side (network error, timeout, 5xx): try again later. */
 export class TransientError extends Error {
-  override readonly name = 'TransientError';
+  override readonly name: string = 'TransientError';
   constructor(
     message: string,
     readonly status?: number,
@@ -64,4 +64,52 @@ export function httpError(status: number, description: string, retryAfterSeconds
   if (status === 408 || status >= 500) return new TransientError(message, status);
   if (status === 401 || status === 403 || status === 404) return new ConfigRejectedError(message, status);
   return new PermanentError(message, status);
+}
+
+/** The proxy a request went through, as an error names it: `http://***@host:port (from HTTPS_PROXY)`. */
+interface ProxyNamed {
+  readonly shown: string;
+  readonly source: string;
+}
+
+/** The fix to suggest; `target` is the destination's `host:port`, whose host NO_PROXY would take. */
+function whatToSet(proxy: ProxyNamed, target: string): string {
+  if (proxy.source === 'the proxy option') return 'set the proxy option to http://user:password@host:port, or to false to send directly';
+  return `set ${proxy.source}=http://user:password@host:port, or add ${target.replace(/:\d+$/, '')} to NO_PROXY`;
+}
+
+/**
+ * The proxy refused the request: it wants a login (407) or its policy forbids the destination
+ * (403). Retrying cannot help; the notifier warns once and sends nothing more this fit.
+ */
+export class ProxyRefusedError extends PermanentError {
+  override readonly name = 'ProxyRefusedError';
+  constructor(
+    readonly proxy: ProxyNamed,
+    status: number,
+    host: string,
+  ) {
+    const why =
+      status === 407
+        ? 'asks for a login (407 Proxy Authentication Required)'
+        : `refused the connection to ${host} (${status}${status === 403 ? ' Forbidden' : ''})`;
+    super(`the proxy ${proxy.shown} (from ${proxy.source}) ${why}: ${whatToSet(proxy, host)}`, status);
+  }
+}
+
+/** The proxy could not be reached (connection refused, unknown host): retried like any network error. */
+export class ProxyUnreachableError extends TransientError {
+  override readonly name = 'ProxyUnreachableError';
+  constructor(
+    readonly proxy: ProxyNamed,
+    why: string,
+    host: string,
+  ) {
+    super(`could not reach the proxy ${proxy.shown} (from ${proxy.source}) (${why}): check it is running, or ${whatToSet(proxy, host)}`);
+  }
+}
+
+/** The proxy failure in `error`, when it is one. */
+export function proxyFailureOf(error: unknown): ProxyRefusedError | ProxyUnreachableError | undefined {
+  return error instanceof ProxyRefusedError || error instanceof ProxyUnreachableError ? error : undefined;
 }

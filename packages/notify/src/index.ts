@@ -22,7 +22,15 @@ export {
 } from './alerts.js';
 export { ConsoleCallback, type ConsoleCallbackOptions, type TextWriter } from './console.js';
 export type { DeliveryReport } from './delivery.js';
-export { ConfigRejectedError, httpError, PermanentError, RateLimitError, TransientError } from './errors.js';
+export {
+  ConfigRejectedError,
+  httpError,
+  PermanentError,
+  ProxyRefusedError,
+  ProxyUnreachableError,
+  RateLimitError,
+  TransientError,
+} from './errors.js';
 export {
   type AlertLevel,
   NOTIFY_EVENTS,
@@ -36,6 +44,8 @@ export { Notifier, type NotifierLimits, type VerifyContext } from './notifier.js
 export { jobNotification, type NotifyRunOptions, notifyAll, notifyRun } from './notify-run.js';
 export type { NotifierLogger, NotifierOptions } from './options.js';
 export type { ScopeRequest } from './pacing.js';
+export { type ProxyChoice, type ProxyRoute, type ProxySetting, proxyRoute } from './proxy-config.js';
+export { type ProxyFetchHooks, proxyFetch } from './proxy-fetch.js';
 export * from './render/index.js';
 export { type JobRunOptions, jobRunInfo, rank } from './run-info.js';
 export { redactSecrets, registerSecret } from './secrets.js';

@@ -9,6 +9,7 @@ import { type FitSession, fitSession } from './fit-session.js';
 import { NOTIFY_EVENTS, type Notification, type NotifyEvent, type RunInfo } from './notification.js';
 import { type NotifierOptions, type ResolvedNotifierOptions, resolveNotifierOptions } from './options.js';
 import { type ScopeRequest, SendPacer, SharedAccount } from './pacing.js';
+import { NotifierProxy } from './proxy-fetch.js';
 import { fitRunInfo, historySnapshot, jobRunInfo, progressOf, rank } from './run-info.js';
 import { redactNotification, redactSecrets, registerSecret, urlCredentials } from './secret-registry.js';
 import { createSendContext, type SendContext } from './send-context.js';
@@ -63,9 +64,11 @@ export abstract class Notifier extends Callback {
   protected epochMessagesMuted = false;
 
   readonly enabled: boolean;
-  protected readonly options: Omit<ResolvedNotifierOptions, 'redisUrl'>;
+  protected readonly options: Omit<ResolvedNotifierOptions, 'redisUrl' | 'proxy'>;
   /** May carry a password: kept out of `options`, which a plugin could print. */
   readonly #redisUrl: string | undefined;
+  /** The proxy (option or environment) of `httpFetch`; may carry a password, like the Redis URL. */
+  readonly #proxy: NotifierProxy;
   private readonly delivery: DeliveryQueue;
   private readonly pacer = new SendPacer();
   /** This run's place among the runs on the same account, from the start of a fit until it left (it holds the Redis URL). */
@@ -77,9 +80,10 @@ export abstract class Notifier extends Callback {
 
   constructor(options: NotifierOptions = {}) {
     super();
-    const { redisUrl, ...resolved } = resolveNotifierOptions(new.target.name, options);
+    const { redisUrl, proxy, ...resolved } = resolveNotifierOptions(new.target.name, options);
     this.options = resolved;
     this.#redisUrl = redisUrl;
+    this.#proxy = new NotifierProxy(new.target.name, proxy, (text) => this.warn(text));
     // Its password only: the rest of a Redis URL names a host, shown in coordination's warnings.
     registerSecret(...urlCredentials(redisUrl));
     this.enabled = this.options.enabled;
@@ -88,19 +92,27 @@ export abstract class Notifier extends Callback {
       // message was queued (another notifier built meanwhile) is redacted too.
       send: (attempt) => {
         const n = redactNotification(attempt.notification);
-        return this.send(
-          n,
-          createSendContext(attempt, n, {
-            limits: this.limits,
-            warn: (text) => this.warn(text),
-            pace: (signal) => this.pacer.wait(this.limits.minSendIntervalMs ?? 0, this.#account, signal),
-          }),
-        );
+        const context = createSendContext(attempt, n, {
+          limits: this.limits,
+          warn: (text) => this.warn(text),
+          pace: (signal) => this.pacer.wait(this.limits.minSendIntervalMs ?? 0, this.#account, signal),
+        });
+        return this.#proxy.attempt(() => this.send(n, context));
       },
       pace: (signal) => this.pacer.wait(this.limits.minSendIntervalMs ?? 0, this.#account, signal),
       warn: (text) => this.warn(text),
       redact: (text) => this.redact(text),
+      tellProxyFailure: (error) => this.#proxy.tell(error),
     });
+  }
+
+  /**
+   * The `fetch` for every HTTP request of the plugin (give it to the service's client): through the
+   * user's proxy (see `proxyFetch`), the base warning once when it fails. Read it in the constructor
+   * (`readonly #fetch = this.httpFetch;`): a malformed proxy variable then fails there.
+   */
+  protected get httpFetch(): typeof fetch {
+    return this.#proxy.fetch;
   }
 
   /** Delivers one message. Throw RateLimitError, PermanentError (ConfigRejectedError) or TransientError (or any error: retried). */
@@ -290,7 +302,7 @@ export abstract class Notifier extends Callback {
    */
   async checkConfiguration(): Promise<void> {
     try {
-      await this.runVerify();
+      await this.#proxy.attempt(() => this.runVerify());
     } catch (error) {
       throw new Error(this.redact(errorMessage(error)));
     }
@@ -310,8 +322,10 @@ export abstract class Notifier extends Callback {
   /** The verify policy: rejected → the run fails (without the secret); unreachable or slow → one warning. */
   private async verifyBeforeFit(): Promise<void> {
     try {
-      await this.runVerify();
+      await this.#proxy.attempt(() => this.runVerify());
     } catch (error) {
+      // The proxy's refusal is no verdict on the configuration: the run goes on, told once.
+      if (this.#proxy.tell(error)) return;
       if (error instanceof TransientError || error instanceof RateLimitError) {
         this.warn(`could not check ${this.verifies} (${errorMessage(error)}); training goes on`);
         return;

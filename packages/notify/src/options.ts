@@ -5,6 +5,7 @@
 import { resolveRedisUrl } from '@epochcast/coordination';
 import { ConfigError, checkInteger, checkNonNegative, checkPositive, describeValue } from '@epochcast/core';
 import { NOTIFY_EVENTS, type NotifyEvent } from './notification.js';
+import type { ProxySetting } from './proxy-config.js';
 
 /** Where notifiers write their warnings; replace it to route them into your own logging. */
 export interface NotifierLogger {
@@ -48,6 +49,13 @@ export interface NotifierOptions {
    * `EPOCHCAST_REDIS_URL`), across machines.
    */
   redisUrl?: string;
+  /**
+   * The proxy for this notifier's requests: `'http://user:password@proxy:3128'` for every request
+   * (NO_PROXY does not apply), or `false` to send directly whatever the environment says. Default:
+   * the environment, as curl reads it — `HTTPS_PROXY`/`HTTP_PROXY` (SMTP: `ALL_PROXY`) and
+   * `NO_PROXY`, lower case first. Its credentials are never shown.
+   */
+  proxy?: ProxySetting;
 }
 
 /** The options after checking, every default filled in. */
@@ -64,6 +72,7 @@ export interface ResolvedNotifierOptions {
   handleSignals: boolean;
   logger: NotifierLogger;
   redisUrl: string | undefined;
+  proxy: ProxySetting | undefined;
 }
 
 /** One line on stderr per warning. */
@@ -93,5 +102,15 @@ export function resolveNotifierOptions(where: string, options: NotifierOptions):
     handleSignals: options.handleSignals ?? true,
     logger: options.logger ?? stderrLogger,
     redisUrl: resolveRedisUrl(where, options.redisUrl),
+    proxy: checkProxyOption(where, options.proxy),
   };
+}
+
+/** The `proxy` option's shape; its URL is checked where it is used (proxy-config.ts). */
+function checkProxyOption(where: string, proxy: unknown): ProxySetting | undefined {
+  if (proxy === undefined || proxy === false) return proxy;
+  if (typeof proxy === 'string' && proxy.trim() !== '') return proxy;
+  throw new ConfigError(
+    `${where}: proxy must be a proxy URL such as "http://proxy.example.com:3128", or false to send directly; received ${typeof proxy === 'string' ? 'an empty string' : describeValue(proxy)}.`,
+  );
 }

@@ -48,6 +48,8 @@ export class WebhookCallback extends Notifier {
   readonly #url: URL;
   readonly #secret: string | undefined;
   readonly #headers: Record<string, string>;
+  /** Through the user's proxy; built with the notifier, so a malformed proxy variable fails the constructor. */
+  readonly #fetch = this.httpFetch;
 
   constructor(options: WebhookCallbackOptions = {}) {
     super(options);
@@ -115,7 +117,7 @@ export class WebhookCallback extends Notifier {
     for (let hops = 0; ; hops++) {
       let response: Response;
       try {
-        response = await fetch(url, { method: 'POST', headers, body, signal, redirect: 'manual' });
+        response = await this.#fetch(url, { method: 'POST', headers, body, signal, redirect: 'manual' });
       } catch (error) {
         // fetch's own message is only "fetch failed"; the cause says why (the base redacts it).
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;

@@ -75,6 +75,8 @@ export class SlackCallback extends Notifier {
   protected override verifies = 'the token';
   /** Each run's thread, by run id: kept here, since the base knows nothing of threads. */
   private readonly threads = new Map<string, Anchor>();
+  /** Through the proxy the `proxy` option or the environment names, for every client of every attempt. */
+  private readonly fetchThroughProxy: typeof fetch;
 
   constructor(options: SlackCallbackOptions = {}) {
     super(options);
@@ -87,6 +89,7 @@ export class SlackCallback extends Notifier {
     this.#webhookUrl = settings.webhookUrl?.href;
     this.apiUrl = settings.apiUrl;
     this.epochs = settings.epochs;
+    this.fetchThroughProxy = this.httpFetch;
     const bot = this.mode === 'bot';
     // Section text is the binding limit; renderSlack splits and trims to it.
     this.limits = { maxTextLength: 3000, images: bot, minSendIntervalMs: settings.minSendIntervalMs };
@@ -223,7 +226,8 @@ export class SlackCallback extends Notifier {
       retryConfig: { retries: 0 },
       timeout: this.options.timeoutMs,
       logger: quiet,
-      fetch: (url, init) => fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }),
+      fetch: (url, init) =>
+        this.fetchThroughProxy(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal }),
     };
     return new WebClient(this.#token, options);
   }
@@ -245,7 +249,10 @@ export class SlackCallback extends Notifier {
       timeout: this.options.timeoutMs,
       retryConfig: { retries: 0 },
       fetch: async (url, init) => {
-        const response = await fetch(url, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal });
+        const response = await this.fetchThroughProxy(url, {
+          ...init,
+          signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal,
+        });
         const header = response.headers.get('retry-after');
         const seconds = header === null ? Number.NaN : Number(header);
         retryAfter = Number.isFinite(seconds) ? seconds : undefined;

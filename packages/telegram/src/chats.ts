@@ -3,6 +3,7 @@
  * from getUpdates. `listTelegramChats` reads the pending updates without confirming them (no
  * offset), so running it twice shows the same chats and a later poller still sees them.
  */
+import { proxyFetch } from '@epochcast/notify/proxy';
 import { redactSecrets, registerSecret } from '@epochcast/notify/secrets';
 import { type Api, type Chat, TelegramApiError, type Update } from 'node-telegram-bot-api';
 import { apiErrorCode, createApi, describeError, resolveApiRoot, resolveToken } from './client.js';
@@ -28,6 +29,8 @@ export interface ListTelegramChatsOptions {
   /** Wait up to this many seconds for a first message when there is none yet (long poll). Default 0. */
   waitSec?: number;
   signal?: AbortSignal;
+  /** A proxy URL, or false for none. Default: HTTPS_PROXY / HTTP_PROXY / NO_PROXY, as every notifier reads them. */
+  proxy?: string | false;
 }
 
 export interface TelegramChatList {
@@ -47,7 +50,7 @@ export async function listTelegramChats(options: ListTelegramChatsOptions = {}):
   const given = options.token ?? process.env.TELEGRAM_BOT_TOKEN;
   registerSecret(typeof given === 'string' ? given : undefined);
   const token = resolveToken(where, options.token);
-  const api = createApi(token, resolveApiRoot(where, options.apiRoot), 0);
+  const api = createApi(token, resolveApiRoot(where, options.apiRoot), proxyFetch(where, options.proxy), 0);
   const me = await call(() => api.getMe(options.signal));
   const waitSec = Math.max(0, Math.min(50, Math.floor(options.waitSec ?? 0)));
   let updates = await call(() =>

@@ -85,9 +85,12 @@ export function parseChatId(where: string, name: string, value: unknown): number
   );
 }
 
-/** A client with retries off: the caller (the Notifier base, the CLI) decides what to retry. */
-export function createApi(token: string, apiRoot: string, timeoutMs = 30_000): Api {
-  return new Api(token, { apiRoot, maxRetries: 0, timeoutMs });
+/**
+ * A client with retries off: the caller (the Notifier base, the CLI) decides what to retry. Its
+ * every request (commands' polls included) goes through `fetch`: give it the proxy-aware one.
+ */
+export function createApi(token: string, apiRoot: string, fetch: typeof globalThis.fetch, timeoutMs = 30_000): Api {
+  return new Api(token, { apiRoot, maxRetries: 0, timeoutMs, fetch });
 }
 
 /** The HTTP-like code of a Bot API error (`error_code`), if it is one. */

@@ -153,7 +153,7 @@ export class TelegramCallback extends Notifier {
     this.chatId = parseChatId(where, 'chatId', rawChat);
     this.permissions = CommandPermissions.fromOptions(where, options, this.chatId);
     const apiRoot = resolveApiRoot(where, options.apiRoot);
-    this.#api = createApi(token, apiRoot, this.options.timeoutMs);
+    this.#api = createApi(token, apiRoot, this.httpFetch, this.options.timeoutMs);
     // A digest of the token: runs on the same bot meet here, and the token never leaves the process.
     this.scopeKey = scopeName('telegram', apiRoot, token);
     this.#scopeAuthKey = scopeAuthKey('telegram', token);

@@ -23,6 +23,7 @@ import {
   type UserRef,
   userRef,
 } from './routing.js';
+import { inThread, topicKey, topicOf } from './topics.js';
 
 /** The commands a chat can send running fits. */
 export const TELEGRAM_COMMANDS = ['status', 'plot', 'stop', 'lr', 'quiet', 'verbose', 'runs', 'help'] as const;
@@ -225,37 +226,39 @@ export class CommandPoller {
     if (name === 'runs' && this.host.enabled.has('runs')) return this.reply(message, await this.runsText());
     if (!isRunCommand(name))
       return this.reply(message, `${this.host.markup.text(`Unknown command /${name}.`)}\n\n${await this.helpText()}`);
-    return this.route(message.chat, senderOf(message), message.message_id, name, rawArgs);
+    return this.route({ chat: message.chat, replyTo: message.message_id, threadId: topicOf(message) }, senderOf(message), name, rawArgs);
   }
 
-  /** Forwards `command` to the run its arguments name, or asks which run when that is not clear. */
-  private async route(chat: Chat, from: UserRef | undefined, replyTo: number, command: RunCommand, rawArgs: string): Promise<void> {
+  /**
+   * Forwards `command` to the run its arguments name, or asks which run when that is not clear.
+   * Sent in a run's forum topic without naming one, it is for the run(s) of that topic.
+   */
+  private async route(at: Place, from: UserRef | undefined, command: RunCommand, rawArgs: string): Promise<void> {
     const m = this.host.markup;
+    const { chat, replyTo, threadId } = at;
     const runs = await this.host.directory.runs();
     const { selector, rest: args } = splitSelector(command, rawArgs, runs);
     // Runs sending their last messages still answer when named, but are not offered or guessed.
     const training = runs.filter((r) => (r.status ?? 'running') === 'running');
-    const selection = selectRun(selector || training.length === 0 ? runs : training, selector);
+    const inTopic = threadId === undefined ? [] : runs.filter((r) => r.thread === topicKey(chat.id, threadId));
+    const selection =
+      !selector && inTopic.length > 0 ? selectRun(inTopic, '') : selectRun(selector || training.length === 0 ? runs : training, selector);
     if (selection.kind === 'none') {
       const why = selector ? `No active run matches ${JSON.stringify(selector.slice(0, 40))}.` : 'No run is active.';
-      return this.sendTo(chat.id, replyTo, m.text(`${why} /runs lists the active runs.`));
+      return this.sendTo(at, m.text(`${why} /runs lists the active runs.`));
     }
     if (selection.kind === 'several') {
       const question = selector
         ? `Several runs match ${JSON.stringify(selector.slice(0, 40))}: which one?`
         : `${selection.runs.length} runs are active: /${command} for which one?`;
       if (args.length > MAX_BUTTON_ARG)
-        return this.sendTo(chat.id, replyTo, m.text(`${question} Send /${command} <run> ${args.slice(0, 40)}… with a shorter value.`));
-      await this.sendTo(chat.id, replyTo, m.text(question), pickKeyboard(selection.runs, command, args));
+        return this.sendTo(at, m.text(`${question} Send /${command} <run> ${args.slice(0, 40)}… with a shorter value.`));
+      await this.sendTo(at, m.text(question), pickKeyboard(selection.runs, command, args));
       return;
     }
-    const forwarded: Forwarded = { kind: 'command', command, args, chat: chatRef(chat), from, replyTo };
+    const forwarded: Forwarded = { kind: 'command', command, args, chat: chatRef(chat), from, replyTo, ...inTopicOf(threadId) };
     if (!(await this.host.directory.sendTo(selection.run.id, { ...forwarded })))
-      await this.sendTo(
-        chat.id,
-        replyTo,
-        m.text(`${selection.run.name} (${selection.run.id}) has just ended. /runs lists the active runs.`),
-      );
+      await this.sendTo(at, m.text(`${selection.run.name} (${selection.run.id}) has just ended. /runs lists the active runs.`));
   }
 
   private async onButton(query: CallbackQuery): Promise<void> {
@@ -296,6 +299,7 @@ export class CommandPoller {
       await api.answerCallbackQuery({ callback_query_id: query.id, text: 'That run has ended.' });
       return;
     }
+    const threadId = topicOf(message);
     await api.answerCallbackQuery({ callback_query_id: query.id, text: `/${data.command} → ${run.name}`.slice(0, 190) });
     try {
       // The choice is made: the keyboard goes, so it cannot be pressed twice by accident.
@@ -319,9 +323,10 @@ export class CommandPoller {
       // Whoever picked the run sends the command: it is their permission that counts.
       from,
       replyTo,
+      ...inTopicOf(threadId),
     };
     if (!(await this.host.directory.sendTo(run.id, { ...forwarded })))
-      await this.sendTo(message.chat.id, replyTo, m.text(`${run.name} (${run.id}) has just ended.`));
+      await this.sendTo({ chat: message.chat, replyTo, threadId }, m.text(`${run.name} (${run.id}) has just ended.`));
   }
 
   private async runsText(): Promise<string> {
@@ -353,25 +358,34 @@ export class CommandPoller {
   }
 
   private async reply(message: Message, text: string): Promise<void> {
-    await this.sendTo(message.chat.id, message.message_id, text);
+    await this.sendTo({ chat: message.chat, replyTo: message.message_id, threadId: topicOf(message) }, text);
   }
 
-  private async sendTo(
-    chatId: number,
-    replyTo: number,
-    text: string,
-    keyboard?: { text: string; callback_data: string }[][],
-  ): Promise<void> {
+  /** An answer to the message `at.replyTo`, in its forum topic if it has one. */
+  private async sendTo(at: Place, text: string, keyboard?: { text: string; callback_data: string }[][]): Promise<void> {
     await this.host.paced(() =>
       this.host.api.sendMessage({
-        chat_id: chatId,
+        chat_id: at.chat.id,
         text,
         parse_mode: this.host.markup.mode,
-        reply_parameters: { message_id: replyTo, allow_sending_without_reply: true },
+        reply_parameters: { message_id: at.replyTo, allow_sending_without_reply: true },
+        ...inThread(at.threadId),
         ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
       }),
     );
   }
+}
+
+/** Where a command was sent, and so where its answer goes. */
+interface Place {
+  chat: Chat;
+  replyTo: number;
+  /** The forum topic, if any. */
+  threadId: number | undefined;
+}
+
+function inTopicOf(threadId: number | undefined): { threadId?: number } {
+  return threadId === undefined ? {} : { threadId };
 }
 
 function pickKeyboard(runs: readonly RunRecord[], command: RunCommand, arg: string): { text: string; callback_data: string }[][] {

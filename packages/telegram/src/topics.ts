@@ -46,7 +46,8 @@ export function resolveTopicSettings(where: string, options: { messageThreadId?:
   const name = fromEnv === undefined ? 'messageThreadId' : 'TELEGRAM_THREAD_ID';
   let messageThreadId: number | undefined;
   if (raw !== undefined) {
-    const value = typeof raw === 'string' && /^\s*\d{1,15}\s*$/.test(raw) ? Number(raw) : raw;
+    // The environment holds text; the option must be a number.
+    const value = fromEnv !== undefined && /^\s*\d{1,15}\s*$/.test(fromEnv) ? Number(fromEnv) : raw;
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
       throw new ConfigError(
         `${where}: ${name} must be a positive integer, the id of a forum topic; received ${JSON.stringify(String(raw).slice(0, 40))}. ` +

@@ -65,7 +65,7 @@ async function ask(s: TelegramServer, text: string, threadId?: number): Promise<
       reply = s.messages(FORUM).find((m) => m.reply_to_message?.message_id === asked.message_id);
       return reply !== undefined;
     },
-    5000,
+    10_000,
     `the answer to ${text}`,
   );
   return reply as TgMessage;
@@ -91,8 +91,8 @@ describe('one topic for every message', () => {
     await tinyLearner([
       callback,
       // (A notifier's hooks run after the other callbacks': epoch k's message is queued after these.)
-      new AtEpoch(1, () => until(delivered('sendMessage'), 5000, 'the live message')),
-      new AtEpoch(2, () => until(delivered('editMessageText'), 5000, 'its edit')),
+      new AtEpoch(1, () => until(delivered('sendMessage'), 10_000, 'the live message')),
+      new AtEpoch(2, () => until(delivered('editMessageText'), 10_000, 'its edit')),
     ]).fit(3);
 
     const sent = sentByBot(s, FORUM);
@@ -116,7 +116,7 @@ describe('one topic for every message', () => {
     const learn = tinyLearner([
       callback,
       new AtEpoch(0, async () => {
-        await until(() => sentByBot(s, FORUM).length === 1, 5000, 'the start message');
+        await until(() => sentByBot(s, FORUM).length === 1, 10_000, 'the start message');
         await fetch(`${s.url}/bot${TOKEN}/deleteForumTopic`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
@@ -208,7 +208,7 @@ describe('commands in a topic', () => {
     const { callback, warnings } = observed(s, { topicPerRun: true, runName: 'solo' });
     const learn = tinyLearner([callback, new SlowEpochs(50)]);
     const fit = learn.fit(200);
-    await until(() => callback.pollsCommands, 5000, 'the run to poll');
+    await until(() => callback.pollsCommands, 15_000, 'the run to poll');
     const threadId = await registeredTopic(callback, 1);
 
     const status = await ask(s, '/status', threadId);
@@ -230,7 +230,7 @@ describe('commands in a topic', () => {
     const learnA = tinyLearner([a.callback, new SlowEpochs(50)]);
     const learnB = tinyLearner([b.callback, new SlowEpochs(50)]);
     const fits = [learnA.fit(400), learnB.fit(400)];
-    await until(() => a.callback.pollsCommands || b.callback.pollsCommands, 5000, 'one run to poll');
+    await until(() => a.callback.pollsCommands || b.callback.pollsCommands, 15_000, 'one run to poll');
     // Both topics are known to the runs sharing the bot, whichever of them polls.
     await registeredTopic(a.callback, 2);
     const topicOf = (name: string) => s.topics(FORUM).find((t) => t.name === `⏳ ${name}`)?.message_thread_id ?? 0;
@@ -273,7 +273,7 @@ async function registeredTopic(callback: Observed, count: number): Promise<numbe
   const membership = await callback.membership;
   if (!membership) throw new Error('the run did not join its scope');
   let threads: string[] = [];
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 20_000;
   while (threads.length < count) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${count} registered topics (have ${threads.length})`);
     await new Promise((resolve) => setTimeout(resolve, 20));

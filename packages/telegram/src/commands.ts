@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunRecord, ScopeMessage } from '@epochcast/notify';
 import { type Api, type CallbackQuery, type Chat, longPoll, type Message, TelegramApiError, type Update } from 'node-telegram-bot-api';
 import { describeError } from './client.js';
+import { helpText, runsText, type TelegramCommand } from './command-texts.js';
 import type { TelegramMarkup as Markup } from './render.js';
 import {
   chatRef,
@@ -25,20 +26,7 @@ import {
 } from './routing.js';
 import { inThread, topicKey, topicOf } from './topics.js';
 
-/** The commands a chat can send running fits. */
-export const TELEGRAM_COMMANDS = ['status', 'plot', 'stop', 'lr', 'quiet', 'verbose', 'runs', 'help'] as const;
-export type TelegramCommand = (typeof TELEGRAM_COMMANDS)[number];
-
-const DESCRIPTIONS: Readonly<Record<TelegramCommand, string>> = {
-  status: 'the latest epoch table',
-  plot: 'the loss plot so far',
-  stop: 'stop training after the current batch (asks first)',
-  lr: 'the learning rate; /lr 3e-4 sets it',
-  quiet: 'mute the epoch updates',
-  verbose: 'resume the epoch updates',
-  runs: 'the active runs sharing this bot',
-  help: 'this list',
-};
+export { commandMenu, TELEGRAM_COMMANDS, type TelegramCommand } from './command-texts.js';
 
 // Backoff while another process polls the bot (409): never a tight loop.
 const CONFLICT_BACKOFF_MS = [2000, 5000, 10_000, 30_000];
@@ -222,10 +210,14 @@ export class CommandPoller {
   }
 
   private async command(message: Message, name: string, rawArgs: string): Promise<void> {
-    if (name === 'start' || name === 'help') return this.reply(message, await this.helpText());
-    if (name === 'runs' && this.host.enabled.has('runs')) return this.reply(message, await this.runsText());
+    const { markup: m, enabled, directory } = this.host;
+    if (name === 'start' || name === 'help') return this.reply(message, helpText(m, enabled, await directory.runs().catch(() => [])));
+    if (name === 'runs' && enabled.has('runs')) return this.reply(message, runsText(m, await directory.runs()));
     if (!isRunCommand(name))
-      return this.reply(message, `${this.host.markup.text(`Unknown command /${name}.`)}\n\n${await this.helpText()}`);
+      return this.reply(
+        message,
+        `${m.text(`Unknown command /${name}.`)}\n\n${helpText(m, enabled, await directory.runs().catch(() => []))}`,
+      );
     return this.route({ chat: message.chat, replyTo: message.message_id, threadId: topicOf(message) }, senderOf(message), name, rawArgs);
   }
 
@@ -329,34 +321,6 @@ export class CommandPoller {
       await this.sendTo({ chat: message.chat, replyTo, threadId }, m.text(`${run.name} (${run.id}) has just ended.`));
   }
 
-  private async runsText(): Promise<string> {
-    const m = this.host.markup;
-    const runs = await this.host.directory.runs();
-    if (runs.length === 0) return m.text('No run is active.');
-    const now = Date.now();
-    const lines = runs.map((r) => {
-      const metric = r.metric ? ` · ${r.metric.name} ${formatMetricValue(r.metric.value)}` : '';
-      const when = (r.status ?? 'running') === 'running' ? formatAge(now - r.startedAt) : `${r.status}, sending its last messages`;
-      return `• ${m.bold(r.name)} ${m.code(r.id)}${m.text(` · ${r.host} · epoch ${r.epoch}/${r.totalEpochs}${metric} · ${when}`)}`;
-    });
-    const title = runs.length === 1 ? '1 active run' : `${runs.length} active runs`;
-    const hint = runs.length > 1 ? `\n\n${m.text('Name one after a command: /status <id or name prefix>.')}` : '';
-    return `${m.bold(`🏃 ${title}`)}\n${lines.join('\n')}${hint}`;
-  }
-
-  private async helpText(): Promise<string> {
-    const m = this.host.markup;
-    const runs = await this.host.directory.runs().catch(() => []);
-    const lines = TELEGRAM_COMMANDS.filter((c) => this.host.enabled.has(c) || c === 'help').map(
-      (c) => `/${c}${isRunCommand(c) && runs.length > 1 ? ' [run]' : ''} ${m.text(`— ${DESCRIPTIONS[c]}`)}`,
-    );
-    const [only] = runs;
-    const head = runs.length === 1 && only ? `${only.name} (${only.id})` : `${runs.length} active runs`;
-    const hint =
-      runs.length > 1 ? `\n\n${m.text('[run] is a run id or the start of a run name; without it you are asked which run.')}` : '';
-    return `${m.bold(head)}\n${lines.join('\n')}${hint}`;
-  }
-
   private async reply(message: Message, text: string): Promise<void> {
     await this.sendTo({ chat: message.chat, replyTo: message.message_id, threadId: topicOf(message) }, text);
   }
@@ -403,20 +367,4 @@ function pickKeyboard(runs: readonly RunRecord[], command: RunCommand, arg: stri
  */
 function senderOf(message: Message): UserRef | undefined {
   return message.from && !message.sender_chat ? userRef(message.from) : undefined;
-}
-
-function formatMetricValue(value: number): string {
-  return Math.abs(value) >= 1e-3 && Math.abs(value) < 1e4 ? value.toFixed(4) : value.toPrecision(3);
-}
-
-function formatAge(ms: number): string {
-  const min = Math.floor(ms / 60_000);
-  if (min < 1) return 'started just now';
-  if (min < 60) return `started ${min} min ago`;
-  return `started ${Math.floor(min / 60)} h ${min % 60} min ago`;
-}
-
-/** The command menu Telegram shows when the user types `/`. */
-export function commandMenu(enabled: ReadonlySet<TelegramCommand>): { command: string; description: string }[] {
-  return TELEGRAM_COMMANDS.filter((c) => enabled.has(c)).map((c) => ({ command: c, description: DESCRIPTIONS[c] }));
 }

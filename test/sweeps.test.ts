@@ -4,4 +4,5 @@
 // To run one: `npx vitest run test/sweeps.test.ts -t <name>`.
 import './sweep/one-machine.test.js';
 import './sweep/machines.test.js';
+import './sweep/topics.test.js';
 import '../examples/sweep/test/sweep.test.js';

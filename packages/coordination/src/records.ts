@@ -7,8 +7,8 @@
 import { isJsonObject } from './json.js';
 import type { RunRecord } from './types.js';
 
-/** Longest name, host, status and metric name a record carries, in characters. */
-export const RECORD_LIMITS = { name: 200, host: 200, status: 32, metricName: 100 } as const;
+/** Longest name, host, status, metric name and thread a record carries, in characters. */
+export const RECORD_LIMITS = { name: 200, host: 200, status: 32, metricName: 100, thread: 64 } as const;
 /** Run ids: the 8 hex characters epochcast makes, or any short name without separators. */
 const RUN_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -21,17 +21,18 @@ const isBoundedString = (value: unknown, max: number): value is string => typeof
 
 /**
  * A peer's record, read: undefined when a required field is missing, of the wrong type or too long;
- * a malformed optional field (status, metric) is left out rather than losing the run.
+ * a malformed optional field (status, metric, thread) is left out rather than losing the run.
  */
 export function readRunRecord(value: unknown): RunRecord | undefined {
   if (!isJsonObject(value)) return undefined;
-  const { id, name, host, pid, startedAt, epoch, totalEpochs, status, metric } = value;
+  const { id, name, host, pid, startedAt, epoch, totalEpochs, status, metric, thread } = value;
   if (!isRunId(id) || !isBoundedString(name, RECORD_LIMITS.name) || !isBoundedString(host, RECORD_LIMITS.host)) return undefined;
   if (!Number.isSafeInteger(pid) || !isFiniteNumber(startedAt) || !isFiniteNumber(epoch) || !isFiniteNumber(totalEpochs)) return undefined;
   const record: RunRecord = { id, name, host, pid: pid as number, startedAt, epoch, totalEpochs };
   if (isBoundedString(status, RECORD_LIMITS.status)) record.status = status;
   if (isJsonObject(metric) && isBoundedString(metric.name, RECORD_LIMITS.metricName) && isFiniteNumber(metric.value))
     record.metric = { name: metric.name, value: metric.value };
+  if (isBoundedString(thread, RECORD_LIMITS.thread)) record.thread = thread;
   return record;
 }
 

@@ -25,6 +25,12 @@ export interface RunRecord {
   totalEpochs: number;
   /** The latest value of the run's main metric (validation loss, else training loss), if any. */
   metric?: { name: string; value: number };
+  /**
+   * Where in the account the run's messages go, when that is narrower than the account: a
+   * Telegram forum topic as `<chat id>/<topic id>`. Whoever receives a command there (the poller
+   * may be another run's process) knows which run it addresses without being told.
+   */
+  thread?: string;
 }
 
 /** A message between runs of a scope: any JSON object. */

@@ -74,7 +74,8 @@ function wellTyped(records: RunRecord[]): boolean {
       Number.isInteger(r.pid) &&
       [r.startedAt, r.epoch, r.totalEpochs].every(Number.isFinite) &&
       (r.status === undefined || typeof r.status === 'string') &&
-      (r.metric === undefined || (typeof r.metric.name === 'string' && Number.isFinite(r.metric.value))),
+      (r.metric === undefined || (typeof r.metric.name === 'string' && Number.isFinite(r.metric.value))) &&
+      (r.thread === undefined || (typeof r.thread === 'string' && r.thread.length <= 64)),
   );
 }
 
@@ -91,7 +92,9 @@ describe('finding 11: peer records are validated at the boundary', () => {
 
     // A record that passes, then an update that would not: the hub keeps the last good one.
     const id = randomRunId();
-    expect((await raw.request(rawJoin(rawRecord(id, { metric: { name: 'loss', value: 'NaN' }, status: 7 })))).ok).toBe(true);
+    expect(
+      (await raw.request(rawJoin(rawRecord(id, { metric: { name: 'loss', value: 'NaN' }, status: 7, thread: 't'.repeat(65) })))).ok,
+    ).toBe(true);
     raw.send({ op: 'update', record: rawRecord(id, { name: 12345 }) });
     const runs = await honest.membership.runs();
     expect(runs.map((r) => r.id).sort()).toEqual([honest.membership.runId, id].sort());

@@ -524,10 +524,14 @@ describe('in one process', () => {
     expect(pb.messages).toEqual([{ hello: 'b' }]);
     expect(pa.messages).toEqual([]);
 
-    b.update({ epoch: 2, metric: { name: 'val_loss', value: 0.5 } });
+    b.update({ epoch: 2, metric: { name: 'val_loss', value: 0.5 }, thread: '-1001234567890/7' });
     const waits = await Promise.all([a.reserve(100), b.reserve(100), c.reserve(100)]);
     expect([...waits].sort((x, y) => x - y).map((w) => Math.round(Math.max(0, w) / 100))).toEqual([0, 1, 2]);
-    expect((await a.runs()).find((r) => r.id === b.runId)).toMatchObject({ epoch: 2, metric: { name: 'val_loss', value: 0.5 } });
+    expect((await a.runs()).find((r) => r.id === b.runId)).toMatchObject({
+      epoch: 2,
+      metric: { name: 'val_loss', value: 0.5 },
+      thread: '-1001234567890/7',
+    });
 
     // The hub was created by a's join, but lives on while b and c remain in this process.
     await a.leave();
@@ -565,6 +569,15 @@ describe('in one process', () => {
     expect((await child.next((e) => e.ev === 'message')).message).toEqual({ to: 'child' });
     expect((await child.ask({ do: 'send', to: a.runId, message: { to: 'parent' } }, 'sent')).ok).toBe(true);
     await until(() => local.messages.length === 1);
+    // What a run registers reaches the other process: a Telegram topic finds its run through it.
+    a.update({ thread: '-1001234567890/7' });
+    let thread: string | undefined;
+    for (let tries = 0; tries < 100 && thread === undefined; tries++) {
+      const runs = (await child.ask({ do: 'runs' }, 'runs')).runs as { id: string; thread?: string }[];
+      thread = runs.find((r) => r.id === a.runId)?.thread;
+      if (thread === undefined) await sleep(20);
+    }
+    expect(thread).toBe('-1001234567890/7');
     // This process hosts the hub; when its member leaves, the child takes over hub and leadership.
     await a.leave();
     await child.next((e) => e.ev === 'elected', 5_000);

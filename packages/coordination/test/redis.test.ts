@@ -199,12 +199,15 @@ describe('with a redis-server', () => {
       expect(listed.map((r) => r.startedAt)).toEqual([...listed.map((r) => r.startedAt)].sort((x, y) => x - y));
       expect(new Set(listed.map((r) => r.pid)).size).toBe(3);
 
-      await a.ask({ do: 'update', patch: { epoch: 7, metric: { name: 'valid_loss', value: 0.25 } } }, 'updated');
+      await a.ask(
+        { do: 'update', patch: { epoch: 7, metric: { name: 'valid_loss', value: 0.25 }, thread: '-1001234567890/7' } },
+        'updated',
+      );
       await sleep(100); // well under the heartbeat period: the update is written on its own
       const seen = ((await b.ask({ do: 'runs' }, 'runs')).runs as { id: string; epoch: number; metric?: unknown }[]).find(
         (r) => r.id === a.id,
       );
-      expect(seen).toMatchObject({ epoch: 7, metric: { name: 'valid_loss', value: 0.25 } });
+      expect(seen).toMatchObject({ epoch: 7, metric: { name: 'valid_loss', value: 0.25 }, thread: '-1001234567890/7' });
 
       const killedAt = Date.now();
       c.kill('SIGKILL');

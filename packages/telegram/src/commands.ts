@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunRecord, ScopeMessage } from '@epochcast/notify';
 import { type Api, type CallbackQuery, type Chat, longPoll, type Message, TelegramApiError, type Update } from 'node-telegram-bot-api';
 import { describeError } from './client.js';
+import { helpText, runsText, type TelegramCommand } from './command-texts.js';
 import type { TelegramMarkup as Markup } from './render.js';
 import {
   chatRef,
@@ -23,21 +24,9 @@ import {
   type UserRef,
   userRef,
 } from './routing.js';
+import { inThread, topicKey, topicOf } from './topics.js';
 
-/** The commands a chat can send running fits. */
-export const TELEGRAM_COMMANDS = ['status', 'plot', 'stop', 'lr', 'quiet', 'verbose', 'runs', 'help'] as const;
-export type TelegramCommand = (typeof TELEGRAM_COMMANDS)[number];
-
-const DESCRIPTIONS: Readonly<Record<TelegramCommand, string>> = {
-  status: 'the latest epoch table',
-  plot: 'the loss plot so far',
-  stop: 'stop training after the current batch (asks first)',
-  lr: 'the learning rate; /lr 3e-4 sets it',
-  quiet: 'mute the epoch updates',
-  verbose: 'resume the epoch updates',
-  runs: 'the active runs sharing this bot',
-  help: 'this list',
-};
+export { commandMenu, TELEGRAM_COMMANDS, type TelegramCommand } from './command-texts.js';
 
 // Backoff while another process polls the bot (409): never a tight loop.
 const CONFLICT_BACKOFF_MS = [2000, 5000, 10_000, 30_000];
@@ -221,41 +210,47 @@ export class CommandPoller {
   }
 
   private async command(message: Message, name: string, rawArgs: string): Promise<void> {
-    if (name === 'start' || name === 'help') return this.reply(message, await this.helpText());
-    if (name === 'runs' && this.host.enabled.has('runs')) return this.reply(message, await this.runsText());
+    const { markup: m, enabled, directory } = this.host;
+    if (name === 'start' || name === 'help') return this.reply(message, helpText(m, enabled, await directory.runs().catch(() => [])));
+    if (name === 'runs' && enabled.has('runs')) return this.reply(message, runsText(m, await directory.runs()));
     if (!isRunCommand(name))
-      return this.reply(message, `${this.host.markup.text(`Unknown command /${name}.`)}\n\n${await this.helpText()}`);
-    return this.route(message.chat, senderOf(message), message.message_id, name, rawArgs);
+      return this.reply(
+        message,
+        `${m.text(`Unknown command /${name}.`)}\n\n${helpText(m, enabled, await directory.runs().catch(() => []))}`,
+      );
+    return this.route({ chat: message.chat, replyTo: message.message_id, threadId: topicOf(message) }, senderOf(message), name, rawArgs);
   }
 
-  /** Forwards `command` to the run its arguments name, or asks which run when that is not clear. */
-  private async route(chat: Chat, from: UserRef | undefined, replyTo: number, command: RunCommand, rawArgs: string): Promise<void> {
+  /**
+   * Forwards `command` to the run its arguments name, or asks which run when that is not clear.
+   * Sent in a run's forum topic without naming one, it is for the run(s) of that topic.
+   */
+  private async route(at: Place, from: UserRef | undefined, command: RunCommand, rawArgs: string): Promise<void> {
     const m = this.host.markup;
+    const { chat, replyTo, threadId } = at;
     const runs = await this.host.directory.runs();
     const { selector, rest: args } = splitSelector(command, rawArgs, runs);
     // Runs sending their last messages still answer when named, but are not offered or guessed.
     const training = runs.filter((r) => (r.status ?? 'running') === 'running');
-    const selection = selectRun(selector || training.length === 0 ? runs : training, selector);
+    const inTopic = threadId === undefined ? [] : runs.filter((r) => r.thread === topicKey(chat.id, threadId));
+    const selection =
+      !selector && inTopic.length > 0 ? selectRun(inTopic, '') : selectRun(selector || training.length === 0 ? runs : training, selector);
     if (selection.kind === 'none') {
       const why = selector ? `No active run matches ${JSON.stringify(selector.slice(0, 40))}.` : 'No run is active.';
-      return this.sendTo(chat.id, replyTo, m.text(`${why} /runs lists the active runs.`));
+      return this.sendTo(at, m.text(`${why} /runs lists the active runs.`));
     }
     if (selection.kind === 'several') {
       const question = selector
         ? `Several runs match ${JSON.stringify(selector.slice(0, 40))}: which one?`
         : `${selection.runs.length} runs are active: /${command} for which one?`;
       if (args.length > MAX_BUTTON_ARG)
-        return this.sendTo(chat.id, replyTo, m.text(`${question} Send /${command} <run> ${args.slice(0, 40)}… with a shorter value.`));
-      await this.sendTo(chat.id, replyTo, m.text(question), pickKeyboard(selection.runs, command, args));
+        return this.sendTo(at, m.text(`${question} Send /${command} <run> ${args.slice(0, 40)}… with a shorter value.`));
+      await this.sendTo(at, m.text(question), pickKeyboard(selection.runs, command, args));
       return;
     }
-    const forwarded: Forwarded = { kind: 'command', command, args, chat: chatRef(chat), from, replyTo };
+    const forwarded: Forwarded = { kind: 'command', command, args, chat: chatRef(chat), from, replyTo, ...inTopicOf(threadId) };
     if (!(await this.host.directory.sendTo(selection.run.id, { ...forwarded })))
-      await this.sendTo(
-        chat.id,
-        replyTo,
-        m.text(`${selection.run.name} (${selection.run.id}) has just ended. /runs lists the active runs.`),
-      );
+      await this.sendTo(at, m.text(`${selection.run.name} (${selection.run.id}) has just ended. /runs lists the active runs.`));
   }
 
   private async onButton(query: CallbackQuery): Promise<void> {
@@ -296,6 +291,7 @@ export class CommandPoller {
       await api.answerCallbackQuery({ callback_query_id: query.id, text: 'That run has ended.' });
       return;
     }
+    const threadId = topicOf(message);
     await api.answerCallbackQuery({ callback_query_id: query.id, text: `/${data.command} → ${run.name}`.slice(0, 190) });
     try {
       // The choice is made: the keyboard goes, so it cannot be pressed twice by accident.
@@ -319,59 +315,41 @@ export class CommandPoller {
       // Whoever picked the run sends the command: it is their permission that counts.
       from,
       replyTo,
+      ...inTopicOf(threadId),
     };
     if (!(await this.host.directory.sendTo(run.id, { ...forwarded })))
-      await this.sendTo(message.chat.id, replyTo, m.text(`${run.name} (${run.id}) has just ended.`));
-  }
-
-  private async runsText(): Promise<string> {
-    const m = this.host.markup;
-    const runs = await this.host.directory.runs();
-    if (runs.length === 0) return m.text('No run is active.');
-    const now = Date.now();
-    const lines = runs.map((r) => {
-      const metric = r.metric ? ` · ${r.metric.name} ${formatMetricValue(r.metric.value)}` : '';
-      const when = (r.status ?? 'running') === 'running' ? formatAge(now - r.startedAt) : `${r.status}, sending its last messages`;
-      return `• ${m.bold(r.name)} ${m.code(r.id)}${m.text(` · ${r.host} · epoch ${r.epoch}/${r.totalEpochs}${metric} · ${when}`)}`;
-    });
-    const title = runs.length === 1 ? '1 active run' : `${runs.length} active runs`;
-    const hint = runs.length > 1 ? `\n\n${m.text('Name one after a command: /status <id or name prefix>.')}` : '';
-    return `${m.bold(`🏃 ${title}`)}\n${lines.join('\n')}${hint}`;
-  }
-
-  private async helpText(): Promise<string> {
-    const m = this.host.markup;
-    const runs = await this.host.directory.runs().catch(() => []);
-    const lines = TELEGRAM_COMMANDS.filter((c) => this.host.enabled.has(c) || c === 'help').map(
-      (c) => `/${c}${isRunCommand(c) && runs.length > 1 ? ' [run]' : ''} ${m.text(`— ${DESCRIPTIONS[c]}`)}`,
-    );
-    const [only] = runs;
-    const head = runs.length === 1 && only ? `${only.name} (${only.id})` : `${runs.length} active runs`;
-    const hint =
-      runs.length > 1 ? `\n\n${m.text('[run] is a run id or the start of a run name; without it you are asked which run.')}` : '';
-    return `${m.bold(head)}\n${lines.join('\n')}${hint}`;
+      await this.sendTo({ chat: message.chat, replyTo, threadId }, m.text(`${run.name} (${run.id}) has just ended.`));
   }
 
   private async reply(message: Message, text: string): Promise<void> {
-    await this.sendTo(message.chat.id, message.message_id, text);
+    await this.sendTo({ chat: message.chat, replyTo: message.message_id, threadId: topicOf(message) }, text);
   }
 
-  private async sendTo(
-    chatId: number,
-    replyTo: number,
-    text: string,
-    keyboard?: { text: string; callback_data: string }[][],
-  ): Promise<void> {
+  /** An answer to the message `at.replyTo`, in its forum topic if it has one. */
+  private async sendTo(at: Place, text: string, keyboard?: { text: string; callback_data: string }[][]): Promise<void> {
     await this.host.paced(() =>
       this.host.api.sendMessage({
-        chat_id: chatId,
+        chat_id: at.chat.id,
         text,
         parse_mode: this.host.markup.mode,
-        reply_parameters: { message_id: replyTo, allow_sending_without_reply: true },
+        reply_parameters: { message_id: at.replyTo, allow_sending_without_reply: true },
+        ...inThread(at.threadId),
         ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
       }),
     );
   }
+}
+
+/** Where a command was sent, and so where its answer goes. */
+interface Place {
+  chat: Chat;
+  replyTo: number;
+  /** The forum topic, if any. */
+  threadId: number | undefined;
+}
+
+function inTopicOf(threadId: number | undefined): { threadId?: number } {
+  return threadId === undefined ? {} : { threadId };
 }
 
 function pickKeyboard(runs: readonly RunRecord[], command: RunCommand, arg: string): { text: string; callback_data: string }[][] {
@@ -389,20 +367,4 @@ function pickKeyboard(runs: readonly RunRecord[], command: RunCommand, arg: stri
  */
 function senderOf(message: Message): UserRef | undefined {
   return message.from && !message.sender_chat ? userRef(message.from) : undefined;
-}
-
-function formatMetricValue(value: number): string {
-  return Math.abs(value) >= 1e-3 && Math.abs(value) < 1e4 ? value.toFixed(4) : value.toPrecision(3);
-}
-
-function formatAge(ms: number): string {
-  const min = Math.floor(ms / 60_000);
-  if (min < 1) return 'started just now';
-  if (min < 60) return `started ${min} min ago`;
-  return `started ${Math.floor(min / 60)} h ${min % 60} min ago`;
-}
-
-/** The command menu Telegram shows when the user types `/`. */
-export function commandMenu(enabled: ReadonlySet<TelegramCommand>): { command: string; description: string }[] {
-  return TELEGRAM_COMMANDS.filter((c) => enabled.has(c)).map((c) => ({ command: c, description: DESCRIPTIONS[c] }));
 }

@@ -38,6 +38,8 @@ export interface ForwardedCommand {
   from: UserRef | undefined;
   /** The message to answer (the command, or the run picker it came through). */
   replyTo: number | undefined;
+  /** The forum topic the command was sent in: the answer goes there too. */
+  threadId?: number;
 }
 
 /** A press on one of the run's own buttons (the Yes/No of /stop), forwarded by the leader. */
@@ -79,13 +81,14 @@ export function parseForwarded(message: ScopeMessage): Forwarded | undefined {
   const chat = parseChatRef(message.chat);
   if (!chat) return undefined;
   if (message.kind === 'command') {
-    const { command, args = '', replyTo } = message;
+    const { command, args = '', replyTo, threadId } = message;
     if (typeof command !== 'string' || !isRunCommand(command)) return undefined;
     if (typeof args !== 'string' || args.length > MAX_FORWARDED_ARGS) return undefined;
     if (replyTo !== undefined && !isId(replyTo)) return undefined;
+    if (threadId !== undefined && !(isId(threadId) && threadId > 0)) return undefined;
     const from = message.from === undefined ? undefined : parseUserRef(message.from);
     if (message.from !== undefined && !from) return undefined;
-    return { kind: 'command', command, args, chat, from, replyTo };
+    return { kind: 'command', command, args, chat, from, replyTo, ...(threadId !== undefined ? { threadId } : {}) };
   }
   if (message.kind === 'button') {
     const { queryId, data, messageId } = message;

@@ -18,6 +18,7 @@ import {
   stopButtonData,
   type UserRef,
 } from './routing.js';
+import { inThread } from './topics.js';
 
 /**
  * The learning rates `/lr` accepts, both ends included: above 10 is a typo, and below 1e-8 a float32
@@ -195,6 +196,7 @@ export class RunCommands {
         caption: this.host.plotCaption(),
         parse_mode: this.host.markup.mode,
         ...replyTo(c),
+        ...inThread(c.threadId),
       }),
     );
   }
@@ -279,6 +281,7 @@ export class RunCommands {
         text,
         parse_mode: this.host.markup.mode,
         ...replyTo(c),
+        ...inThread(c.threadId),
         ...(keyboard ? { reply_markup: { inline_keyboard: keyboard } } : {}),
       }),
     );

@@ -12,7 +12,7 @@ import {
   TransientError,
   type VerifyContext,
 } from '@epochcast/notify';
-import { type Api, InputFile, TelegramApiError } from 'node-telegram-bot-api';
+import { type Api, InputFile, type Message, TelegramApiError } from 'node-telegram-bot-api';
 import { createApi, describeError, parseChatId, resolveApiRoot, resolveToken } from './client.js';
 import { CommandSession } from './command-session.js';
 import { TELEGRAM_COMMANDS, type TelegramCommand } from './commands.js';
@@ -26,6 +26,7 @@ import {
   TELEGRAM_MAX_MESSAGE,
   type TelegramMarkup,
 } from './render.js';
+import { inThread, RunTopics, resolveTopicSettings } from './topics.js';
 
 export interface TelegramCallbackOptions extends NotifierOptions {
   /** The bot's token from @BotFather. Default `TELEGRAM_BOT_TOKEN`. Never printed. */
@@ -35,6 +36,20 @@ export interface TelegramCallbackOptions extends NotifierOptions {
    * Default `TELEGRAM_CHAT_ID`. Find yours with `epochcast telegram chats`.
    */
   chatId?: number | string;
+  /**
+   * In a forum group (a group with Topics on), the topic every message goes to: its id, the number
+   * after the chat in a link to the topic (`t.me/c/<chat>/<topic id>`). Default `TELEGRAM_THREAD_ID`,
+   * else the chat itself (General, in a forum). Commands sent in the topic address this run.
+   */
+  messageThreadId?: number;
+  /**
+   * In a forum group, a topic per run: created at the run's first message, named after the run
+   * (`⏳ mnist-mlp`), and renamed with the outcome (`✅ mnist-mlp`, `❌ …`, `⏹ …`) and closed with its
+   * last message. Commands sent in a run's topic address that run. The bot needs the "Manage topics"
+   * administrator right; without it, or in a group that is not a forum, the messages go to the chat
+   * itself after one warning. Default false; not with `messageThreadId`.
+   */
+  topicPerRun?: boolean;
   /** The Bot API server. Default `TELEGRAM_API_ROOT`, else https://api.telegram.org. */
   apiRoot?: string;
   /**
@@ -108,6 +123,8 @@ export class TelegramCallback extends Notifier {
   private live: { runId: string; messageId: number } | undefined;
   /** This fit's commands: the poller while this run leads, its answers to what is routed to it. */
   #commands: CommandSession | undefined;
+  /** The forum topic the run's messages go to, if any. */
+  #topics: RunTopics | undefined;
 
   constructor(options: TelegramCallbackOptions = {}) {
     super(options);
@@ -128,6 +145,7 @@ export class TelegramCallback extends Notifier {
         `${where}: pollTimeoutSec must be an integer from 1 to 50; received ${JSON.stringify(options.pollTimeoutSec)}.`,
       );
     this.enabledCommands = commandSet(where, options.commands);
+    const topicSettings = resolveTopicSettings(where, options);
 
     const rawToken = options.token ?? process.env.TELEGRAM_BOT_TOKEN;
     const rawChat = options.chatId ?? (process.env.TELEGRAM_CHAT_ID || undefined);
@@ -154,6 +172,15 @@ export class TelegramCallback extends Notifier {
     this.permissions = CommandPermissions.fromOptions(where, options, this.chatId);
     const apiRoot = resolveApiRoot(where, options.apiRoot);
     this.#api = createApi(token, apiRoot, this.httpFetch, this.options.timeoutMs);
+    this.#topics = new RunTopics({
+      api: this.#api,
+      chatId: this.chatId,
+      settings: topicSettings,
+      warn: (line) => this.warn(line),
+      register: (thread) => {
+        this.scopeMembership?.then((membership) => membership?.update({ thread })).catch(() => {});
+      },
+    });
     // A digest of the token: runs on the same bot meet here, and the token never leaves the process.
     this.scopeKey = scopeName('telegram', apiRoot, token);
     this.#scopeAuthKey = scopeAuthKey('telegram', token);
@@ -253,29 +280,55 @@ export class TelegramCallback extends Notifier {
     const text = this.text(context, hint);
     // An info alert is for reading later; every other message is worth the phone's sound.
     const silent = n.alert?.level === 'info' ? { disable_notification: true } : {};
-    await context.step('text', () =>
-      call(() => api.sendMessage({ chat_id: this.chatId, text, parse_mode: this.parseMode, ...silent }, context.signal)),
+    await context.step('text', async () =>
+      this.post(n, context, (where) =>
+        api.sendMessage({ chat_id: this.chatId, text, parse_mode: this.parseMode, ...silent, ...where }, context.signal),
+      ),
     );
     const plot = n.plot;
-    if (!plot) return;
-    await context.optionalStep('the loss plot', async () => {
-      const png = await plot.png();
-      // The photo is a second request to the same chat: it keeps the chat's 1-per-second pace too.
-      await context.pace();
-      await call(() =>
-        api.sendPhoto(
-          {
-            chat_id: this.chatId,
-            photo: new InputFile(png, { filename: 'losses.png', contentType: 'image/png' }),
-            caption: renderTelegramCaption(n, { parseMode: this.parseMode, maxLength: TELEGRAM_MAX_CAPTION }),
-            parse_mode: this.parseMode,
-            // The text above already buzzed the phone; one buzz per event.
-            disable_notification: true,
-          },
-          context.signal,
-        ),
-      );
-    });
+    if (plot)
+      await context.optionalStep('the loss plot', async () => {
+        const png = await plot.png();
+        // The photo is a second request to the same chat: it keeps the chat's 1-per-second pace too.
+        await context.pace();
+        await this.post(n, context, (where) =>
+          api.sendPhoto(
+            {
+              chat_id: this.chatId,
+              photo: new InputFile(png, { filename: 'losses.png', contentType: 'image/png' }),
+              caption: renderTelegramCaption(n, { parseMode: this.parseMode, maxLength: TELEGRAM_MAX_CAPTION }),
+              parse_mode: this.parseMode,
+              // The text above already buzzed the phone; one buzz per event.
+              disable_notification: true,
+              ...where,
+            },
+            context.signal,
+          ),
+        );
+      });
+    if (n.event === 'end' || n.event === 'error' || n.event === 'interrupt') await this.#topics?.finish(n, context);
+  }
+
+  /**
+   * Sends in the run's topic (creating it first when the run has its own); when the topic is gone
+   * or closed, again in the chat itself.
+   */
+  private async post(
+    n: Notification,
+    context: SendContext,
+    request: (where: { message_thread_id?: number }) => Promise<Message>,
+  ): Promise<Message> {
+    const topics = this.#topics;
+    const threadId = await topics?.threadFor(n.run, context);
+    let sent: Message;
+    try {
+      sent = await request(inThread(threadId));
+    } catch (error) {
+      if (!topics?.lost(error)) throw toNotifierError(error);
+      sent = await call(() => request({}));
+    }
+    topics?.sent(sent);
+    return sent;
   }
 
   /** Epoch progress: edit the run's live message, or start one (silently: progress should not buzz). */
@@ -294,8 +347,8 @@ export class TelegramCallback extends Notifier {
         // Deleted from the chat, or too old to edit: carry on in a new message.
       }
     }
-    const sent = await call(() =>
-      api.sendMessage({ chat_id: this.chatId, text, parse_mode: this.parseMode, disable_notification: true }, context.signal),
+    const sent = await this.post(n, context, (where) =>
+      api.sendMessage({ chat_id: this.chatId, text, parse_mode: this.parseMode, disable_notification: true, ...where }, context.signal),
     );
     this.live = { runId: n.run.id, messageId: sent.message_id };
   }

@@ -44,7 +44,8 @@ test('when the polling run’s fit ends, the other run polls at once; the finish
   // The end photo of `short` hangs until its 4 s attempt bound: its fit is over, its last message is not.
   s.faults.hang(1, { methods: ['sendPhoto'] });
   const shortFit = shortRun.fit(3);
-  await until(() => short.callback.pollsCommands, 3000, 'the first run to poll');
+  // A precondition, not the property: on a loaded machine the first election can take a few seconds.
+  await until(() => short.callback.pollsCommands, 15_000, 'the first run to poll');
   const longFit = longRun.fit(60);
   await until(() => shortRun.state.status === 'completed', 5000, 'the short fit to end');
   await until(() => long.callback.pollsCommands, 1000, 'the long run to take over polling');

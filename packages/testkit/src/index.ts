@@ -33,12 +33,14 @@ export type { PushCallbackQueryInput, PushUpdateInput, TelegramCall, TelegramSer
 export { startTelegramServer } from './telegram.js';
 export type { ParsedText, ParseMode, ParseOptions } from './telegram-text.js';
 export { parseTelegramText, visibleLength } from './telegram-text.js';
+export type { ForumRights, TopicRecord } from './telegram-topics.js';
 export type {
   BotCommand,
   TgCallbackQuery,
   TgChat,
   TgDocument,
   TgEntityType,
+  TgForumTopic,
   TgMessage,
   TgMessageEntity,
   TgPhotoSize,

@@ -5,24 +5,11 @@
  */
 
 import type { ReceivedFile } from './http.js';
-import { int, str, structured } from './params.js';
+import { int, str } from './params.js';
+import { BotApiError, botParam } from './telegram-errors.js';
 import { type ParseMode, parseTelegramText, visibleLength } from './telegram-text.js';
-import type { TgChat, TgMessage, TgMessageEntity, TgUser } from './telegram-types.js';
-
-/** A Bot API refusal: `{ ok: false, error_code, description }`. */
-export class BotApiError extends Error {
-  constructor(
-    readonly code: number,
-    readonly description: string,
-  ) {
-    super(description);
-  }
-}
-
-/** A structured parameter whose JSON text Telegram could not parse. */
-export function botParam(value: unknown, error: string): unknown {
-  return structured(value, () => new BotApiError(400, error));
-}
+import { Forum, type ForumRights, NOT_A_FORUM, THREAD_NOT_FOUND, type TopicRecord } from './telegram-topics.js';
+import type { TgChat, TgForumTopic, TgMessage, TgMessageEntity, TgUser } from './telegram-types.js';
 
 export interface ChatsOptions {
   bot: TgUser;
@@ -35,6 +22,8 @@ interface ChatState {
   chat: TgChat;
   messages: Map<number, { message: TgMessage; fromBot: boolean }>;
   nextMessageId: number;
+  /** Set when the chat is a forum supergroup: its topics and the bot's rights there. */
+  forum?: Forum;
 }
 
 const NOT_MODIFIED =
@@ -69,14 +58,20 @@ export class TelegramChats {
     return this.#chats.get(chatId)?.messages.get(messageId)?.message;
   }
 
-  /** Stores a message a user wrote to the bot. */
-  fromUser(chatId: number, content: Partial<TgMessage>, from: Partial<TgUser> | undefined): TgMessage {
+  /** Stores a message a user wrote to the bot, in forum topic `threadId` when given. */
+  fromUser(chatId: number, content: Partial<TgMessage>, from: Partial<TgUser> | undefined, threadId?: number): TgMessage {
     const state = this.#state(chatId);
+    let thread: Partial<TgMessage> = {};
+    if (threadId !== undefined) {
+      if (!state.forum) throw new Error(`pushUpdate: chat ${chatId} is not a forum (see createForum)`);
+      thread = state.forum.userThread(threadId);
+    }
     const message: TgMessage = {
       message_id: state.nextMessageId++,
       from: this.user(chatId, from),
       chat: state.chat,
       date: now(),
+      ...thread,
       ...content,
     };
     state.messages.set(message.message_id, { message, fromBot: false });
@@ -98,6 +93,46 @@ export class TelegramChats {
     }
     state.chat = { ...rest, ...(details.title !== undefined ? { title: details.title } : {}), ...(username ? { username } : {}) };
     return state.chat;
+  }
+
+  /** Makes the chat a forum supergroup (`is_forum`), where the bot has `rights`; again, changes the rights (the topics stay). */
+  makeForum(chatId: number, rights: ForumRights, title: string | undefined): TgChat {
+    if (!String(chatId).startsWith('-100')) throw new Error(`createForum: ${chatId} is not a supergroup id (-100…)`);
+    const state = this.#state(chatId);
+    state.chat = { ...state.chat, type: 'supergroup', is_forum: true, ...(title !== undefined ? { title } : {}) };
+    if (state.forum) state.forum.grant(rights);
+    else state.forum = new Forum(rights);
+    return state.chat;
+  }
+
+  /** The forum's topics, deleted ones included. */
+  topics(chatId: number): TopicRecord[] {
+    return this.#chats.get(chatId)?.forum?.records() ?? [];
+  }
+
+  /** createForumTopic, or a topic a user opened (`byBot` false). */
+  createForumTopic(p: Record<string, unknown>, byBot = true): TgForumTopic {
+    const state = this.#resolve(p.chat_id);
+    return this.#forum(state).create(p, byBot, (content) => this.#store(state, content, byBot), state.nextMessageId);
+  }
+
+  editForumTopic(p: Record<string, unknown>): true {
+    const state = this.#resolve(p.chat_id);
+    return this.#forum(state).edit(p, (content) => this.#store(state, content));
+  }
+
+  setForumTopicClosed(p: Record<string, unknown>, closed: boolean): true {
+    const state = this.#resolve(p.chat_id);
+    return this.#forum(state).setClosed(p, closed, (content) => this.#store(state, content));
+  }
+
+  /** deleteForumTopic: the topic goes, and every message in it. */
+  deleteForumTopic(p: Record<string, unknown>): true {
+    const state = this.#resolve(p.chat_id);
+    const threadId = this.#forum(state).delete(p);
+    for (const [id, stored] of state.messages)
+      if (stored.message.is_topic_message && stored.message.message_thread_id === threadId) state.messages.delete(id);
+    return true;
   }
 
   /** getChat: by id (a chat the server knows) or by public `@username`, whoever holds it now. */
@@ -138,8 +173,10 @@ export class TelegramChats {
     const state = this.#resolve(p.chat_id);
     const { text, entities } = this.#text(p, TEXT_LIMIT, 'message is too long');
     const markup = this.#markup(p.reply_markup);
+    const reply = this.#replyTo(state, p);
     return this.#store(state, {
-      ...this.#replyTo(state, p),
+      ...reply,
+      ...this.#thread(state, p, reply.reply_to_message),
       text,
       ...(entities.length > 0 ? { entities } : {}),
       ...(markup !== undefined ? { reply_markup: markup } : {}),
@@ -180,6 +217,8 @@ export class TelegramChats {
     const markup = this.#markup(p.reply_markup);
     const fileId = reference && !file ? reference : `${kind}-${state.chat.id}-${state.nextMessageId}`;
     const size = file?.bytes.length ?? 0;
+    const reply = this.#replyTo(state, p);
+    const thread = this.#thread(state, p, reply.reply_to_message);
     const media: Partial<TgMessage> =
       kind === 'photo'
         ? { photo: [{ file_id: fileId, file_unique_id: `u-${fileId}`, ...pngSize(file?.bytes ?? Buffer.alloc(0)), file_size: size }] }
@@ -192,7 +231,8 @@ export class TelegramChats {
             },
           };
     return this.#store(state, {
-      ...this.#replyTo(state, p),
+      ...reply,
+      ...thread,
       ...media,
       ...(caption.text ? { caption: caption.text } : {}),
       ...(caption.entities.length > 0 ? { caption_entities: caption.entities } : {}),
@@ -201,7 +241,8 @@ export class TelegramChats {
   }
 
   sendChatAction(p: Record<string, unknown>): true {
-    this.#resolve(p.chat_id);
+    const state = this.#resolve(p.chat_id);
+    this.#thread(state, p, undefined);
     return true;
   }
 
@@ -286,9 +327,25 @@ export class TelegramChats {
     return {};
   }
 
-  #store(state: ChatState, content: Partial<TgMessage>): TgMessage {
-    const message: TgMessage = { message_id: state.nextMessageId++, from: this.#options.bot, chat: state.chat, date: now(), ...content };
-    state.messages.set(message.message_id, { message, fromBot: true });
+  #store(state: ChatState, content: Partial<TgMessage>, fromBot = true): TgMessage {
+    const from = fromBot ? this.#options.bot : this.user(state.chat.id, undefined);
+    const message: TgMessage = { message_id: state.nextMessageId++, from, chat: state.chat, date: now(), ...content };
+    state.messages.set(message.message_id, { message, fromBot });
     return message;
+  }
+
+  #forum(state: ChatState): Forum {
+    if (!state.forum) throw new BotApiError(400, NOT_A_FORUM);
+    return state.forum;
+  }
+
+  /**
+   * The topic of a bot's message. Outside a forum `message_thread_id` names a reply thread, which
+   * this server does not model: any is refused as not found.
+   */
+  #thread(state: ChatState, p: Record<string, unknown>, replied: TgMessage | undefined): Partial<TgMessage> {
+    if (state.forum) return state.forum.threadOf(p, replied);
+    if (p.message_thread_id !== undefined && p.message_thread_id !== '') throw new BotApiError(400, THREAD_NOT_FOUND);
+    return {};
   }
 }

@@ -40,6 +40,18 @@ export interface TgChat {
   first_name?: string;
   last_name?: string;
   username?: string;
+  /** A supergroup whose messages are organised in topics. */
+  is_forum?: true;
+}
+
+/** A forum topic as createForumTopic and the `forum_topic_created` service message describe it. */
+export interface TgForumTopic {
+  /** The topic's id: the id of the service message that created it. */
+  message_thread_id: number;
+  name: string;
+  /** RGB, one of the six colours Telegram offers. */
+  icon_color: number;
+  icon_custom_emoji_id?: string;
 }
 
 export interface TgPhotoSize {
@@ -67,6 +79,15 @@ export interface TgMessage {
   chat: TgChat;
   date: number;
   edit_date?: number;
+  /** The forum topic (or, outside forums, the reply thread) the message belongs to. */
+  message_thread_id?: number;
+  /** True for a message sent in a forum topic (not in General, whose messages carry no thread). */
+  is_topic_message?: true;
+  /** Service messages of a forum's topics. */
+  forum_topic_created?: { name: string; icon_color: number; icon_custom_emoji_id?: string };
+  forum_topic_edited?: { name?: string; icon_custom_emoji_id?: string };
+  forum_topic_closed?: Record<string, never>;
+  forum_topic_reopened?: Record<string, never>;
   text?: string;
   entities?: TgMessageEntity[];
   caption?: string;

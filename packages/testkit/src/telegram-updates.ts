@@ -8,7 +8,7 @@
 import type { ServiceCall } from './fake-service.js';
 import { bool, int, str } from './params.js';
 import type { TelegramCall } from './telegram.js';
-import { botParam } from './telegram-chats.js';
+import { botParam } from './telegram-errors.js';
 import type { TgUpdate } from './telegram-types.js';
 
 type Call = ServiceCall<TelegramCall>;

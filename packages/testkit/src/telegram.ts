@@ -9,9 +9,11 @@ import { type AnsweredFault, FakeService, type ServiceCall, type ServiceRequest 
 import { type BodyEncoding, REASONS, type ReceivedFile, sendJson } from './http.js';
 import { str } from './params.js';
 import type { LocalServer, ServiceRecord } from './record-log.js';
-import { BotApiError, botParam, TelegramChats } from './telegram-chats.js';
+import { TelegramChats } from './telegram-chats.js';
+import { BotApiError, botParam } from './telegram-errors.js';
 import { commandEntities } from './telegram-text.js';
-import type { BotCommand, TgCallbackQuery, TgChat, TgMessage, TgUpdate, TgUser } from './telegram-types.js';
+import type { ForumRights, TopicRecord } from './telegram-topics.js';
+import type { BotCommand, TgCallbackQuery, TgChat, TgForumTopic, TgMessage, TgUpdate, TgUser } from './telegram-types.js';
 import { UpdateQueue } from './telegram-updates.js';
 
 /** One Bot API call as the server received it. */
@@ -57,6 +59,8 @@ export interface PushUpdateInput {
    * `from` Telegram's placeholder account @GroupAnonymousBot, the same for every such admin.
    */
   anonymousAdmin?: boolean;
+  /** Written in this forum topic (`message_thread_id`, `is_topic_message`); default General, or the chat itself. */
+  threadId?: number;
 }
 
 export interface PushCallbackQueryInput {
@@ -90,6 +94,16 @@ export interface TelegramServer extends LocalServer<TelegramCall> {
    * take it), as getChat and the chat's later messages show them.
    */
   setChat(chatId: number, details: { title?: string; username?: string | null }): TgChat;
+  /**
+   * Makes `chatId` (a `-100…` supergroup) a forum, where the bot has `rights` (default: it may
+   * manage topics and delete messages; `{ canManageTopics: false }` for a bot that is a plain member).
+   * Called again, it changes the bot's rights; the topics stay.
+   */
+  createForum(chatId: number, rights?: ForumRights & { title?: string }): TgChat;
+  /** A topic a member of the forum opened (not the bot: without the right, the bot may not rename or close it). */
+  createTopic(chatId: number, name: string): TgForumTopic;
+  /** The forum's topics in order of creation, deleted ones included, with their state and names. */
+  topics(chatId: number): readonly TopicRecord[];
 }
 
 type Call = ServiceCall<TelegramCall>;
@@ -146,13 +160,14 @@ class TelegramServerImpl extends FakeService<TelegramCall> implements TelegramSe
     return this.#chats.messages(chatId);
   }
 
-  pushUpdate({ chatId, text, from, anonymousAdmin }: PushUpdateInput): TgUpdate {
+  pushUpdate({ chatId, text, from, anonymousAdmin, threadId }: PushUpdateInput): TgUpdate {
     const entities = commandEntities(text);
     const anonymous = anonymousAdmin ? this.#chats.anonymousAdmin(chatId) : undefined;
     const message = this.#chats.fromUser(
       chatId,
       { text, ...(entities.length > 0 ? { entities } : {}), ...(anonymous ? { sender_chat: anonymous.chat, from: anonymous.from } : {}) },
       from,
+      threadId,
     );
     return this.#updates.push({ message });
   }
@@ -168,6 +183,19 @@ class TelegramServerImpl extends FakeService<TelegramCall> implements TelegramSe
 
   setChat(chatId: number, details: { title?: string; username?: string | null }): TgChat {
     return this.#chats.setChat(chatId, details);
+  }
+
+  createForum(chatId: number, rights: ForumRights & { title?: string } = {}): TgChat {
+    const { title, ...granted } = rights;
+    return this.#chats.makeForum(chatId, granted, title);
+  }
+
+  createTopic(chatId: number, name: string): TgForumTopic {
+    return this.#chats.createForumTopic({ chat_id: chatId, name }, false);
+  }
+
+  topics(chatId: number): readonly TopicRecord[] {
+    return this.#chats.topics(chatId);
   }
 
   override async close(): Promise<void> {
@@ -231,6 +259,16 @@ class TelegramServerImpl extends FakeService<TelegramCall> implements TelegramSe
         return this.#chats.sendChatAction(p);
       case 'deletemessage':
         return this.#chats.deleteMessage(p);
+      case 'createforumtopic':
+        return this.#chats.createForumTopic(p);
+      case 'editforumtopic':
+        return this.#chats.editForumTopic(p);
+      case 'closeforumtopic':
+        return this.#chats.setForumTopicClosed(p, true);
+      case 'reopenforumtopic':
+        return this.#chats.setForumTopicClosed(p, false);
+      case 'deleteforumtopic':
+        return this.#chats.deleteForumTopic(p);
       case 'getupdates':
         this.#updates.getUpdates(call);
         return LATER;

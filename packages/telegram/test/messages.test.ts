@@ -5,7 +5,19 @@ import * as tf from '@tensorflow/tfjs';
 import { Api } from 'node-telegram-bot-api';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { TelegramCallback } from '../src/index.js';
-import { AtEpoch, botMessages, CHAT, messageCalls, SlowEpochs, shown, TOKEN, telegram, tinyLearner, top_1_acc } from './helpers.js';
+import {
+  AtEpoch,
+  AwaitEpochMessages,
+  botMessages,
+  CHAT,
+  messageCalls,
+  SlowEpochs,
+  shown,
+  TOKEN,
+  telegram,
+  tinyLearner,
+  top_1_acc,
+} from './helpers.js';
 
 let server: TelegramServer | undefined;
 
@@ -85,8 +97,8 @@ describe('messages', () => {
   test('start, ONE live message edited each epoch, then a new end message and the loss plot', async () => {
     const s = await start();
     const { callback, warnings } = telegram(s, { commands: false });
-    // Epochs slower than the local server, so every epoch's edit goes out (none is coalesced).
-    await tinyLearner([callback, new SlowEpochs(60)]).fit(3);
+    // Each epoch's message goes out before the next is due (none is coalesced).
+    await tinyLearner([callback, new AwaitEpochMessages(s)]).fit(3);
 
     const calls = messageCalls(s).map((c) => `${c.method}:${c.status}`);
     expect(calls).toEqual([
@@ -126,7 +138,7 @@ describe('messages', () => {
       { order: 200 },
     );
     const note = Object.assign(new AtEpoch(1, () => callback.alert('checkpoint saved', { level: 'info' })), { order: 200 });
-    await tinyLearner([callback, new SlowEpochs(60), alerts, note]).fit(3);
+    await tinyLearner([callback, new AwaitEpochMessages(s), alerts, note]).fit(3);
 
     const calls = messageCalls(s);
     expect(calls.map((c) => `${c.method}:${c.status}`)).toEqual([
@@ -171,7 +183,7 @@ describe('messages', () => {
       const s = await start();
       const runName = 'exp <b>&amp; *bold* _it_ [x](y) `c` #1!';
       const { callback, warnings } = telegram(s, { parseMode, runName, commands: false });
-      await tinyLearner([callback, new SlowEpochs(30)], [top_1_acc]).fit(2);
+      await tinyLearner([callback, new AwaitEpochMessages(s)], [top_1_acc]).fit(2);
       expect(warnings).toEqual([]);
       expect(messageCalls(s).every((c) => c.status === 200)).toBe(true);
       expect(messageCalls(s).every((c) => c.params.parse_mode === parseMode)).toBe(true);

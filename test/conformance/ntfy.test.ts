@@ -12,7 +12,10 @@ notifierConformance({
   name: 'NtfyCallback (access token)',
   start: () => startNtfyServer({ token: TOKEN }),
   notifier: (server, options) => new NtfyCallback({ ...options, url: `${server.url}/conformance-runs`, token: TOKEN }),
-  delivered: (server) => publishes(server).filter((r) => r.status === 200).map((r) => r.message),
+  delivered: (server) =>
+    publishes(server)
+      .filter((r) => r.status === 200)
+      .map((r) => r.message),
   attempts: (server) => publishes(server).length,
   secrets: () => [TOKEN],
 });
@@ -22,7 +25,10 @@ notifierConformance({
   start: () => startNtfyServer({ user: USER }),
   notifier: (server, options) =>
     new NtfyCallback({ ...options, url: `${server.url.replace('://', `://${USER.username}:${USER.password}@`)}/conformance-runs` }),
-  delivered: (server) => publishes(server).filter((r) => r.status === 200).map((r) => r.message),
+  delivered: (server) =>
+    publishes(server)
+      .filter((r) => r.status === 200)
+      .map((r) => r.message),
   attempts: (server) => publishes(server).length,
   secrets: () => [USER.password, Buffer.from(`${USER.username}:${USER.password}`).toString('base64')],
 });

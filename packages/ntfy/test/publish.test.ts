@@ -208,8 +208,11 @@ describe('NtfyCallback on the wire', () => {
     const wrong = ntfy(s, { token: 'phil:wrong-horse-secret' });
     const error = await toyLearner([wrong])
       .fit(2)
-      .catch((e: unknown) => e as Error);
-    expect(error).toBeInstanceOf(Error);
+      .then(
+        () => new Error('the fit went on with refused credentials'),
+        (e: unknown) => e as Error,
+      );
+    expect(error.message).not.toBe('the fit went on with refused credentials');
     expect(s.received.at(-1)?.status).toBe(401);
     const said = [error.message, String(error.stack), ...lines].join('\n');
     expect(said).toMatch(/401 unauthorized \(ntfy code 40101\): ntfy refused the credentials/);

@@ -91,6 +91,11 @@ export class NtfyCallback extends Notifier {
     this.checksWithStartMessage = true;
   }
 
+  /** Where the messages go, for a person to read: `topic my-runs on ntfy.sh` (no credentials). */
+  get destination(): string {
+    return `topic ${this.#topic} on ${this.#server.host}${this.#server.pathname === '/' ? '' : this.#server.pathname.replace(/\/$/, '')}`;
+  }
+
   protected async send(n: Notification, context: SendContext): Promise<void> {
     const message = this.message(n, context);
     await context.step('message', () => this.publish(message, context.signal));

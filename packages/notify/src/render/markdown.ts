@@ -2,14 +2,15 @@
  * CommonMark, the Markdown that ntfy's clients (marked in the web app, Markwon on Android) and many
  * other services render. User text is escaped so that a run named `*best*_run` or an error quoting
  * `<script>` shows as written: a backslash before every character that could open emphasis, a link,
- * inline HTML, a table cell or a strikethrough, and before what would start a heading, a quote or a
- * list at the beginning of a line. Code spans and blocks take their content as is, fenced by more
+ * inline HTML, an entity, a table cell or a strikethrough, and before what would start a heading, a
+ * quote or a list at the beginning of a line. (A backslash before ASCII punctuation always shows as
+ * that punctuation, so escaping more than needed is harmless.) Code spans and blocks take their content as is, fenced by more
  * backticks than the content ever runs to, so nothing inside can close them early.
  */
 import type { Markup } from './doc.js';
 
-/** Characters that can start inline syntax anywhere in a line. */
-const INLINE = /[\\`*_[\]<>|~]/g;
+/** Characters that can start inline syntax anywhere in a line (`&` an entity: `&amp;` would show as `&`). */
+const INLINE = /[\\`*_[\]<>|~&]/g;
 /** What starts a block at the beginning of a line: a heading, a quote, a list item, a setext underline. */
 const LINE_START = /^(\s*)([#>+=-]|\d+[.)])/gm;
 

@@ -26,7 +26,7 @@ const processIo: CliIo = {
 /** The `epochcast` program; actions set `exitCode` on the returned holder. */
 export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): Command {
   const program = new Command('epochcast')
-    .description('epochcast: training notifications to Telegram, Slack and e-mail')
+    .description('epochcast: training notifications to Telegram, Slack, e-mail and ntfy')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
@@ -35,9 +35,9 @@ export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): 
 
   program
     .command('demo')
-    .summary('train MNIST and report it to Telegram, Slack and e-mail (local servers without credentials)')
+    .summary('train MNIST and report it to Telegram, Slack, e-mail and ntfy (local servers without credentials)')
     .description(
-      'Train MNIST with fitOneCycle and a progress bar, reporting to Telegram, Slack and e-mail. ' +
+      'Train MNIST with fitOneCycle and a progress bar, reporting to Telegram, Slack, e-mail and ntfy. ' +
         'A service without credentials in the environment (TELEGRAM_BOT_TOKEN + TELEGRAM_CHAT_ID; SLACK_BOT_TOKEN + SLACK_CHANNEL ' +
         'or SLACK_WEBHOOK_URL; SMTP_URL + EMAIL_FROM + EMAIL_TO) gets a local testkit server instead; the demo then prints ' +
         'what each one received and writes the e-mail, the loss plot and the CSV to a folder.',

@@ -37,7 +37,7 @@ export interface NtfyCallbackOptions extends NotifierOptions {
   minIntervalMs?: number;
 }
 
-/** ntfy's message limit (`message-size-limit`, 4096 bytes): a longer message becomes a `message.txt` attachment. */
+/** ntfy's message limit (`message-size-limit`, 4096 bytes): a longer message becomes an `attachment.txt` attachment. */
 export const NTFY_MESSAGE_BYTES = 4096;
 /** At most one epoch message every 10 minutes unless told otherwise (see the README for why). */
 export const NTFY_EPOCH_INTERVAL_MS = 10 * 60_000;
@@ -71,7 +71,6 @@ export class NtfyCallback extends Notifier {
   readonly #maxAttachmentBytes: number;
   /** Every request of this notifier goes through it: the one place to give it another transport (a proxy). */
   readonly #fetch: typeof fetch = (input, init) => fetch(input, init);
-  protected override verifies = 'the topic';
 
   constructor(options: NtfyCallbackOptions = {}) {
     super({ ...options, minIntervalMs: options.minIntervalMs ?? NTFY_EPOCH_INTERVAL_MS });

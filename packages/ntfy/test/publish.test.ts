@@ -172,7 +172,7 @@ describe('NtfyCallback on the wire', () => {
     expect(lines).toEqual([]);
   });
 
-  test('a message over 4096 bytes is trimmed to fit rather than turned into a message.txt attachment', async () => {
+  test('a message over 4096 bytes is trimmed to fit rather than turned into a attachment.txt attachment', async () => {
     const s = await start();
     // Three bytes a character in UTF-8: 9000 bytes of error message, 3000 UTF-16 units.
     const crash = new CrashAt(1, new Error(`東京大阪${'名古屋'.repeat(750)}`));

@@ -1,7 +1,7 @@
 /**
  * A local ntfy server: publishing by POST/PUT to `/<topic>` with ntfy's headers (and their query
  * forms), JSON publishing to `/`, attachments (a PUT body with `Filename`), a message over the
- * limit turned into a `message.txt` attachment as ntfy does, its answer and error JSON, optional
+ * limit turned into an `attachment.txt` attachment as ntfy does, its answer and error JSON, optional
  * credentials (a `tk_…` token or a user and password), and the attachment size limit (413).
  */
 
@@ -49,7 +49,7 @@ export interface NtfyServerOptions {
   token?: string;
   /** Require basic auth with this user and password (beside the token, if both are set). */
   user?: { username: string; password: string };
-  /** ntfy's `message-size-limit`: a longer message becomes an attachment `message.txt`. Default 4096 bytes. */
+  /** ntfy's `message-size-limit`: a longer message becomes the attachment `attachment.txt`. Default 4096 bytes. */
   messageLimitBytes?: number;
   /** ntfy's `attachment-file-size-limit`: a larger attachment is refused with 413. Default 15 MiB. */
   attachmentLimitBytes?: number;
@@ -126,7 +126,11 @@ class NtfyServerImpl extends FakeService<NtfyPublish> implements NtfyServer {
       return { ...common, via: 'json', ...fromJson(json ?? {}) };
     }
     const read = (names: readonly string[]): string | undefined => {
-      for (const name of names) if (headers[name] !== undefined) return decodeRfc2047(headers[name]);
+      for (const name of names) {
+        const value = headers[name] === undefined ? undefined : decodeRfc2047(headers[name]);
+        // A proxy's RFC 9218 `Priority: u=3, i` is not ntfy's: ntfy skips it, and so does this.
+        if (value !== undefined && !(name === 'priority' && /^u=\d/.test(value.trim()))) return value;
+      }
       for (const name of names) if (url.searchParams.has(name)) return url.searchParams.get(name) ?? undefined;
       return undefined;
     };
@@ -140,7 +144,8 @@ class NtfyServerImpl extends FakeService<NtfyPublish> implements NtfyServer {
       via: 'headers' as const,
       topic,
       title: read(FIELDS.title),
-      message: explicit ?? text ?? '',
+      // ntfy trims a message sent as the body, not one given in a header.
+      message: explicit ?? text?.trim() ?? '',
       priority: priorityOf(read(FIELDS.priority)) ?? 0,
       tags: splitTags(read(FIELDS.tags)),
       click: read(FIELDS.click),
@@ -174,7 +179,7 @@ class NtfyServerImpl extends FakeService<NtfyPublish> implements NtfyServer {
     // ntfy keeps a message over its limit as a text attachment, and says so in the message.
     if (!r.attachment && Buffer.byteLength(r.message) > limit) {
       r.attachment = {
-        name: 'message.txt',
+        name: 'attachment.txt',
         type: 'text/plain; charset=utf-8',
         size: Buffer.byteLength(r.message),
         bytes: Buffer.from(r.message),

@@ -50,7 +50,7 @@ describe('ntfy server', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ topic: 'runs', message: 'json ✅', title: 'Title ✅', tags: ['x'], priority: 4, markdown: true }),
     });
-    await fetch(`${s.url}/runs`, { method: 'POST', body: 'plain' });
+    await fetch(`${s.url}/runs`, { method: 'POST', headers: { priority: 'u=1, i' }, body: '  plain\n' });
     expect(s.messages('runs').map((m) => [m.via, m.title, m.message, m.priority, m.tags, m.markdown])).toEqual([
       ['headers', 'From query', 'hello', 2, ['a', 'b'], false],
       ['json', 'Title ✅', 'json ✅', 4, ['x'], true],
@@ -71,13 +71,13 @@ describe('ntfy server', () => {
     expect(await big.json()).toMatchObject({ code: 41301, http: 413 });
   });
 
-  it('turns a message over the limit into message.txt, as ntfy does', async () => {
+  it('turns a message over the limit into attachment.txt, as ntfy does', async () => {
     const s = await start();
     await fetch(`${s.url}/runs`, { method: 'POST', body: 'x'.repeat(4097) });
     await fetch(`${s.url}/runs`, { method: 'POST', body: 'y'.repeat(4096) });
     const [long, fits] = s.messages();
-    expect(long?.message).toBe('You received a file: message.txt');
-    expect(long?.attachment).toMatchObject({ name: 'message.txt', size: 4097 });
+    expect(long?.message).toBe('You received a file: attachment.txt');
+    expect(long?.attachment).toMatchObject({ name: 'attachment.txt', size: 4097 });
     expect(fits?.attachment).toBeUndefined();
     expect(fits?.message).toHaveLength(4096);
   });

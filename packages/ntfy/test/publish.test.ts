@@ -172,6 +172,20 @@ describe('NtfyCallback on the wire', () => {
     expect(lines).toEqual([]);
   });
 
+  test("a 429 without Retry-After (ntfy.sh's own) is retried with the base's growing backoff, and arrives once", async () => {
+    const s = await start({ token: TOKEN, retryAfterHeader: false });
+    s.faults.rateLimit(3, 1, { methods: ['publish'] });
+    await toyLearner([ntfy(s, { on: ['end'], plot: false })]).fit(1);
+    expect(s.received.map((r) => r.status)).toEqual([429, 429, 429, 200]);
+    const gaps = s.received.slice(1).map((r, i) => r.at - (s.received[i]?.at ?? 0));
+    // From 500 ms, doubling (randomised up to 2×): a fixed one-second wait would not reach 2 s (clock margin 30 ms).
+    expect(gaps[0]).toBeGreaterThanOrEqual(470);
+    expect(gaps[1]).toBeGreaterThanOrEqual(970);
+    expect(gaps[2]).toBeGreaterThanOrEqual(1970);
+    expect(messages(s)).toHaveLength(1);
+    expect(lines).toEqual([]);
+  });
+
   test('a message over 4096 bytes is trimmed to fit rather than turned into a attachment.txt attachment', async () => {
     const s = await start();
     // Three bytes a character in UTF-8: 9000 bytes of error message, 3000 UTF-16 units.

@@ -53,6 +53,11 @@ export interface NtfyServerOptions {
   messageLimitBytes?: number;
   /** ntfy's `attachment-file-size-limit`: a larger attachment is refused with 413. Default 15 MiB. */
   attachmentLimitBytes?: number;
+  /**
+   * Whether a `faults.rateLimit` 429 carries `Retry-After`. Default true; ntfy.sh's own 429 has none,
+   * so `false` plays it: the client must back off on its own.
+   */
+  retryAfterHeader?: boolean;
 }
 
 export interface NtfyServer extends LocalServer<NtfyPublish> {
@@ -161,7 +166,7 @@ class NtfyServerImpl extends FakeService<NtfyPublish> implements NtfyServer {
       this.#refuse(
         call,
         { http: 429, code: 42901, error: 'limit reached: too many requests' },
-        { 'retry-after': String(fault.retryAfterSec) },
+        this.#options.retryAfterHeader === false ? {} : { 'retry-after': String(fault.retryAfterSec) },
       );
     else if (fault.kind === 'serverError')
       this.#refuse(call, { http: fault.status, code: fault.status * 100 + 1, error: 'internal server error' });

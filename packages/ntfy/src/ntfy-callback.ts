@@ -77,7 +77,8 @@ export class NtfyCallback extends Notifier {
     // Registered before they are checked: a malformed token is still a secret.
     this.registerSecret(textOrUndefined(options.token), textOrUndefined(options.url));
     const settings = resolveSettings(options);
-    this.registerSecret(settings.authorization, ...settings.secrets);
+    // On an open server the topic's URL is the key to read it, as a webhook's URL is to post to it.
+    this.registerSecret(settings.authorization, ...settings.secrets, new URL(settings.topic, settings.server).href);
     this.#server = settings.server;
     this.#topic = settings.topic;
     this.#authorization = settings.authorization;

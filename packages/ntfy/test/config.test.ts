@@ -84,6 +84,8 @@ describe('NtfyCallback configuration', () => {
     expect(printed).toContain('ntfy');
     expect(printed).not.toMatch(/tk_fromenv|my-runs/);
     expect(callback.redact('token tk_fromenv123456789 leaked')).toBe('token *** leaked');
+    // The topic's URL reads the topic on an open server: redacted too.
+    expect(callback.redact('subscribe at https://ntfy.example/prefix/my-runs')).toBe('subscribe at ***');
   });
 
   test("a URL's user:password is accepted as basic auth, and its password redacted everywhere", () => {

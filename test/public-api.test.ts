@@ -2,6 +2,7 @@
 // and declarations — so a broken exports map or an accidental internal export shows up here.
 import * as core from '@epochcast/core';
 import * as notify from '@epochcast/notify';
+import * as ntfy from '@epochcast/ntfy';
 import * as tf from '@tensorflow/tfjs';
 import { expect, test } from 'vitest';
 
@@ -77,6 +78,7 @@ test('@epochcast/notify exports the notifier base, the render kit and nothing el
       'MIN_MESSAGE_LENGTH',
       'NOTIFY_EVENTS',
       'Notifier',
+      'MARKDOWN',
       'OUTCOME_EMOJI',
       'PLAIN',
       'PermanentError',
@@ -104,6 +106,7 @@ test('@epochcast/notify exports the notifier base, the render kit and nothing el
       'errorText',
       'escapeHtml',
       'escapeHtmlText',
+      'escapeMarkdown',
       'formatCount',
       'formatDuration',
       'formatLoss',
@@ -124,6 +127,7 @@ test('@epochcast/notify exports the notifier base, the render kit and nothing el
       'notifyRun',
       'oneLine',
       'pack',
+      'plotFileName',
       'plural',
       'proxyFetch',
       'proxyRoute',
@@ -141,6 +145,12 @@ test('@epochcast/notify exports the notifier base, the render kit and nothing el
       'trimStack',
       'verifyWebhookSignature',
     ].sort(),
+  );
+});
+
+test('@epochcast/ntfy exports NtfyCallback and its constants, nothing else', () => {
+  expect(Object.keys(ntfy).sort()).toEqual(
+    ['DEFAULT_MAX_ATTACHMENT_BYTES', 'NTFY_EPOCH_INTERVAL_MS', 'NTFY_MESSAGE_BYTES', 'NtfyCallback'].sort(),
   );
 });
 

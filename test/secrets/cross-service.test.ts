@@ -1,6 +1,6 @@
 /**
  * Issue 15, finding 1: one service's secret must never reach another service. A run notifies
- * Telegram, Slack, e-mail and a webhook (the testkit's real servers); its training error — or a
+ * Telegram, Slack, e-mail, ntfy and a webhook (the testkit's real servers); its training error — or a
  * wrapped command's output and command line — quotes every service's credentials, as a script that
  * prints its configuration and fails does. Before the process-wide registry each notifier redacted
  * only its own secrets, so the Slack token, the SMTP password and the webhook secret went to
@@ -10,11 +10,14 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { EmailCallback } from '@epochcast/email';
 import { type Notifier, notifyRun, WebhookCallback } from '@epochcast/notify';
+import { NtfyCallback } from '@epochcast/ntfy';
 import { SlackCallback } from '@epochcast/slack';
 import { TelegramCallback } from '@epochcast/telegram';
 import {
+  type NtfyServer,
   type SlackServer,
   type SmtpSink,
+  startNtfyServer,
   startSlackServer,
   startSmtpSink,
   startTelegramServer,
@@ -33,15 +36,26 @@ const SLACK_TOKEN = 'xoxb-cross-SECRET-slack-7c1d';
 const SMTP_PASSWORD = 'cross-SECRET-smtp-pw';
 const HOOK_SECRET = 'cross-SECRET-hmac-91';
 const HOOK_PATH = 'PATHSECRET-cross-42';
+const NTFY_TOKEN = 'tk_crossSECRETntfy0a1b2c';
 
 /** Every secret and the forms it is recognised by: whole, by its secret part, URL-encoded. */
-const SECRETS = [TG_TOKEN, 'AAH-cross-SECRET-tg-token', encodeURIComponent(TG_TOKEN), SLACK_TOKEN, SMTP_PASSWORD, HOOK_SECRET, HOOK_PATH];
+const SECRETS = [
+  TG_TOKEN,
+  'AAH-cross-SECRET-tg-token',
+  encodeURIComponent(TG_TOKEN),
+  SLACK_TOKEN,
+  SMTP_PASSWORD,
+  HOOK_SECRET,
+  HOOK_PATH,
+  NTFY_TOKEN,
+];
 
 interface Servers {
   telegram: TelegramServer;
   slack: SlackServer;
   smtp: SmtpSink;
   webhook: WebhookServer;
+  ntfy: NtfyServer;
 }
 
 let servers: Servers;
@@ -53,14 +67,15 @@ beforeAll(async () => {
 
 beforeEach(async () => {
   warnings = [];
-  const [telegram, slack, smtp, webhook] = await Promise.all([
+  const [telegram, slack, smtp, webhook, ntfy] = await Promise.all([
     startTelegramServer({ token: TG_TOKEN }),
     startSlackServer({ token: SLACK_TOKEN }),
     startSmtpSink({ auth: { user: 'trainer', pass: SMTP_PASSWORD } }),
     // The signature scheme is not under test here: every request is recorded and answered 200.
     startWebhookServer({ secret: HOOK_SECRET, rejectInvalidSignature: false }),
+    startNtfyServer({ token: NTFY_TOKEN }),
   ]);
-  servers = { telegram, slack, smtp, webhook };
+  servers = { telegram, slack, smtp, webhook, ntfy };
 });
 
 afterEach(async () => {
@@ -68,6 +83,7 @@ afterEach(async () => {
 });
 
 const hookUrl = (s: Servers) => `${s.webhook.url}/hooks/${HOOK_PATH}`;
+const ntfyUrl = (s: Servers) => `${s.ntfy.url}/cross-runs`;
 const smtpUrl = (s: Servers) => `smtp://trainer:${SMTP_PASSWORD}@${s.smtp.host}:${s.smtp.port}`;
 
 /** What a script that prints its configuration and then fails would print. */
@@ -77,6 +93,7 @@ function configDump(s: Servers): string {
     `SLACK_BOT_TOKEN=${SLACK_TOKEN}`,
     `SMTP_URL=${smtpUrl(s)} password=${SMTP_PASSWORD}`,
     `EPOCHCAST_WEBHOOK_URL=${hookUrl(s)} EPOCHCAST_WEBHOOK_SECRET=${HOOK_SECRET}`,
+    `NTFY_URL=${ntfyUrl(s)} NTFY_TOKEN=${NTFY_TOKEN}`,
   ].join('\n');
 }
 
@@ -92,6 +109,7 @@ function notifiers(s: Servers, runName?: string): Notifier[] {
     new SlackCallback({ ...common, token: SLACK_TOKEN, channel: '#training', slackApiUrl: s.slack.apiUrl }),
     new EmailCallback({ ...common, smtpUrl: smtpUrl(s), from: 'runs@example.test', to: 'me@example.test' }),
     new WebhookCallback({ ...common, url: hookUrl(s), secret: HOOK_SECRET }),
+    new NtfyCallback({ ...common, url: ntfyUrl(s), token: NTFY_TOKEN }),
   ];
 }
 
@@ -113,6 +131,8 @@ function received(s: Servers): Record<keyof Servers, string> {
       )
       .join('\n'),
     webhook: s.webhook.received.map((r) => `${JSON.stringify(r.headers)}\n${r.rawBody}`).join('\n'),
+    // Its headers carry its own token, as they must: what a reader sees is the title, the text, the tags and the file's name.
+    ntfy: JSON.stringify(s.ntfy.received.map((r) => ({ title: r.title, message: r.message, tags: r.tags, file: r.attachment?.name }))),
   };
 }
 
@@ -132,7 +152,7 @@ function expectNoSecretCrossed(s: Servers): void {
 }
 
 describe('finding 1: no service receives another service’s secret', () => {
-  test('a fit notifying Telegram, Slack, e-mail and a webhook fails with an error quoting all their credentials: no server receives any of them, e-mail attachments included', async () => {
+  test('a fit notifying Telegram, Slack, e-mail, ntfy and a webhook fails with an error quoting all their credentials: no server receives any of them, e-mail attachments included', async () => {
     const s = servers;
     // The run's name carries a secret too: it names every message, and the e-mail's CSV attachment.
     const learn = toyLearner([...notifiers(s, `sweep-${SLACK_TOKEN}`), new CrashAt(2, new Error(configDump(s)))]);
@@ -149,7 +169,7 @@ describe('finding 1: no service receives another service’s secret', () => {
     expectNoSecretCrossed(s);
   });
 
-  test('`epochcast run --telegram --slack --email --webhook`: a command that prints every credential and fails sends none of them in its command line or last output lines', async () => {
+  test('`epochcast run --telegram --slack --email --ntfy --webhook`: a command that prints every credential and fails sends none of them in its command line or last output lines', async () => {
     const s = servers;
     const script = `console.log(${JSON.stringify(configDump(s))}); process.exit(3)`;
     const env = {
@@ -165,8 +185,10 @@ describe('finding 1: no service receives another service’s secret', () => {
       EMAIL_FROM: 'runs@example.test',
       EMAIL_TO: 'me@example.test',
       EPOCHCAST_WEBHOOK_SECRET: HOOK_SECRET,
+      NTFY_URL: ntfyUrl(s),
+      NTFY_TOKEN: NTFY_TOKEN,
     };
-    const args = ['run', '--telegram', '--slack', '--email', '--webhook', hookUrl(s), '--', process.execPath, '-e', script];
+    const args = ['run', '--telegram', '--slack', '--email', '--ntfy', '--webhook', hookUrl(s), '--', process.execPath, '-e', script];
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {

@@ -11,12 +11,15 @@ import { format, inspect } from 'node:util';
 import { Callback } from '@epochcast/core';
 import { EmailCallback } from '@epochcast/email';
 import { ConsoleCallback, type Notifier, WebhookCallback } from '@epochcast/notify';
+import { NtfyCallback } from '@epochcast/ntfy';
 import { SlackCallback } from '@epochcast/slack';
 import { TelegramCallback } from '@epochcast/telegram';
 import {
+  type NtfyServer,
   type SlackServer,
   type SmtpSink,
   type StreamSink,
+  startNtfyServer,
   startSlackServer,
   startSmtpSink,
   startStreamSink,
@@ -36,6 +39,8 @@ const SMTP_PASSWORD = 'print-SECRET-smtp-pw';
 const HOOK_PATH = 'print-SECRET-hook-path';
 const HOOK_SECRET = 'print-SECRET-hmac';
 const HOOK_HEADER = 'Bearer print-SECRET-api-key';
+const NTFY_TOKEN = 'tk_printSECRETntfy42';
+const NTFY_PASSWORD = 'print-SECRET-ntfy-pw';
 
 /** Every secret of every notifier below, and each one's secret part. */
 const SECRETS = [
@@ -47,6 +52,9 @@ const SECRETS = [
   HOOK_PATH,
   HOOK_SECRET,
   'print-SECRET-api-key',
+  NTFY_TOKEN,
+  NTFY_PASSWORD,
+  Buffer.from(`trainer:${NTFY_PASSWORD}`).toString('base64'),
 ];
 
 let telegram: TelegramServer;
@@ -54,25 +62,29 @@ let slack: SlackServer;
 let smtp: SmtpSink;
 let webhook: WebhookServer;
 let sink: StreamSink;
+let ntfy: NtfyServer;
+let ntfyWithUser: NtfyServer;
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  [telegram, slack, smtp, webhook, sink] = await Promise.all([
+  [telegram, slack, smtp, webhook, sink, ntfy, ntfyWithUser] = await Promise.all([
     startTelegramServer({ token: TG_TOKEN }),
     startSlackServer({ token: SLACK_TOKEN }),
     startSmtpSink({ auth: { user: 'trainer', pass: SMTP_PASSWORD } }),
     startWebhookServer({ secret: HOOK_SECRET, rejectInvalidSignature: false }),
     startStreamSink(),
+    startNtfyServer({ token: NTFY_TOKEN }),
+    startNtfyServer({ user: { username: 'trainer', password: NTFY_PASSWORD } }),
   ]);
 });
 
 afterAll(async () => {
-  await Promise.all([telegram, slack, smtp, webhook, sink].map((s) => s.close()));
+  await Promise.all([telegram, slack, smtp, webhook, sink, ntfy, ntfyWithUser].map((s) => s.close()));
 });
 
 const common = { handleSignals: false, minSendIntervalMs: 0, on: ['start', 'epoch', 'end'] as const, logger: { warn: () => {} } };
 
-/** The six notifier classes, Slack and e-mail in both their configurations. */
+/** The seven notifier classes, Slack, e-mail and ntfy in both their configurations. */
 const notifiers: Record<string, () => Notifier> = {
   TelegramCallback: () => new TelegramCallback({ ...common, token: TG_TOKEN, chatId: 42, apiRoot: telegram.url }),
   'SlackCallback (bot token)': () => new SlackCallback({ ...common, token: SLACK_TOKEN, channel: '#training', slackApiUrl: slack.apiUrl }),
@@ -100,6 +112,9 @@ const notifiers: Record<string, () => Notifier> = {
       headers: { 'x-api-key': HOOK_HEADER },
     }),
   ConsoleCallback: () => new ConsoleCallback({ ...common, stream: sink.stream }),
+  'NtfyCallback (token)': () => new NtfyCallback({ ...common, url: `${ntfy.url}/print-runs`, token: NTFY_TOKEN }),
+  'NtfyCallback (user:password in the URL)': () =>
+    new NtfyCallback({ ...common, url: `${ntfyWithUser.url.replace('://', `://trainer:${NTFY_PASSWORD}@`)}/print-runs` }),
 };
 
 /** The object as each way of printing it shows it. */

@@ -1,11 +1,12 @@
 /**
- * `epochcast test --telegram|--slack|--email`: checks a configuration the way a run would — the
+ * `epochcast test --telegram|--slack|--email|--ntfy`: checks a configuration the way a run would — the
  * plugin's own check first (Telegram getMe, Slack auth.test, SMTP login), then one short message
  * through the real plugin — and says what is wrong when it fails.
  */
 
 import { EmailCallback, type EmailCallbackOptions } from '@epochcast/email';
 import { jobNotification, jobRunInfo, type Notifier, type NotifierLogger } from '@epochcast/notify';
+import { NtfyCallback, type NtfyCallbackOptions } from '@epochcast/ntfy';
 import { SlackCallback, type SlackCallbackOptions } from '@epochcast/slack';
 import { TelegramCallback, type TelegramCallbackOptions } from '@epochcast/telegram';
 import { isConfigError, SERVICES, type Service } from './notifiers.js';
@@ -23,6 +24,8 @@ function makeNotifier(service: Service, logger: NotifierLogger): Notifier {
       return new SlackCallback(common satisfies SlackCallbackOptions);
     case 'email':
       return new EmailCallback(common satisfies EmailCallbackOptions);
+    case 'ntfy':
+      return new NtfyCallback(common satisfies NtfyCallbackOptions);
   }
 }
 
@@ -32,16 +35,17 @@ function destination(notifier: Notifier): string {
   if (notifier instanceof SlackCallback)
     return notifier.mode === 'webhook' ? "the incoming webhook's channel" : `channel ${notifier.channel}`;
   if (notifier instanceof EmailCallback) return notifier.to.join(', ');
+  if (notifier instanceof NtfyCallback) return notifier.destination;
   return notifier.service;
 }
 
-const LABEL: Record<Service, string> = { telegram: 'Telegram', slack: 'Slack', email: 'e-mail' };
+const LABEL: Record<Service, string> = { telegram: 'Telegram', slack: 'Slack', email: 'e-mail', ntfy: 'ntfy' };
 
 /** Checks each chosen service; 0 when every one got its message, 1 when one failed, 2 when none was chosen. */
 export async function testNotifiers(io: CliIo, options: Partial<Record<Service, boolean>>): Promise<number> {
   const chosen = SERVICES.filter((s) => options[s]);
   if (chosen.length === 0) {
-    io.err('epochcast test: choose at least one of --telegram --slack --email\n(add --help for usage)\n');
+    io.err('epochcast test: choose at least one of --telegram --slack --email --ntfy\n(add --help for usage)\n');
     return 2;
   }
   let failed = 0;

@@ -1,5 +1,5 @@
 /**
- * `epochcast demo`: MNIST with fitOneCycle, a progress bar and Telegram + Slack + e-mail. A
+ * `epochcast demo`: MNIST with fitOneCycle, a progress bar and Telegram + Slack + e-mail + ntfy. A
  * service whose credentials are in the environment gets the real messages; every other one gets
  * them on a local server of `@epochcast/testkit`, and the demo prints what each one received.
  */
@@ -9,9 +9,10 @@ import { DEMO_CONFIG, trainMnist } from '@epochcast/cli/mnist';
 import { historyCsv, ProgressCallback, selectBackend } from '@epochcast/core';
 import { EmailCallback, type EmailCallbackOptions } from '@epochcast/email';
 import type { Notifier } from '@epochcast/notify';
+import { NtfyCallback, type NtfyCallbackOptions } from '@epochcast/ntfy';
 import { SlackCallback, type SlackCallbackOptions } from '@epochcast/slack';
 import { TelegramCallback, type TelegramCallbackOptions } from '@epochcast/telegram';
-import type { ReceivedMail, SlackServer, SmtpSink, TelegramServer } from '@epochcast/testkit';
+import type { NtfyServer, ReceivedMail, SlackServer, SmtpSink, TelegramServer } from '@epochcast/testkit';
 import { isConfigError } from './notifiers.js';
 import type { CliIo } from './program.js';
 
@@ -27,11 +28,13 @@ const RUN_NAME = 'mnist-mlp';
 const LOCAL_CHAT = 4242;
 const LOCAL_CHANNEL = { id: 'C0TRAINING', name: 'training' };
 const LOCAL_TO = ['you@example.test'];
+const LOCAL_TOPIC = 'mnist-runs';
 
 interface Local {
   telegram?: TelegramServer;
   slack?: SlackServer;
   smtp?: SmtpSink;
+  ntfy?: NtfyServer;
 }
 
 /** Runs the demo; 0 when it trained and every service got its end message, 1 otherwise, 2 on a configuration error. */
@@ -80,6 +83,13 @@ export async function demo(io: CliIo, options: DemoOptions): Promise<number> {
         };
         notifiers.push({ label: 'E-mail', notifier: new EmailCallback(o) });
       }
+      // ntfy
+      if (env.NTFY_URL) notifiers.push({ label: 'ntfy', notifier: new NtfyCallback({ runName: RUN_NAME }) });
+      else {
+        local.ntfy = await (await testkit()).startNtfyServer();
+        const o: NtfyCallbackOptions = { runName: RUN_NAME, url: `${local.ntfy.url}/${LOCAL_TOPIC}` };
+        notifiers.push({ label: 'ntfy', notifier: new NtfyCallback(o) });
+      }
     } catch (error) {
       if (!isConfigError(error)) throw error;
       io.err(`epochcast demo: ${error.message}\n`);
@@ -91,13 +101,13 @@ export async function demo(io: CliIo, options: DemoOptions): Promise<number> {
     const samples = options.samples ?? DEMO_CONFIG.samples;
     const where = notifiers
       .map(({ label }) => {
-        const isLocal = label === 'Telegram' ? local.telegram : label === 'Slack' ? local.slack : local.smtp;
+        const isLocal = { Telegram: local.telegram, Slack: local.slack, 'E-mail': local.smtp, ntfy: local.ntfy }[label];
         return `${label} → ${isLocal ? 'local testkit server' : 'the real service'}`;
       })
       .join(', ');
     io.out(
       `MNIST: ${samples} digits, MLP 784-128-10, fitOneCycle(${epochs}, { lrMax: ${DEMO_CONFIG.lrMax} })\n` +
-        `Notifiers: ${where}${local.telegram || local.slack || local.smtp ? ' (set their credentials to use the real ones)' : ''}\n\n`,
+        `Notifiers: ${where}${local.telegram || local.slack || local.smtp || local.ntfy ? ' (set their credentials to use the real ones)' : ''}\n\n`,
     );
     const run = await trainMnist({
       ...DEMO_CONFIG,
@@ -123,7 +133,8 @@ export async function demo(io: CliIo, options: DemoOptions): Promise<number> {
         else if (label === 'E-mail' && local.smtp) {
           const mail = local.smtp.received.find((m) => m.status === 250);
           io.out(mail ? emailSummary(mail) : '\nE-mail (local SMTP sink): nothing arrived\n');
-        } else io.out(`\n${label} (real service): ${reportLine(notifier)}\n`);
+        } else if (label === 'ntfy' && local.ntfy) io.out(ntfySummary(local.ntfy, LOCAL_TOPIC));
+        else io.out(`\n${label} (real service): ${reportLine(notifier)}\n`);
       }
 
       // Files.
@@ -145,7 +156,7 @@ export async function demo(io: CliIo, options: DemoOptions): Promise<number> {
     }
     return ok ? 0 : 1;
   } finally {
-    await Promise.all([local.telegram?.close(), local.slack?.close(), local.smtp?.close()]);
+    await Promise.all([local.telegram?.close(), local.slack?.close(), local.smtp?.close(), local.ntfy?.close()]);
   }
 }
 
@@ -201,6 +212,16 @@ export function slackSummary(server: SlackServer, channel: string): string {
     }
   }
   return `\nSlack (local Web API, #${channel}): ${messages.length} messages\n${lines.join('\n')}\n`;
+}
+
+/** The topic, one line per notification: priority, tags, title, the text's first line or the attachment. */
+export function ntfySummary(server: NtfyServer, topic: string): string {
+  const messages = server.messages(topic);
+  const lines = messages.map((m) => {
+    const what = m.attachment ? `📎 ${m.attachment.name} (${m.attachment.size} bytes)` : firstLine(m.message, 80);
+    return `  [priority ${m.priority}] ${m.tags.join(',')} · ${m.title ?? ''} — ${what}`;
+  });
+  return `\nntfy (local server, topic ${topic}): ${messages.length} notifications\n${lines.join('\n')}\n`;
 }
 
 /** The mail: sender, recipients, subject, parts. */

@@ -6,15 +6,17 @@
 import { ConfigError } from '@epochcast/core';
 import { EmailCallback } from '@epochcast/email';
 import { type Notifier, type NotifierLogger, WebhookCallback } from '@epochcast/notify';
+import { NtfyCallback } from '@epochcast/ntfy';
 import { SlackCallback } from '@epochcast/slack';
 import { TelegramCallback, type TelegramCommand } from '@epochcast/telegram';
-export type Service = 'telegram' | 'slack' | 'email';
-export const SERVICES: readonly Service[] = ['telegram', 'slack', 'email'];
+export type Service = 'telegram' | 'slack' | 'email' | 'ntfy';
+export const SERVICES: readonly Service[] = ['telegram', 'slack', 'email', 'ntfy'];
 
 export interface NotifierFlags {
   telegram?: boolean;
   slack?: boolean;
   email?: boolean;
+  ntfy?: boolean;
   webhook?: string;
 }
 
@@ -46,6 +48,8 @@ export function serviceNotifier(service: Service, options: CliNotifierOptions = 
       return new SlackCallback(common(options));
     case 'email':
       return new EmailCallback(common(options));
+    case 'ntfy':
+      return new NtfyCallback(common(options));
   }
 }
 

@@ -26,7 +26,7 @@ const processIo: CliIo = {
 /** The `epochcast` program; actions set `exitCode` on the returned holder. */
 export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): Command {
   const program = new Command('epochcast')
-    .description('epochcast: training notifications to Telegram, Slack and e-mail')
+    .description('epochcast: training notifications to Telegram, Slack, e-mail and ntfy')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
@@ -35,9 +35,9 @@ export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): 
 
   program
     .command('demo')
-    .summary('train MNIST and report it to Telegram, Slack and e-mail (local servers without credentials)')
+    .summary('train MNIST and report it to Telegram, Slack, e-mail and ntfy (local servers without credentials)')
     .description(
-      'Train MNIST with fitOneCycle and a progress bar, reporting to Telegram, Slack and e-mail. ' +
+      'Train MNIST with fitOneCycle and a progress bar, reporting to Telegram, Slack, e-mail and ntfy. ' +
         'A service without credentials in the environment (TELEGRAM_BOT_TOKEN + TELEGRAM_CHAT_ID; SLACK_BOT_TOKEN + SLACK_CHANNEL ' +
         'or SLACK_WEBHOOK_URL; SMTP_URL + EMAIL_FROM + EMAIL_TO) gets a local testkit server instead; the demo then prints ' +
         'what each one received and writes the e-mail, the loss plot and the CSV to a folder.',
@@ -66,11 +66,12 @@ export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): 
         'message, and with it whatever credential it could print), except the settings EPOCHCAST_SOCKET_DIR, EPOCHCAST_REDIS_LEASE_MS, ' +
         'EPOCHCAST_BACKEND, EPOCHCAST_DISABLE, EPOCHCAST_RUN_NAME and EPOCHCAST_OUT; --pass-env gives it more.',
     )
-    .usage('[--telegram] [--slack] [--email] [--webhook <url>] [--name <name>] [--stall <duration>] -- <command…>')
+    .usage('[--telegram] [--slack] [--email] [--ntfy] [--webhook <url>] [--name <name>] [--stall <duration>] -- <command…>')
     .argument('[command...]', 'the command and its arguments, after --')
     .option('--telegram', 'notify Telegram (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID)')
     .option('--slack', 'notify Slack (SLACK_BOT_TOKEN + SLACK_CHANNEL, or SLACK_WEBHOOK_URL)')
     .option('--email', 'send an e-mail (SMTP_URL, EMAIL_FROM, EMAIL_TO)')
+    .option('--ntfy', 'push to phones through ntfy (NTFY_URL, e.g. https://ntfy.sh/my-runs; NTFY_TOKEN if the topic needs one)')
     .option('--webhook <url>', 'POST the notifications as JSON to this URL (signed with EPOCHCAST_WEBHOOK_SECRET when set)')
     .option('--name <name>', 'names the run in the messages (default: the command line)')
     .option(
@@ -109,7 +110,8 @@ export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): 
     .option('--telegram', 'test Telegram (TELEGRAM_BOT_TOKEN, TELEGRAM_CHAT_ID)')
     .option('--slack', 'test Slack (SLACK_BOT_TOKEN + SLACK_CHANNEL, or SLACK_WEBHOOK_URL)')
     .option('--email', 'test e-mail (SMTP_URL, EMAIL_FROM, EMAIL_TO)')
-    .action(async (options: { telegram?: boolean; slack?: boolean; email?: boolean }) => {
+    .option('--ntfy', 'test ntfy (NTFY_URL, NTFY_TOKEN)')
+    .action(async (options: { telegram?: boolean; slack?: boolean; email?: boolean; ntfy?: boolean }) => {
       result.exitCode = await (await import('./check.js')).testNotifiers(io, options);
     });
 

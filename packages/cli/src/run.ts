@@ -1,5 +1,5 @@
 /**
- * `epochcast run [--telegram] [--slack] [--email] [--webhook URL] [--name NAME] [--stall DURATION] -- <command…>`:
+ * `epochcast run [--telegram] [--slack] [--email] [--ntfy] [--webhook URL] [--name NAME] [--stall DURATION] -- <command…>`:
  * runs any command — a Python training script above all — and reports it as a Learner run is
  * reported: the start, each epoch read from its output (Keras, tqdm, Lightning, fastai, Hugging
  * Face, or the `@epochcast` line protocol; see output/), the end with the epoch table and the loss
@@ -53,8 +53,8 @@ function truncate(text: string, max: number): string {
 
 /** Runs the command; resolves to the exit code epochcast should end with. */
 export async function runCommand(io: CliIo, command: readonly string[], options: RunOptions): Promise<number> {
-  if (!options.telegram && !options.slack && !options.email && options.webhook === undefined) {
-    io.err('epochcast run: choose at least one of --telegram --slack --email --webhook\n(add --help for usage)\n');
+  if (!options.telegram && !options.slack && !options.email && !options.ntfy && options.webhook === undefined) {
+    io.err('epochcast run: choose at least one of --telegram --slack --email --ntfy --webhook\n(add --help for usage)\n');
     return 2;
   }
   const [file] = command;

@@ -1,5 +1,5 @@
 // `epochcast test`: one test message through the real plugin, against the testkit's servers.
-import { startSlackServer, startSmtpSink, startTelegramServer } from '@epochcast/testkit';
+import { startNtfyServer, startSlackServer, startSmtpSink, startTelegramServer } from '@epochcast/testkit';
 import { expect, test } from 'vitest';
 import { cli } from './helpers.js';
 
@@ -71,5 +71,33 @@ test('a wrong token, an unknown channel, a missing setting: ✗ with what is wro
     expect(missing.stderr).toMatch(/^✗ e-mail: .*SMTP_URL/m);
   } finally {
     await Promise.all([tg.close(), slack.close()]);
+  }
+});
+
+test('test --ntfy: ✓ naming the topic and the server, the message on the topic; a wrong token: ✗ without it', async () => {
+  const ntfy = await startNtfyServer({ token: 'tk_right0123456789' });
+  try {
+    const ok = await cli(['test', '--ntfy'], { env: { NTFY_URL: `${ntfy.url}/my-runs`, NTFY_TOKEN: 'tk_right0123456789' } });
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toBe(`✓ ntfy: test message delivered to topic my-runs on ${new URL(ntfy.url).host}\n`);
+    expect(ok.code).toBe(0);
+    expect(ntfy.messages('my-runs').map((m) => [m.title, m.priority, m.tags])).toEqual([
+      ['epochcast test · completed', 3, ['white_check_mark']],
+    ]);
+    expect(ntfy.messages('my-runs')[0]?.message).toMatch(/^\*\*✅ epochcast test completed/);
+
+    const wrong = await cli(['test', '--ntfy'], { env: { NTFY_URL: `${ntfy.url}/my-runs`, NTFY_TOKEN: 'tk_WRONGsecret42' } });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toBe('');
+    expect(wrong.stderr).toMatch(
+      /^✗ ntfy: publish: HTTP 401 unauthorized \(ntfy code 40101\): ntfy refused the credentials; check NTFY_TOKEN/,
+    );
+    expect(wrong.stderr).not.toContain('WRONGsecret');
+
+    const missing = await cli(['test', '--ntfy']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/^✗ ntfy: NtfyCallback: no ntfy URL\. Set NTFY_URL/);
+  } finally {
+    await ntfy.close();
   }
 });

@@ -16,7 +16,9 @@ test('demo: trains, every service receives its end message, the e-mail, plot and
     expect(r.code, r.stderr).toBe(0);
     const stdout = r.stdout;
     expect(stdout).toMatch(/^MNIST: 1000 digits, MLP 784-128-10, fitOneCycle\(1, \{ lrMax: 0\.01 \}\)\n/);
-    expect(stdout).toContain('Notifiers: Telegram → local testkit server, Slack → local testkit server, E-mail → local testkit server');
+    expect(stdout).toContain(
+      'Notifiers: Telegram → local testkit server, Slack → local testkit server, E-mail → local testkit server, ntfy → local testkit server',
+    );
     expect(stdout).toMatch(/\nepoch +train_loss +valid_loss +accuracy +time\n0 +\d/);
     // Telegram: start, the live epoch message, the end message and the plot.
     expect(stdout).toMatch(/\nTelegram \(local Bot API, chat 4242\): 4 messages\n {2}⏳ mnist-mlp \([0-9a-f]{8}\) started on /);
@@ -30,6 +32,15 @@ test('demo: trains, every service receives its end message, the e-mail, plot and
     // E-mail: the summary.
     expect(stdout).toMatch(
       /\nE-mail \(local SMTP sink\): 1 mail\n {2}From: +runs@example\.test\n {2}To: +you@example\.test\n {2}Subject: \[epochcast\] mnist-mlp completed · accuracy/,
+    );
+    // ntfy: the start (default priority), the epoch (low), the end and the plot as an attachment (low: the end already rang).
+    expect(stdout).toMatch(
+      /\nntfy \(local server, topic mnist-runs\): 4 notifications\n {2}\[priority 3\] hourglass_flowing_sand · mnist-mlp · started — \*\*⏳ mnist-mlp \(/,
+    );
+    expect(stdout).toMatch(/\n {2}\[priority 2\] chart_with_upwards_trend · mnist-mlp · epoch 1\/1 — mnist-mlp epoch 1\/1 · train_loss /);
+    expect(stdout).toMatch(/\n {2}\[priority 3\] white_check_mark · mnist-mlp · completed — \*\*✅ mnist-mlp completed 1 epoch/);
+    expect(stdout).toMatch(
+      /\n {2}\[priority 2\] chart_with_downwards_trend · mnist-mlp · completed — 📎 mnist-mlp-[0-9a-f]{8}-losses\.png \(\d+ bytes\)\n/,
     );
     expect(stdout).toContain(`\nWritten to ${out}/:\n`);
     const html = await readFile(path.join(out, 'email.html'), 'utf8');

@@ -12,7 +12,7 @@ test('--help on every command: exit 0, usage on stdout', async () => {
     [
       ['run'],
       [
-        /Usage: epochcast run \[--telegram\] \[--slack\] \[--email\] \[--webhook <url>\] \[--name <name>\] \[--stall <duration>\] -- <command…>/,
+        /Usage: epochcast run \[--telegram\] \[--slack\] \[--email\] \[--ntfy\] \[--webhook <url>\] \[--name <name>\] \[--stall <duration>\] -- <command…>/,
         /--webhook <url>/,
         /--name <name>/,
         /128 \+ the signal number/,
@@ -21,7 +21,7 @@ test('--help on every command: exit 0, usage on stdout', async () => {
         /environment has no TELEGRAM_\*, SLACK_\*, SMTP_URL, NTFY_\* or EPOCHCAST_\*/,
       ],
     ],
-    [['test'], [/Usage: epochcast test \[options\]/, /--telegram/, /--slack/, /--email/]],
+    [['test'], [/Usage: epochcast test \[options\]/, /--telegram/, /--slack/, /--email/, /--ntfy/]],
     [['telegram'], [/Usage: epochcast telegram \[options\] \[command\]/, /chats/]],
     [
       ['telegram', 'chats'],
@@ -63,5 +63,5 @@ test('usage errors are clear and exit 2: no command, unknown command or flag, mi
   expect(badValue.code).toBe(2);
   expect(badValue.stderr).toMatch(/--epochs <n>' argument 'two' is invalid\. expected a whole number from 1 to 100/);
   expect(noService.code).toBe(2);
-  expect(noService.stderr).toMatch(/^epochcast test: choose at least one of --telegram --slack --email/);
+  expect(noService.stderr).toMatch(/^epochcast test: choose at least one of --telegram --slack --email --ntfy/);
 });

@@ -1,6 +1,6 @@
 // `epochcast run` as a real child process, notifying a local webhook receiver (and Telegram).
 import type { Notification } from '@epochcast/notify';
-import { startTelegramServer, startWebhookServer, type TelegramServer, type WebhookServer } from '@epochcast/testkit';
+import { startNtfyServer, startTelegramServer, startWebhookServer, type TelegramServer, type WebhookServer } from '@epochcast/testkit';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { cli, nodeScript, startCli } from './helpers.js';
 
@@ -100,7 +100,7 @@ test('usage errors exit 2 before anything runs: no command, no notifier, unknown
     expect(r.stdout).not.toContain('it ran');
   }
   expect(noCommand.stderr).toMatch(/^epochcast run: no command to run\. Usage: epochcast run \[options\] -- <command…>/);
-  expect(noNotifier.stderr).toMatch(/^epochcast run: choose at least one of --telegram --slack --email --webhook\n/);
+  expect(noNotifier.stderr).toMatch(/^epochcast run: choose at least one of --telegram --slack --email --ntfy --webhook\n/);
   expect(unknown.stderr).toMatch(/^error: unknown option '--telegrm'\n\(Did you mean --telegram\?\)/);
   expect(missingValue.stderr).toMatch(/^error: option '--webhook <url>' argument missing/);
   expect(noToken.stderr).toMatch(/^epochcast run: TelegramCallback: no bot token\. Pass \{ token \} or set TELEGRAM_BOT_TOKEN/);
@@ -119,4 +119,22 @@ test("the command's own flags pass through, with or without --", async () => {
   expect(JSON.parse(withDashes.stdout)).toEqual(['--name', 'x', '--help']);
   expect(without.code).toBe(0);
   expect(JSON.parse(without.stdout)).toEqual(['--telegram', '-h']);
+});
+
+test('--ntfy: the start and the end (high priority on a failure) pushed to the topic; the command never sees NTFY_TOKEN', async () => {
+  const ntfy = await startNtfyServer({ token: 'tk_runsecret0123456' });
+  try {
+    const script = "console.log('token:' + (process.env.NTFY_TOKEN ?? 'none')); process.exit(2)";
+    const r = await cli(['run', '--ntfy', '--name', 'train.py', '--', ...nodeScript(script)], {
+      env: { NTFY_URL: `${ntfy.url}/runs`, NTFY_TOKEN: 'tk_runsecret0123456' },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('token:none\n');
+    expect(ntfy.messages('runs').map((m) => [m.title, m.priority, m.tags])).toEqual([
+      ['train.py · started', 3, ['hourglass_flowing_sand']],
+      ['train.py · failed', 4, ['x']],
+    ]);
+  } finally {
+    await ntfy.close();
+  }
 });

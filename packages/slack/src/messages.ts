@@ -112,13 +112,3 @@ export function summaryFields(n: Notification): Field[] {
 export function plotComment(n: Notification): string {
   return escapeSlack(`📉 ${cut(oneLine(n.run.name), 100)} (${n.run.id}) · losses`);
 }
-
-/** A file name Slack shows as is: the run's name in safe characters. */
-export function plotFileName(n: Notification): string {
-  const slug = n.run.name
-    .toLowerCase()
-    .replace(/[^a-z0-9._-]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 60);
-  return `${slug || 'run'}-${n.run.id}-losses.png`;
-}

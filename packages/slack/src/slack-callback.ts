@@ -1,10 +1,10 @@
 import type { Notification, NotifierLimits, NotifierOptions, ScopeRequest, SendContext, VerifyContext } from '@epochcast/notify';
-import { Notifier, scopeName } from '@epochcast/notify';
+import { Notifier, plotFileName, scopeName } from '@epochcast/notify';
 import { type Logger, LogLevel, WebClient, type WebClientOptions } from '@slack/web-api';
 import { IncomingWebhook } from '@slack/webhook';
 import { resolveSettings, type SlackEpochMode } from './config.js';
 import { fromWebApi, fromWebhook } from './errors.js';
-import { alertMessage, cardMessage, epochMessage, liveCardMessage, plotComment, plotFileName, summaryMessage } from './messages.js';
+import { alertMessage, cardMessage, epochMessage, liveCardMessage, plotComment, summaryMessage } from './messages.js';
 import type { SlackMessage } from './render.js';
 
 export interface SlackCallbackOptions extends NotifierOptions {

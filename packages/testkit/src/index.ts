@@ -15,6 +15,8 @@ export {
   sampleNotification,
   sampleStats,
 } from './notifications.js';
+export type { NtfyAttachment, NtfyPublish, NtfyServer, NtfyServerOptions } from './ntfy.js';
+export { startNtfyServer } from './ntfy.js';
 export type { ProxyRequest, ProxyServer, ProxyServerOptions } from './proxy.js';
 export { startProxyServer } from './proxy.js';
 export type { LocalServer, Match, RecordingServer, ServiceRecord } from './record-log.js';

@@ -325,3 +325,17 @@ export function headline(n: Notification, options: HeadlineOptions = {}): string
   const line = options.emoji === false ? body : `${emoji} ${body}`;
   return cut(line, options.maxLength ?? 400);
 }
+
+/**
+ * The loss plot's file name, as a chat or a push shows it: the run's name in safe characters and
+ * its id, `mnist-mlp-a1b2c3d4-losses.png`.
+ */
+export function plotFileName(n: Pick<Notification, 'run'>): string {
+  const slug = n.run.name
+    .toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 60);
+  const id = n.run.id.replace(/[^a-z0-9]+/gi, '');
+  return `${slug || 'run'}-${id || 'run'}-losses.png`;
+}

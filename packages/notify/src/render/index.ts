@@ -42,9 +42,11 @@ export {
   notificationOutcome,
   OUTCOME_EMOJI,
   type Outcome,
+  plotFileName,
   runLabel,
   VALID_LOSS,
 } from './format.js';
+export { escapeMarkdown, MARKDOWN } from './markdown.js';
 export { cleanText, cut, ELLIPSIS, escapeHtml, escapeHtmlText, oneLine, plural } from './strings.js';
 export {
   BEST_MARKER,

@@ -2,16 +2,20 @@
 // crosses a line, plateaus, has a slow epoch) watched by the five rules, with every service's
 // notifier attached, each against its testkit server through its real client. Each rule fires once,
 // and each service delivers the alerts loud — where it has loud and quiet — while the epoch updates
-// stay quiet. A healthy run, with the same rules, alerts no one.
+// stay quiet (Telegram sound, a top-level Slack message, ntfy priority high, an e-mail subject
+// starting [alert]). A healthy run, with the same rules, alerts no one.
 import { Callback, type LossFn, type TrainingState } from '@epochcast/core';
 import { EmailCallback } from '@epochcast/email';
 import { Alerts, divergence, type Notifier, nanLoss, plateau, slowEpoch, threshold, WebhookCallback } from '@epochcast/notify';
+import { NtfyCallback } from '@epochcast/ntfy';
 import { SlackCallback } from '@epochcast/slack';
 import { TelegramCallback } from '@epochcast/telegram';
 import {
+  type NtfyServer,
   parseTelegramText,
   type SlackServer,
   type SmtpSink,
+  startNtfyServer,
   startSlackServer,
   startSmtpSink,
   startTelegramServer,
@@ -123,25 +127,28 @@ interface Services {
   slack: SlackServer;
   smtp: SmtpSink;
   webhook: WebhookServer;
+  ntfy: NtfyServer;
   warnings: string[];
   close(): Promise<void>;
 }
 
 async function startServices(): Promise<Services> {
-  const [telegram, slack, smtp, webhook] = await Promise.all([
+  const [telegram, slack, smtp, webhook, ntfy] = await Promise.all([
     startTelegramServer({ token: TELEGRAM_TOKEN }),
     startSlackServer({ token: SLACK_TOKEN, channels: [{ id: 'C0TRAINING', name: 'training' }] }),
     startSmtpSink(),
     startWebhookServer(),
+    startNtfyServer(),
   ]);
   return {
     telegram,
     slack,
     smtp,
     webhook,
+    ntfy,
     warnings: [],
     close: async () => {
-      await Promise.all([telegram.close(), slack.close(), smtp.close(), webhook.close()]);
+      await Promise.all([telegram.close(), slack.close(), smtp.close(), webhook.close(), ntfy.close()]);
     },
   };
 }
@@ -154,6 +161,7 @@ function notifiers(s: Services): Notifier[] {
     new SlackCallback({ ...shared, token: SLACK_TOKEN, channel: '#training', slackApiUrl: s.slack.apiUrl }),
     new EmailCallback({ ...shared, smtpUrl: s.smtp.url, from: 'runs@example.com', to: 'ada@example.com' }),
     new WebhookCallback({ ...shared, url: `${s.webhook.url}/hooks/alerts` }),
+    new NtfyCallback({ ...shared, url: `${s.ntfy.url}/training-runs` }),
   ];
 }
 
@@ -230,6 +238,18 @@ describe('alert rules on a scripted Learner, delivered by every service', () => 
     expect(s.smtp.received.map((m) => m.headers['x-epochcast-event'])).toEqual(['alert', 'alert', 'alert', 'alert', 'alert', 'end']);
   });
 
+  test('ntfy: each alert is a high-priority push (urgent when critical), while the epochs are low', () => {
+    const pushes = s.ntfy.received.filter((r) => r.status === 200);
+    const alerts = pushes.filter((r) => r.title === 'scripted · alert');
+    // The Markdown escapes (`valid\_loss`) as the phone shows them: without the backslashes.
+    expectTheFiveAlerts(alerts.map((r) => r.message.split('\n')[0]?.replace(/\\(.)/g, '$1') ?? ''));
+    expect(alerts.map((r) => r.priority)).toEqual([4, 4, 4, 5, 4]);
+    expect(alerts.map((r) => r.tags)).toEqual([['warning'], ['warning'], ['warning'], ['rotating_light'], ['warning']]);
+    const epochs = pushes.filter((r) => r.title?.startsWith('scripted · epoch'));
+    expect(epochs.length).toBeGreaterThan(0);
+    expect(epochs.every((r) => r.priority === 2)).toBe(true);
+  });
+
   test('nothing was refused or warned about', () => {
     expect(s.warnings).toEqual([]);
     expect(s.telegram.received.filter((c) => c.status !== 200)).toEqual([]);
@@ -247,6 +267,7 @@ describe('a healthy run under the same rules', () => {
       expect(telegramAlerts(s)).toEqual([]);
       expect(slackChannelMessages(s)).toHaveLength(1);
       expect(s.smtp.received.map((m) => m.headers['x-epochcast-event'])).toEqual(['end']);
+      expect(s.ntfy.received.filter((r) => r.title === 'scripted · alert' || r.priority > 3)).toEqual([]);
       expect(s.warnings).toEqual([]);
     } finally {
       await s.close();

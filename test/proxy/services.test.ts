@@ -1,6 +1,6 @@
 /**
  * Issue 17: on a machine whose only way out is a proxy, every service must go through it. Each
- * HTTP service (Telegram, Slack bot, Slack webhook, the webhook) runs a real fit against its testkit
+ * HTTP service (Telegram, Slack bot, Slack webhook, the webhook, ntfy) runs a real fit against its testkit
  * server with the testkit's recording proxy in between: the proxy must have seen every request the
  * server received (none went around it), and with no proxy set, or the host in NO_PROXY, it sees
  * nothing while delivery still works. A proxy that refuses, wants a login or is down costs exactly

@@ -6,7 +6,8 @@ import type { Callback } from '@epochcast/core';
 import { type Notifier, type NotifierOptions, WebhookCallback } from '@epochcast/notify';
 import { SlackCallback } from '@epochcast/slack';
 import { TelegramCallback } from '@epochcast/telegram';
-import { startSlackServer, startTelegramServer, startWebhookServer } from '@epochcast/testkit';
+import { NtfyCallback } from '@epochcast/ntfy';
+import { startNtfyServer, startSlackServer, startTelegramServer, startWebhookServer } from '@epochcast/testkit';
 import { disposeToyLearner, toyLearner } from '@epochcast/testkit/learner';
 
 export const PROXY_VARS = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'all_proxy', 'ALL_PROXY', 'no_proxy', 'NO_PROXY'];
@@ -91,6 +92,19 @@ export const SERVICES: readonly ServiceCase[] = [
       return {
         target: new URL(server.url).host,
         notifier: (o) => new WebhookCallback({ ...o, url: `${server.url}/hook` }),
+        requests: () => server.received.length,
+        delivered: () => server.received.filter((r) => r.status === 200).length,
+        close: () => server.close(),
+      };
+    },
+  },
+  {
+    name: 'ntfy',
+    async start() {
+      const server = await startNtfyServer();
+      return {
+        target: new URL(server.url).host,
+        notifier: (o) => new NtfyCallback({ ...o, url: `${server.url}/training-runs` }),
         requests: () => server.received.length,
         delivered: () => server.received.filter((r) => r.status === 200).length,
         close: () => server.close(),

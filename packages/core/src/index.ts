@@ -6,7 +6,10 @@ export { type Batch, DataLoader, DataLoaders, type DataLoadersOptions } from './
 export { CallbackError, CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue } from './errors.js';
 export { formatLr, formatStatsTable, formatTable, formatTime, statsHeader, statsRow } from './format.js';
 // Training
-export { type FitOneCycleOptions, type FitOptions, Learner, type LearnerOptions } from './learner.js';
+export type { CheckpointSummary } from './checkpoint.js';
+export { Learner } from './learner.js';
+export type { FitOneCycleOptions, FitOptions, LearnerOptions } from './learner-options.js';
+export type { GetPredsOptions, PredictOptions, Preds } from './predict.js';
 
 // Losses, metrics, optimizers
 export { LOSS_NAMES, type LossFn, type LossName } from './losses.js';

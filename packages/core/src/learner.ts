@@ -37,6 +37,8 @@ export class Learner {
    * sets it to the checkpoint's, so a resumed run keeps its name. Kept in checkpoints.
    */
   runName: string | undefined;
+  /** The name the notifiers of the latest fit gave the run, kept in checkpoints when `runName` is unset. */
+  private notedRunName: string | undefined;
   private readonly lossFn: LossFn;
   private readonly lossName: string;
   private readonly slot: OptimizerSlot;
@@ -128,6 +130,11 @@ export class Learner {
     return found;
   }
 
+  /** Notifiers tell the learner the name their messages give the run, so a checkpoint keeps it. */
+  noteRunName(name: string): void {
+    this.notedRunName ??= name;
+  }
+
   /**
    * Asks the running fit to stop at the end of the current batch; `onTrainEnd` then sees status
    * `stopped` (or `interrupted`) and this reason. Does nothing when no fit is running.
@@ -173,7 +180,13 @@ export class Learner {
     const run = this.runLog.forCheckpoint('learn.save');
     const { lr, mom } = this.hyperParams;
     const parts = { model: this.model, optimizer: this.optimizer, hyperParams: { lr, mom }, recorder: this.recorder };
-    await saveCheckpoint(dir, { ...parts, metricNames: this.metricNames, lossName: this.lossName, runName: this.runName, run });
+    await saveCheckpoint(dir, {
+      ...parts,
+      metricNames: this.metricNames,
+      lossName: this.lossName,
+      runName: this.runName ?? this.notedRunName,
+      run,
+    });
   }
 
   /**
@@ -361,6 +374,7 @@ export class Learner {
     const { lr, mom } = this.hyperParams;
     const numBatches = this.data.train.numBatches;
     this.hooks = new HookDispatcher([...this.callbackList, ...extra].filter((cb) => mode === 'fit' || cb.runDuringLrFind));
+    if (mode === 'fit') this.notedRunName = undefined;
     const resumed = resume && { firstEpoch: resume.epochsDone, firstStep: resume.step, resumedFromEpoch: resume.epochsDone };
     this.s.reset({ mode, totalEpochs, numBatches, schedule, lr, mom, ...resumed });
     this.smoother.reset();

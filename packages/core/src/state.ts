@@ -25,6 +25,11 @@ export type TrainingHost = Pick<
   readonly lrSetElsewhere?: boolean | undefined;
   /** Lines a status reply (Telegram's /status) shows below the epoch table: a command's last output lines. */
   statusLines?(): readonly string[];
+  /**
+   * Takes note of the name a notifier's messages give the run (its `runName`, `EPOCHCAST_RUN_NAME`
+   * or the script's name), so `learn.save(dir)` keeps it and a resumed run is called the same.
+   */
+  noteRunName?(name: string): void;
 };
 
 /** How a fit ended, as seen by `onTrainEnd`; `running` until then. */

@@ -105,6 +105,32 @@ describe('learn.save / learn.load', () => {
     expect(weightsOf(loaded.model)).toEqual(weightsOf(original.model));
   });
 
+  test.each([
+    ['sgd', (lr: number) => tf.train.sgd(lr)],
+    ['rmsprop', (lr: number) => tf.train.rmsprop(lr, 0.9, 0.5)],
+    ['adagrad', (lr: number) => tf.train.adagrad(lr)],
+    ['adadelta', (lr: number) => tf.train.adadelta(lr)],
+  ])('round trip of %s', async (_name, optimizer) => {
+    const dir = path.join(tmp(), 'other');
+    const original = learner([], { optimizer });
+    await original.fit(2, { lr: 1e-2 });
+    await original.save(dir);
+    const loaded = learner([], { optimizer, seed: 3 });
+    await loaded.load(dir);
+    expect(await optimizerState(loaded)).toEqual(await optimizerState(original));
+    await loaded.fit(3, { lr: 1e-2, resume: true });
+    await original.fit(1, { lr: 1e-2 });
+    expect(loaded.recorder.rawLosses.slice(6)).toEqual(original.recorder.rawLosses);
+    expect(original.recorder.rawLosses.every(Number.isFinite)).toBe(true);
+    expect(weightsOf(loaded.model)).toEqual(weightsOf(original.model));
+  });
+
+  test('Adamax, whose state tfjs cannot read, cannot be saved: a clear error', async () => {
+    const learn = learner([], { optimizer: (lr) => tf.train.adamax(lr) });
+    await learn.fit(1);
+    await expect(learn.save(path.join(tmp(), 'adamax'))).rejects.toThrow(/the Adamax optimizer's state cannot be read .* Use adam, sgd/);
+  });
+
   test('a loaded learner trains on exactly as the original: the next epoch’s losses are equal', async () => {
     const dir = path.join(tmp(), 'next');
     const original = learner();

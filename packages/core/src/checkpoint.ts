@@ -186,6 +186,12 @@ async function readBinary(dir: string, name: string, expected: BinaryFile): Prom
     throw new ConfigError(
       `learn.load: ${file} is corrupt: ${data.byteLength} bytes where learner.json says ${expected.bytes}. Save the checkpoint again with learn.save(dir).`,
     );
+  // learner.json's tensor list must account for every byte, or decoding would misread the file.
+  const described = expected.weights.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1) * (w.dtype === 'bool' ? 1 : 4), 0);
+  if (described !== expected.bytes)
+    throw new ConfigError(
+      `learn.load: ${path.join(dir, MARKER_FILE)} is corrupt: its tensors for ${name} take ${described} bytes, not the ${expected.bytes} it records. Save the checkpoint again with learn.save(dir).`,
+    );
   if (sha256(data) !== expected.sha256)
     throw new ConfigError(
       `learn.load: ${file} is corrupt: its SHA-256 differs from the one learner.json records. Save the checkpoint again with learn.save(dir).`,

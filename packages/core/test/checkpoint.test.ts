@@ -303,8 +303,14 @@ describe('a checkpoint that does not fit is refused, and the learner is left as 
     await refused(dir, /learner\.json has format version 7, written by a newer @epochcast\/core; this one reads version 1\. Upgrade/);
 
     dir = await saved();
-    fs.writeFileSync(jsonFile.replace(path.dirname(jsonFile), dir), '{"format":"epochcast-checkpoint","version":1}');
+    fs.writeFileSync(path.join(dir, 'learner.json'), '{"format":"epochcast-checkpoint","version":1}');
     await refused(dir, /learner\.json is corrupt: savedAt must be a string/);
+
+    dir = await saved();
+    const described = JSON.parse(fs.readFileSync(path.join(dir, 'learner.json'), 'utf8'));
+    described.optimizer.weights[0].dtype = 'bool';
+    fs.writeFileSync(path.join(dir, 'learner.json'), JSON.stringify(described));
+    await refused(dir, /learner\.json is corrupt: its tensors for optimizer\.bin take \d+ bytes, not the \d+ it records/);
 
     await refused(path.join(tmp(), 'nothing-here'), /no checkpoint at .*nothing-here \(the directory does not exist\)/);
     await refused(tmp(), /is not an epochcast checkpoint \(it has no learner\.json\)/);

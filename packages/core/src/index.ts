@@ -2,12 +2,13 @@
 
 export { type BackendChoice, type BackendName, type SelectBackendOptions, selectBackend } from './backend.js';
 export { Callback, EVENTS, type EventName, type Hook } from './callback.js';
+// Training
+export type { CheckpointSummary } from './checkpoint.js';
 export { type Batch, DataLoader, DataLoaders, type DataLoadersOptions } from './data.js';
 export { CallbackError, CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue } from './errors.js';
 export { formatLr, formatStatsTable, formatTable, formatTime, statsHeader, statsRow } from './format.js';
-// Training
-export { type FitOneCycleOptions, type FitOptions, Learner, type LearnerOptions } from './learner.js';
-
+export { Learner } from './learner.js';
+export type { FitOneCycleOptions, FitOptions, LearnerOptions } from './learner-options.js';
 // Losses, metrics, optimizers
 export { LOSS_NAMES, type LossFn, type LossName } from './losses.js';
 export { accuracy, errorRate, type Metric, mae, mse } from './metrics.js';
@@ -16,6 +17,7 @@ export { type HyperParams, hyperParams, OPTIMIZER_NAMES, type OptimizerFactory, 
 export { checkBoolean, checkInteger, checkNonNegative, checkOptions, checkPositive } from './options.js';
 export { preloadPlotting } from './plot/libraries.js';
 export { Plot } from './plot/plot.js';
+export type { GetPredsOptions, PredictOptions, Preds } from './predict.js';
 // Recorder, schedules, plots
 export { type LrFindResult, Recorder } from './recorder.js';
 export { type EpochReport, type ReportedEnd, ReportedTraining, type ReportedTrainingOptions } from './reported-training.js';

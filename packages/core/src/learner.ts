@@ -1,76 +1,25 @@
 import * as tf from '@tensorflow/tfjs';
 import { Callback, type EventName, sortByOrder } from './callback.js';
+import { type CheckpointSummary, loadCheckpointInto, saveCheckpoint } from './checkpoint.js';
 import { type Batch, type DataLoader, DataLoaders } from './data.js';
 import { HookDispatcher } from './dispatch.js';
-import { CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue, toError } from './errors.js';
+import { CancelFitError, ConfigError, describeValue } from './errors.js';
 import { EventLoopTurns } from './event-loop.js';
-import { type LossFn, type LossName, resolveLoss } from './losses.js';
+import type { FitOneCycleOptions, FitOptions, LearnerOptions } from './learner-options.js';
+import { type LossFn, resolveLoss } from './losses.js';
 import { type Metric, metricName } from './metrics.js';
-import { type HyperParams, hyperParams, type OptimizerFactory, type OptimizerName, resolveOptimizer } from './optimizers.js';
+import { type HyperParams, OptimizerSlot, resolveOptimizer } from './optimizers.js';
 import { checkEpochs, checkLr, checkYieldEveryMs, invalidOption } from './options.js';
+import { type GetPredsOptions, type PredictOptions, type Preds, predictInBatches, predsOver, resolvePredictOptions } from './predict.js';
 import { type LrFindResult, Recorder } from './recorder.js';
-import {
-  LRFinder,
-  type LrFindOptions,
-  type OneCycleOptions,
-  oneCycleSchedule,
-  ParamScheduler,
-  resolveLrFind,
-  resolveOneCycle,
-  suggestLr,
-} from './schedules.js';
+import { type FitPlan, RunLog, replayShuffles, resumedOneCycle, resumePoint } from './resume.js';
+import { LRFinder, type LrFindOptions, oneCycleSchedule, ParamScheduler, resolveLrFind, resolveOneCycle, suggestLr } from './schedules.js';
+import { SCOPES, type ScopeName } from './scopes.js';
 import { SmoothenValue } from './smoothing.js';
-import { type FitMode, LiveTrainingState, type StopRequest, type TrainingState } from './state.js';
-import { type ValidationResult, ValidationSums } from './validation.js';
+import { LiveTrainingState, outcomeOf, type StopRequest, type TrainingState } from './state.js';
+import { evaluateBatch, type ValidationResult, ValidationSums } from './validation.js';
 
-export interface LearnerOptions {
-  /** A tfjs layers model (tf.sequential() or tf.model()); it need not be compiled. */
-  model: tf.LayersModel;
-  data: DataLoaders;
-  loss: LossName | LossFn;
-  /** Default 'adam'. A factory receives the starting lr. */
-  optimizer?: OptimizerName | OptimizerFactory;
-  /** Computed on the validation set every epoch, named by their function's name. */
-  metrics?: readonly Metric[];
-  callbacks?: readonly Callback[];
-  /**
-   * Longest stretch of work, in ms, before the loop yields to Node's event loop so timers,
-   * sockets and signal handlers run (a tfjs loop never yields by itself). Default 50.
-   */
-  yieldEveryMs?: number;
-}
-
-export interface FitOptions {
-  /** Constant learning rate for the fit. Default 1e-3. */
-  lr?: number;
-  /** Callbacks attached for this fit only. */
-  callbacks?: readonly Callback[];
-}
-
-export interface FitOneCycleOptions extends OneCycleOptions {
-  callbacks?: readonly Callback[];
-}
-
-interface Scope {
-  readonly begin: EventName;
-  readonly end: EventName | undefined;
-  /** The cancellation that skips the rest of the scope's body; its end event still runs. */
-  readonly cancel: (new (...args: never[]) => Error) | undefined;
-}
-
-/**
- * Each level of the loop: its events and its cancellation. `CancelFitError` is not caught at the
- * fit's level like the others: how the fit was cancelled is its outcome (`settle`), and the fit's
- * end, `onTrainEnd`, runs however it ended (`endFit`).
- */
-const SCOPES = {
-  fit: { begin: 'onTrainBegin', end: undefined, cancel: undefined },
-  epoch: { begin: 'onEpochBegin', end: 'onEpochEnd', cancel: CancelEpochError },
-  validate: { begin: 'onValidateBegin', end: 'onValidateEnd', cancel: undefined },
-  batch: { begin: 'onBatchBegin', end: 'onBatchEnd', cancel: CancelBatchError },
-} as const satisfies Record<string, Scope>;
-
-type ScopeName = keyof typeof SCOPES;
+export type { FitOneCycleOptions, FitOptions, LearnerOptions } from './learner-options.js';
 
 /**
  * Trains a tfjs model with fastai's loop and callback protocol. Every level of the loop (fit,
@@ -83,13 +32,19 @@ export class Learner {
   readonly recorder = new Recorder();
   readonly metrics: readonly Metric[];
   readonly metricNames: string[];
+  /**
+   * The run's name in notifications, overriding a notifier's `runName` when set; `learn.load(dir)`
+   * sets it to the checkpoint's, so a resumed run keeps its name. Kept in checkpoints.
+   */
+  runName: string | undefined;
+  /** The name the notifiers of the latest fit gave the run, kept in checkpoints when `runName` is unset. */
+  private notedRunName: string | undefined;
   private readonly lossFn: LossFn;
-  private readonly optimizerFactory: OptimizerFactory;
+  private readonly lossName: string;
+  private readonly slot: OptimizerSlot;
   private readonly turns: EventLoopTurns;
   private callbackList: Callback[] = [];
   private hooks = new HookDispatcher([]);
-  private opt: tf.Optimizer | undefined;
-  private hp: HyperParams | undefined;
   private readonly s = new LiveTrainingState(this);
   private readonly smoother = new SmoothenValue(0.98);
   private running = false;
@@ -97,6 +52,7 @@ export class Learner {
   private validation: ValidationSums | undefined;
   private variables: tf.Variable[] = [];
   private epochStart = 0;
+  private readonly runLog = new RunLog();
 
   constructor(options: LearnerOptions) {
     const o = options ?? ({} as LearnerOptions);
@@ -107,7 +63,8 @@ export class Learner {
     this.model = o.model;
     this.data = o.data;
     this.lossFn = resolveLoss(o.loss);
-    this.optimizerFactory = resolveOptimizer(o.optimizer ?? 'adam');
+    this.lossName = typeof o.loss === 'string' ? o.loss : o.loss.name || 'custom loss';
+    this.slot = new OptimizerSlot(resolveOptimizer(o.optimizer ?? 'adam'));
     const metrics = o.metrics ?? [];
     if (!Array.isArray(metrics) || !metrics.every((m) => typeof m === 'function'))
       throw invalidOption('Learner', 'metrics', 'an array of functions (yTrue, yPred) => tf.Tensor, e.g. [accuracy]', metrics);
@@ -129,13 +86,12 @@ export class Learner {
 
   /** The optimizer, created from the factory on first use; kept (with its state) across fits. */
   get optimizer(): tf.Optimizer {
-    return this.ensureOptimizer(1e-3);
+    return this.slot.optimizer;
   }
 
   /** Reads and sets lr/momentum on the current optimizer, whichever kind it is. */
   get hyperParams(): HyperParams {
-    this.ensureOptimizer(1e-3);
-    return this.hp as HyperParams;
+    return this.slot.hyperParams;
   }
 
   get lr(): number {
@@ -174,6 +130,11 @@ export class Learner {
     return found;
   }
 
+  /** Notifiers tell the learner the name their messages give the run, so a checkpoint keeps it. */
+  noteRunName(name: string): void {
+    this.notedRunName ??= name;
+  }
+
   /**
    * Asks the running fit to stop at the end of the current batch; `onTrainEnd` then sees status
    * `stopped` (or `interrupted`) and this reason. Does nothing when no fit is running.
@@ -184,18 +145,84 @@ export class Learner {
 
   /** Trains for `epochs` at a constant learning rate. */
   async fit(epochs: number, options: FitOptions = {}): Promise<void> {
-    const lr = checkLr('fit', 'lr', options.lr ?? 1e-3);
-    await this.run('fit', epochs, `constant lr=${lr}`, options.callbacks ?? [], () => this.setLr(lr));
+    const resume = options.resume ? resumePoint('fit', epochs, this.runLog.loadedRun, this.data.train.numBatches) : undefined;
+    const lr = checkLr('fit', 'lr', options.lr ?? resume?.saved.lr ?? 1e-3);
+    const plan = { mode: 'fit', totalEpochs: epochs, schedule: `constant lr=${lr}`, progress: { method: 'fit', lr }, resume } as const;
+    await this.run(plan, options.callbacks ?? [], () => this.setLr(lr));
   }
 
   /** Trains with the one-cycle policy (see `oneCycleSchedule`). */
   async fitOneCycle(epochs: number, options: FitOneCycleOptions = {}): Promise<void> {
-    const o = resolveOneCycle(options);
+    const resume = options.resume ? resumePoint('fitOneCycle', epochs, this.runLog.loadedRun, this.data.train.numBatches) : undefined;
+    const o = resume ? resumedOneCycle(options, resume.saved) : resolveOneCycle(options);
     checkEpochs('fitOneCycle', epochs);
     const schedule = oneCycleSchedule(epochs * this.data.train.numBatches, o);
-    const scheduler = new ParamScheduler(schedule);
     const description = `one-cycle lrMax=${o.lrMax} pctStart=${o.pctStart} divFactor=${o.divFactor}`;
-    await this.run('fit', epochs, description, [scheduler, ...(options.callbacks ?? [])], () => this.setLr(schedule(0).lr));
+    const plan = {
+      mode: 'fit',
+      totalEpochs: epochs,
+      schedule: description,
+      progress: { method: 'fitOneCycle', oneCycle: o },
+      resume,
+    } as const;
+    const callbacks = [new ParamScheduler(schedule), ...(options.callbacks ?? [])];
+    await this.run(plan, callbacks, () => this.setLr(schedule(resume?.step ?? 0).lr));
+  }
+
+  /**
+   * Saves a checkpoint to the directory `dir`: the model's weights, the optimizer's state, the
+   * Recorder's record and the run so far (to resume it), replacing any checkpoint there atomically.
+   * During a fit, call it between epochs (from an `onEpochEnd` hook, say), not mid-epoch.
+   */
+  async save(dir: string): Promise<void> {
+    if (typeof dir !== 'string' || dir === '')
+      throw invalidOption('learn.save', 'dir', "a directory path such as './checkpoints/run1'", dir);
+    const run = this.runLog.forCheckpoint('learn.save');
+    const { lr, mom } = this.hyperParams;
+    const parts = { model: this.model, optimizer: this.optimizer, hyperParams: { lr, mom }, recorder: this.recorder };
+    await saveCheckpoint(dir, {
+      ...parts,
+      metricNames: this.metricNames,
+      lossName: this.lossName,
+      runName: this.runName ?? this.notedRunName,
+      run,
+    });
+  }
+
+  /**
+   * Loads a checkpoint saved by `learn.save(dir)` into this learner (same model architecture,
+   * optimizer kind and metrics): weights, optimizer state, Recorder history and the run's name;
+   * `fit`/`fitOneCycle(n, { resume: true })` then continue its run.
+   */
+  async load(dir: string): Promise<CheckpointSummary> {
+    if (typeof dir !== 'string' || dir === '') throw invalidOption('learn.load', 'dir', 'the directory given to learn.save(dir)', dir);
+    if (this.running) throw new ConfigError('learn.load: a fit is running on this learner; await it first.');
+    const loaded = await loadCheckpointInto(dir, {
+      model: this.model,
+      optimizerKind: this.optimizer.getClassName(),
+      metricNames: this.metricNames,
+      recorder: this.recorder,
+      newOptimizer: (lr) => this.slot.create(lr),
+      adoptOptimizer: (optimizer, { lr, mom }) => {
+        this.slot.replace(optimizer);
+        this.setLr(lr);
+        this.setMom(mom);
+      },
+    });
+    this.runLog.loaded(loaded.run);
+    if (loaded.runName !== undefined) this.runName = loaded.runName;
+    return { dir: loaded.dir, epochsDone: loaded.run?.epochsDone ?? 0, totalEpochs: loaded.run?.totalEpochs, runName: loaded.runName };
+  }
+
+  /** The model's outputs for `x` (first dimension = samples), in inference mode, in batches. Dispose the result. */
+  async predict(x: tf.Tensor, options?: PredictOptions): Promise<tf.Tensor> {
+    return predictInBatches(this.model, x, resolvePredictOptions('learn.predict', options, this.data.valid.batchSize).batchSize);
+  }
+
+  /** Predictions and targets over the validation set (or, with `valid: false`, the training set in order). Dispose both. */
+  async getPreds(options?: GetPredsOptions): Promise<Preds> {
+    const o = resolvePredictOptions('learn.getPreds', options, this.data.valid.batchSize);
+    return o.valid ? predsOver(this.model, this.data.valid, false, o.batchSize) : predsOver(this.model, this.data.train, true, o.batchSize);
   }
 
   /**
@@ -206,19 +233,16 @@ export class Learner {
   async lrFind(options: LrFindOptions = {}): Promise<LrFindResult> {
     const o = resolveLrFind(options);
     if (this.running) throw new ConfigError('lrFind: a fit is already running on this learner; await it first.');
-    const saved = { opt: this.opt, hp: this.hp };
     const weights = this.model.getWeights().map((w) => w.clone());
-    this.opt = this.optimizerFactory(o.startLr);
-    this.hp = hyperParams(this.opt);
+    const giveBack = this.slot.lend(this.slot.create(o.startLr));
     try {
       const epochs = Math.ceil(o.numIt / this.data.train.numBatches);
-      await this.run('lrFind', epochs, `lr sweep ${o.startLr}→${o.endLr}`, [new LRFinder(o)], () => this.setLr(o.startLr));
+      const plan = { mode: 'lrFind', totalEpochs: epochs, schedule: `lr sweep ${o.startLr}→${o.endLr}` } as const;
+      await this.run(plan, [new LRFinder(o)], () => this.setLr(o.startLr));
     } finally {
-      this.opt.dispose();
-      this.opt = saved.opt;
-      this.hp = saved.hp;
-      this.s.lr = saved.hp?.lr ?? Number.NaN;
-      this.s.mom = saved.hp?.mom ?? 0;
+      const kept = giveBack();
+      this.s.lr = kept?.lr ?? Number.NaN;
+      this.s.mom = kept?.mom ?? 0;
       this.model.setWeights(weights);
       tf.dispose(weights);
     }
@@ -233,7 +257,7 @@ export class Learner {
     const sums = new ValidationSums(this.metricNames);
     for (const batch of this.data.valid.batches()) {
       try {
-        sums.add(await this.evaluateBatch(batch), batch.xs.shape[0] ?? 0);
+        sums.add(await this.evaluate(batch), batch.xs.shape[0] ?? 0);
       } finally {
         tf.dispose([batch.xs, batch.ys]);
       }
@@ -243,29 +267,28 @@ export class Learner {
 
   /** Disposes the optimizer (the model and data belong to the caller). */
   dispose(): void {
-    this.opt?.dispose();
-    this.opt = undefined;
-    this.hp = undefined;
+    this.slot.replace(undefined);
   }
 
   // ---- the loop: one method a level, each run through withEvents ----------------------------
 
-  private async run(mode: FitMode, epochs: number, schedule: string, extra: readonly Callback[], setUp: () => void): Promise<void> {
-    this.beginFit(mode, epochs, schedule, extra);
+  private async run(plan: FitPlan, extra: readonly Callback[], setUp: () => void): Promise<void> {
+    this.beginFit(plan, extra);
     try {
       setUp();
-      await this.withEvents('fit', () => this.allEpochs(epochs));
+      await this.withEvents('fit', () => this.allEpochs(plan.resume?.epochsDone ?? 0, plan.totalEpochs));
       this.s.status = 'completed';
     } catch (error) {
-      this.settle(error);
+      Object.assign(this.s, outcomeOf(error));
     } finally {
       await this.endFit();
     }
   }
 
-  private async allEpochs(epochs: number): Promise<void> {
-    for (let epoch = 0; epoch < epochs; epoch++) {
+  private async allEpochs(first: number, epochs: number): Promise<void> {
+    for (let epoch = first; epoch < epochs; epoch++) {
       this.epochStart = performance.now();
+      this.runLog.atEpochBoundary = false;
       this.enterPhase(true, epoch);
       await this.withEvents(
         'epoch',
@@ -306,7 +329,7 @@ export class Learner {
       this.s.smoothLoss = this.smoother.add(this.s.loss);
       await this.emit('onLossBegin');
       await this.emit('onBackwardBegin');
-      (this.opt as tf.Optimizer).applyGradients(grads);
+      this.slot.optimizer.applyGradients(grads);
       this.s.step++;
       await this.emit('onStepEnd');
     } finally {
@@ -315,7 +338,7 @@ export class Learner {
   }
 
   private async validBatch(batch: Batch): Promise<void> {
-    const values = await this.evaluateBatch(batch);
+    const values = await this.evaluate(batch);
     this.s.loss = values[0] ?? Number.NaN;
     this.validation?.add(values, batch.xs.shape[0] ?? 0);
     await this.emit('onLossBegin');
@@ -344,41 +367,33 @@ export class Learner {
 
   // ---- around the loop -----------------------------------------------------------------------
 
-  private beginFit(mode: FitMode, epochs: number, schedule: string, extra: readonly Callback[]): void {
-    checkEpochs(mode === 'fit' ? 'fit' : 'lrFind', epochs);
+  private beginFit(plan: FitPlan, extra: readonly Callback[]): void {
+    const { mode, totalEpochs, schedule, resume } = plan;
+    checkEpochs(mode === 'fit' ? 'fit' : 'lrFind', totalEpochs);
     if (this.running) throw new ConfigError(`${mode}: a fit is already running on this learner; await it before starting another.`);
     const { lr, mom } = this.hyperParams;
+    const numBatches = this.data.train.numBatches;
     this.hooks = new HookDispatcher([...this.callbackList, ...extra].filter((cb) => mode === 'fit' || cb.runDuringLrFind));
-    this.s.reset({ mode, totalEpochs: epochs, numBatches: this.data.train.numBatches, schedule, lr, mom });
+    if (mode === 'fit') this.notedRunName = undefined;
+    const resumed = resume && { firstEpoch: resume.epochsDone, firstStep: resume.step, resumedFromEpoch: resume.epochsDone };
+    this.s.reset({ mode, totalEpochs, numBatches, schedule, lr, mom, ...resumed });
     this.smoother.reset();
+    if (resume) {
+      this.smoother.restore(resume.saved.smoother);
+      replayShuffles(this.data.train, resume.epochsDone);
+    }
+    this.runLog.begin(plan, numBatches, this.smoother.snapshot());
     this.variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
     this.stopRequest = undefined;
     this.running = true;
     this.turns.restart();
   }
 
-  /** The outcome of a fit that threw: cancelled (`stopped` or `interrupted`), or `failed`. */
-  private settle(error: unknown): void {
-    const s = this.s;
-    if (error instanceof CancelFitError) {
-      s.status = error.status;
-      s.stopReason = error.reason;
-      return;
-    }
-    s.status = 'failed';
-    // Thrown from an end hook (onEpochEnd, say), an epoch or batch cancellation has no scope left to cancel.
-    s.error =
-      error instanceof CancelEpochError || error instanceof CancelBatchError
-        ? new ConfigError(
-            `${error.name} was thrown where there is no ${error instanceof CancelEpochError ? 'epoch' : 'batch'} left to cancel (from an end hook such as onEpochEnd); throw CancelFitError to end the fit.`,
-          )
-        : toError(error);
-  }
-
   /** The end of every fit, however it ended: every onTrainEnd hook runs even if one throws; the run's own error wins over theirs. */
   private async endFit(): Promise<void> {
     const hookError = await this.hooks.trainEnd(this.s);
     this.running = false;
+    this.runLog.atEpochBoundary = true;
     this.stopRequest = undefined;
     if (this.s.error) throw this.s.error;
     if (hookError) throw hookError;
@@ -412,31 +427,10 @@ export class Learner {
       lr: s.lr,
       timeMs: performance.now() - this.epochStart,
     };
+    this.runLog.epochEnded(s.mode, s.epoch, s.step, this.smoother.snapshot());
   }
 
-  /** Loss then each metric for one batch, read back in one transfer. */
-  private async evaluateBatch({ xs, ys }: Batch): Promise<Float32Array> {
-    const packed = tf.tidy(() => {
-      const pred = this.model.apply(xs, { training: false }) as tf.Tensor;
-      const values = [this.lossFn(ys, pred), ...this.metrics.map((m) => m(ys, pred))];
-      return tf.stack(values.map((v) => tf.mean(v).toFloat()));
-    });
-    try {
-      return (await packed.data()) as Float32Array;
-    } finally {
-      packed.dispose();
-    }
-  }
-
-  private ensureOptimizer(lr: number): tf.Optimizer {
-    if (!this.opt) {
-      this.opt = this.optimizerFactory(lr);
-      if (!(this.opt instanceof tf.Optimizer))
-        throw new ConfigError(
-          `Learner: the optimizer factory must return a tf.Optimizer (e.g. lr => tf.train.adam(lr)); it returned ${describeValue(this.opt)}.`,
-        );
-      this.hp = hyperParams(this.opt);
-    }
-    return this.opt;
+  private evaluate(batch: Batch): Promise<Float32Array> {
+    return evaluateBatch(this.model, this.lossFn, this.metrics, batch);
   }
 }

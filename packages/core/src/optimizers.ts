@@ -97,3 +97,54 @@ export function hyperParams(optimizer: tf.Optimizer): HyperParams {
     },
   };
 }
+
+/**
+ * The learner's optimizer: made by the factory on first use and kept, with its state, across fits;
+ * lent out for lrFind's throwaway sweep and replaced by a loaded checkpoint's.
+ */
+export class OptimizerSlot {
+  private current: tf.Optimizer | undefined;
+  private params: HyperParams | undefined;
+
+  constructor(readonly factory: OptimizerFactory) {}
+
+  get optimizer(): tf.Optimizer {
+    if (!this.current) this.replace(this.create(1e-3));
+    return this.current as tf.Optimizer;
+  }
+
+  get hyperParams(): HyperParams {
+    this.optimizer;
+    return this.params as HyperParams;
+  }
+
+  /** A fresh optimizer from the factory, checked. */
+  create(lr: number): tf.Optimizer {
+    const made: unknown = this.factory(lr);
+    if (!(made instanceof tf.Optimizer))
+      throw new ConfigError(
+        `Learner: the optimizer factory must return a tf.Optimizer (e.g. lr => tf.train.adam(lr)); it returned ${describeValue(made)}.`,
+      );
+    return made;
+  }
+
+  /** Puts `optimizer` in place (none: empties the slot), disposing the one there. */
+  replace(optimizer: tf.Optimizer | undefined): void {
+    this.current?.dispose();
+    this.current = optimizer;
+    this.params = optimizer && hyperParams(optimizer);
+  }
+
+  /** Puts `optimizer` in place until the returned function disposes it and brings back the one before. */
+  lend(optimizer: tf.Optimizer): () => HyperParams | undefined {
+    const saved = { current: this.current, params: this.params };
+    this.current = optimizer;
+    this.params = hyperParams(optimizer);
+    return () => {
+      optimizer.dispose();
+      this.current = saved.current;
+      this.params = saved.params;
+      return saved.params;
+    };
+  }
+}

@@ -15,6 +15,17 @@ export interface LrFindResult {
   losses: number[];
 }
 
+/** The Recorder's record of a fit, as a checkpoint keeps it. */
+export interface RecorderSnapshot {
+  rawLosses: number[];
+  losses: number[];
+  lrs: number[];
+  moms: number[];
+  history: EpochStats[];
+  epochEndSteps: number[];
+  metricNames: string[];
+}
+
 /**
  * Always attached to a Learner (`learn.recorder`). Keeps, for the latest fit, every training
  * batch's raw and smoothed loss, lr and momentum, and every epoch's stats; prints fastai's table
@@ -43,6 +54,8 @@ export class Recorder extends Callback {
       this.sweepLosses = [];
       return;
     }
+    // A resumed fit continues the history its checkpoint brought back.
+    if (state.resumedFromEpoch !== undefined) return;
     this.rawLosses = [];
     this.losses = [];
     this.lrs = [];
@@ -69,6 +82,24 @@ export class Recorder extends Callback {
     if (state.mode === 'lrFind' || !state.stats) return;
     this.history.push(state.stats);
     this.epochEndSteps.push(this.losses.length);
+  }
+
+  /** What a checkpoint keeps of the latest fit (copies). */
+  snapshot(): RecorderSnapshot {
+    const { rawLosses, losses, lrs, moms, history, epochEndSteps, metricNames } = this;
+    return structuredClone({ rawLosses, losses, lrs, moms, history, epochEndSteps, metricNames });
+  }
+
+  /** Brings back what `snapshot()` kept, as `learn.load(dir)` does. */
+  restore(saved: RecorderSnapshot): void {
+    const copy = structuredClone(saved);
+    this.rawLosses = copy.rawLosses;
+    this.losses = copy.losses;
+    this.lrs = copy.lrs;
+    this.moms = copy.moms;
+    this.history = copy.history;
+    this.epochEndSteps = copy.epochEndSteps;
+    this.metricNames = copy.metricNames;
   }
 
   /** The latest sweep of `lrFind()`, as recorded so far (the finder reads it to decide when to stop). */

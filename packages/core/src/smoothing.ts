@@ -16,9 +16,26 @@ export class SmoothenValue {
     return this.value;
   }
 
+  /** Where the average stands, for a checkpoint: a resumed run smooths on as if never stopped. */
+  snapshot(): SmootherState {
+    return { n: this.n, avg: this.avg, value: this.value };
+  }
+
+  restore(state: SmootherState): void {
+    this.n = state.n;
+    this.avg = state.avg;
+    this.value = state.value;
+  }
+
   reset(): void {
     this.n = 0;
     this.avg = 0;
     this.value = Number.NaN;
   }
+}
+
+export interface SmootherState {
+  n: number;
+  avg: number;
+  value: number;
 }

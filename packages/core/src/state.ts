@@ -1,3 +1,4 @@
+import { CancelBatchError, CancelEpochError, CancelFitError, ConfigError, toError } from './errors.js';
 import type { Learner } from './learner.js';
 import { checkLr, checkMom } from './options.js';
 
@@ -9,7 +10,11 @@ export type TrainingHost = Pick<
   Learner,
   'model' | 'recorder' | 'metricNames' | 'lr' | 'mom' | 'hyperParams' | 'optimizer' | 'state' | 'callbacks' | 'setLr' | 'setMom' | 'stop'
 > & {
-  /** The run's name from now on, when the training named it after it began (a reported training's `start` line). */
+  /**
+   * The run's name, when the training names it (overriding a notifier's `runName`): a reported
+   * training's `start` line, or a Learner's `runName` (set by you, or kept by a checkpoint that
+   * `learn.load(dir)` read, so a resumed run keeps its name).
+   */
   readonly runName?: string | undefined;
   /**
    * What a stop does, in the words of a question asking for one (Telegram's /stop), when it is not
@@ -20,6 +25,11 @@ export type TrainingHost = Pick<
   readonly lrSetElsewhere?: boolean | undefined;
   /** Lines a status reply (Telegram's /status) shows below the epoch table: a command's last output lines. */
   statusLines?(): readonly string[];
+  /**
+   * Takes note of the name a notifier's messages give the run (its `runName`, `EPOCHCAST_RUN_NAME`
+   * or the script's name), so `learn.save(dir)` keeps it and a resumed run is called the same.
+   */
+  noteRunName?(name: string): void;
 };
 
 /** How a fit ended, as seen by `onTrainEnd`; `running` until then. */
@@ -59,7 +69,10 @@ export interface TrainingState {
   readonly batch: number;
   /** Number of training batches per epoch. */
   readonly numBatches: number;
-  /** Global training step: optimizer steps taken in this fit. */
+  /**
+   * Global training step: optimizer steps taken in this fit; in a resumed fit, counted from the
+   * start of the run it resumes (so schedules pick up where they were).
+   */
   readonly step: number;
   /** Training steps planned for this fit. */
   readonly totalSteps: number;
@@ -83,6 +96,11 @@ export interface TrainingState {
   readonly error: Error | undefined;
   /** Date.now() when the fit began. */
   readonly startedAt: number;
+  /**
+   * In a fit resuming a checkpoint (`fitOneCycle(n, { resume: true })`), the epochs the run had
+   * completed before: the fit starts at this (0-based) epoch. Undefined in any other fit.
+   */
+  readonly resumedFromEpoch: number | undefined;
 }
 
 /** How a fit was asked to stop: by `learner.stop()`, a signal handler, a stop command. */
@@ -101,8 +119,12 @@ export interface FitStart {
   /** The optimizer's lr and momentum as the fit begins. */
   lr: number;
   mom: number;
-  /** tfjs's `initialEpoch`; 0 for the Learner. */
+  /** tfjs's `initialEpoch`, or the epochs a resumed run had completed; else 0. */
   firstEpoch?: number;
+  /** A resumed run's steps taken before this fit; else 0. */
+  firstStep?: number;
+  /** Set when the fit resumes a checkpoint: the epochs it had completed. */
+  resumedFromEpoch?: number;
 }
 
 /**
@@ -128,6 +150,7 @@ export class LiveTrainingState implements TrainingState {
   stopReason: string | undefined = undefined;
   error: Error | undefined = undefined;
   startedAt = 0;
+  resumedFromEpoch: number | undefined = undefined;
 
   constructor(
     readonly learner: TrainingHost,
@@ -145,7 +168,7 @@ export class LiveTrainingState implements TrainingState {
     this.totalEpochs = start.totalEpochs;
     this.batch = 0;
     this.numBatches = start.numBatches;
-    this.step = 0;
+    this.step = start.firstStep ?? 0;
     this.totalSteps = start.totalEpochs * start.numBatches;
     this.training = false;
     this.loss = Number.NaN;
@@ -158,6 +181,7 @@ export class LiveTrainingState implements TrainingState {
     this.stopReason = undefined;
     this.error = undefined;
     this.startedAt = Date.now();
+    this.resumedFromEpoch = start.resumedFromEpoch;
   }
 
   /** `setLr` of the Learner and of the adapter's host: checked, set on the optimizer, shown to hooks. */
@@ -174,4 +198,18 @@ export class LiveTrainingState implements TrainingState {
     hyperParams.setMom(mom);
     this.mom = hyperParams.mom;
   }
+}
+
+/** The outcome of a fit that threw: cancelled (`stopped` or `interrupted`, with the reason), or `failed`. */
+export function outcomeOf(error: unknown): Pick<LiveTrainingState, 'status'> & Partial<Pick<LiveTrainingState, 'stopReason' | 'error'>> {
+  if (error instanceof CancelFitError) return { status: error.status, stopReason: error.reason };
+  // Thrown from an end hook (onEpochEnd, say), an epoch or batch cancellation has no scope left to cancel.
+  if (error instanceof CancelEpochError || error instanceof CancelBatchError)
+    return {
+      status: 'failed',
+      error: new ConfigError(
+        `${error.name} was thrown where there is no ${error instanceof CancelEpochError ? 'epoch' : 'batch'} left to cancel (from an end hook such as onEpochEnd); throw CancelFitError to end the fit.`,
+      ),
+    };
+  return { status: 'failed', error: toError(error) };
 }

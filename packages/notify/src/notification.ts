@@ -34,6 +34,11 @@ export interface RunInfo {
   params?: number;
   /** The tfjs backend in use (`wasm`, `cpu`, `tensorflow`). */
   backend?: string;
+  /**
+   * Set when the fit resumes a checkpoint (`fitOneCycle(n, { resume: true })`): the epochs the run
+   * had completed before it stopped. The start message then says "resumed after epoch k/n".
+   */
+  resumedFromEpoch?: number;
 }
 
 /** A failure, as plain data: safe to serialise, already redacted. */

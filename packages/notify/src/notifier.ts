@@ -209,6 +209,8 @@ export abstract class Notifier extends Callback {
     session.join(this);
     this.session = session;
     this.run = fitRunInfo(state, this.options.runName, session.runId);
+    // The learner keeps the name in its checkpoints, so a resumed run is called the same.
+    state.learner.noteRunName?.(this.run.name);
     this.#fitHost = state.learner;
     // Other ranks of a distributed job only ever send their crash: they share nothing.
     const request = rank() === 0 ? this.coordination?.(state) : undefined;

@@ -43,6 +43,7 @@ export function fitRunInfo(state: TrainingState, runName: string | undefined, id
     totalEpochs: state.totalEpochs,
     schedule: state.schedule,
   };
+  if (state.resumedFromEpoch !== undefined) info.resumedFromEpoch = state.resumedFromEpoch;
   let model: TrainingState['learner']['model'];
   try {
     model = state.learner.model;

@@ -6,8 +6,46 @@ import { checkBoolean, checkOptions, invalidOption } from '../options.js';
 import type { TrainingState } from '../state.js';
 import { Monitor, type MonitorOptions } from './monitor.js';
 
-const MODEL_JSON = 'model.json';
-const WEIGHTS_BIN = 'weights.bin';
+export const MODEL_JSON = 'model.json';
+export const WEIGHTS_BIN = 'weights.bin';
+
+/** A model as the files tfjs-node's `file://` handler writes: `model.json` and the weights' bytes. */
+export interface ModelFiles {
+  json: tf.io.ModelJSON;
+  weights: Buffer;
+  /** The weights in `weights`, in order: the model's `weights` order. */
+  weightSpecs: tf.io.WeightsManifestEntry[];
+  info: tf.io.ModelArtifactsInfo;
+}
+
+/** Serialises a model's topology and weights (bit for bit) without writing anything. */
+export async function modelFiles(model: tf.LayersModel): Promise<ModelFiles> {
+  let files: ModelFiles | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weightSpecs = artifacts.weightSpecs ?? [];
+      files = {
+        json: {
+          modelTopology: artifacts.modelTopology ?? {},
+          format: artifacts.format,
+          generatedBy: artifacts.generatedBy,
+          convertedBy: artifacts.convertedBy,
+          trainingConfig: artifacts.trainingConfig,
+          signature: artifacts.signature,
+          userDefinedMetadata: artifacts.userDefinedMetadata,
+          modelInitializer: artifacts.modelInitializer,
+          initializerSignature: artifacts.initializerSignature,
+          weightsManifest: [{ paths: [WEIGHTS_BIN], weights: weightSpecs }],
+        },
+        weights: Buffer.from(tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? [])),
+        weightSpecs,
+        info: tf.io.getModelArtifactsInfoForJSON(artifacts),
+      };
+      return { modelArtifactsInfo: files.info };
+    }),
+  );
+  return files as ModelFiles;
+}
 
 /**
  * Saves a model to `dir` as `model.json` + `weights.bin`, the layout tfjs-node's `file://` handler
@@ -16,27 +54,11 @@ const WEIGHTS_BIN = 'weights.bin';
  */
 export async function saveModelTo(model: tf.LayersModel, dir: string): Promise<tf.io.SaveResult> {
   checkDir('saveModelTo', dir);
-  return model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      await fs.promises.mkdir(dir, { recursive: true });
-      const weights = Buffer.from(tf.io.CompositeArrayBuffer.join(artifacts.weightData ?? []));
-      const json: tf.io.ModelJSON = {
-        modelTopology: artifacts.modelTopology ?? {},
-        format: artifacts.format,
-        generatedBy: artifacts.generatedBy,
-        convertedBy: artifacts.convertedBy,
-        trainingConfig: artifacts.trainingConfig,
-        signature: artifacts.signature,
-        userDefinedMetadata: artifacts.userDefinedMetadata,
-        modelInitializer: artifacts.modelInitializer,
-        initializerSignature: artifacts.initializerSignature,
-        weightsManifest: [{ paths: [WEIGHTS_BIN], weights: artifacts.weightSpecs ?? [] }],
-      };
-      await writeReplacing(path.join(dir, WEIGHTS_BIN), weights);
-      await writeReplacing(path.join(dir, MODEL_JSON), JSON.stringify(json));
-      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-    }),
-  );
+  const { json, weights, info } = await modelFiles(model);
+  await fs.promises.mkdir(dir, { recursive: true });
+  await writeReplacing(path.join(dir, WEIGHTS_BIN), weights);
+  await writeReplacing(path.join(dir, MODEL_JSON), JSON.stringify(json));
+  return { modelArtifactsInfo: info };
 }
 
 /**

@@ -214,6 +214,8 @@ export function notificationDetails(n: Notification): Array<[string, string]> {
     if (best) pairs.push(['best', best]);
   } else if (!isJob(n) && n.run.totalEpochs > 0) {
     pairs.push(['epochs', String(n.run.totalEpochs)]);
+    const resumed = n.run.resumedFromEpoch;
+    if (resumed !== undefined) pairs.push(['resumed', `after epoch ${epochOf(resumed, n.run.totalEpochs)}`]);
   }
   if ((outcome === 'stopped' || outcome === 'interrupted') && n.stopReason) pairs.push(['reason', v(n.stopReason)]);
   // For a job (`epochcast run`) this field holds the command line and how it ended.

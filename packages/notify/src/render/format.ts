@@ -250,6 +250,7 @@ export interface HeadlineOptions {
  * One line saying what happened, the same words in every format:
  *
  * - `⏳ mnist-mlp (a1b2c3d4) started on gpu-01 · 5 epochs · one-cycle lrMax=0.003`
+ * - `⏳ mnist-mlp (a1b2c3d4) resumed after epoch 3/5 on gpu-01 · 5 epochs · one-cycle lrMax=0.003`
  * - `📈 mnist-mlp epoch 3/5 · train_loss 0.2171 · valid_loss 0.1843 · accuracy 94.05%`
  * - `✅ mnist-mlp completed 5 epochs in 3m 12s · best accuracy 97.12% (epoch 4/5)`
  * - `⏹ mnist-mlp stopped after 3/5 epochs (2m 01s): no improvement · best accuracy 97.12% (epoch 2/5)`
@@ -275,7 +276,10 @@ export function headline(n: Notification, options: HeadlineOptions = {}): string
     case 'started': {
       const id = cut(oneLine(n.run.id), 40);
       const host = cut(oneLine(n.run.host), NAME_MAX);
-      const parts = [`${name}${id ? ` (${id})` : ''} started${host ? ` on ${host}` : ''}`];
+      const resumed = n.run.resumedFromEpoch;
+      // A resumed run counts the epochs it had done, as the epoch messages do: "after epoch 3/10", then "epoch 4/10".
+      const verb = resumed === undefined ? 'started' : `resumed after epoch ${epochOf(resumed, total)}`;
+      const parts = [`${name}${id ? ` (${id})` : ''} ${verb}${host ? ` on ${host}` : ''}`];
       if (!isJob(n)) parts.push(plural(total, 'epoch'));
       const schedule = cut(oneLine(n.run.schedule), REASON_MAX);
       if (schedule) parts.push(schedule);

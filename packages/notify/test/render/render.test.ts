@@ -111,6 +111,17 @@ describe('bestEpoch', () => {
 });
 
 describe('headline', () => {
+  it('a resumed run starts with how far it had got, counted as the epoch messages count, and lists it among the details', () => {
+    const resumed = note({ event: 'start', status: 'running', history: HISTORY.slice(0, 3), stats: undefined, durationMs: 0 });
+    resumed.run = { ...resumed.run, resumedFromEpoch: 3 };
+    expect(headline(resumed)).toBe(
+      '⏳ mnist-mlp (a1b2c3d4) resumed after epoch 3/5 on gpu-01 · 5 epochs · one-cycle lrMax=0.003 pctStart=0.3 divFactor=25',
+    );
+    expect(notificationDetails(resumed)).toContainEqual(['resumed', 'after epoch 3/5']);
+    expect(renderText(resumed)).toContain('resumed after epoch 3/5');
+    const fresh = note({ event: 'start', status: 'running', history: [], stats: undefined, durationMs: 0 });
+    expect(notificationDetails(fresh).map(([k]) => k)).not.toContain('resumed');
+  });
   it('says what each event means, one line', () => {
     expect(headline(note({ event: 'start', status: 'running', history: [], stats: undefined, durationMs: 0 }))).toBe(
       '⏳ mnist-mlp (a1b2c3d4) started on gpu-01 · 5 epochs · one-cycle lrMax=0.003 pctStart=0.3 divFactor=25',

@@ -4,9 +4,9 @@
  */
 import type { Callback } from '@epochcast/core';
 import { type Notifier, type NotifierOptions, WebhookCallback } from '@epochcast/notify';
+import { NtfyCallback } from '@epochcast/ntfy';
 import { SlackCallback } from '@epochcast/slack';
 import { TelegramCallback } from '@epochcast/telegram';
-import { NtfyCallback } from '@epochcast/ntfy';
 import { startNtfyServer, startSlackServer, startTelegramServer, startWebhookServer } from '@epochcast/testkit';
 import { disposeToyLearner, toyLearner } from '@epochcast/testkit/learner';
 

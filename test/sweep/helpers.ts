@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SlackServer, TelegramServer, TgMessage } from '@epochcast/testkit';
+import { expect } from 'vitest';
 
 export const CHAT = 4242;
 export const CHANNEL = '#sweep';
@@ -176,4 +177,17 @@ export function slotLateness(times: readonly number[], intervalMs: number): numb
   for (let i = 0; i < sorted.length; i++)
     for (let j = i + 1; j < sorted.length; j++) late = Math.max(late, (j - i) * intervalMs - ((sorted[j] ?? 0) - (sorted[i] ?? 0)));
   return late;
+}
+
+/**
+ * The channel got about one post per second, as one shared budget for all the runs: each post in a
+ * slot of its own (`slotLateness` at most half a slot: a busy process may send late into its own
+ * slot — up to 275 ms was seen on a loaded CI run — but a post that took another's is a whole slot
+ * late), and never more than 5 posts in a burst. The burst window is the one those slots allow: a
+ * post up to half a slot late can fall within 5 slots − ½ slot of the 5th slot after it, so a window
+ * of exactly 5 s could hold 6 posts with every one in its own slot; 4.7 s holds at most 5.
+ */
+export function expectOnePostPerSlot(posts: readonly number[]): void {
+  expect(slotLateness(posts, SLACK_SLOT_MS), timeline(posts)).toBeLessThanOrEqual(SLACK_SLOT_MS / 2);
+  expect(maxInWindow(posts, 5 * SLACK_SLOT_MS - SLACK_SLOT_MS / 2 - 1), timeline(posts)).toBeLessThanOrEqual(5);
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import { BatchChecks, type BatchPass, forEachBatch, knownLength } from './batches.js';
 import { Callback, type EventName, sortByOrder } from './callback.js';
-import { type Batch, type DataLoader, DataLoaders } from './data.js';
+import { type Batch, type BatchSource, DataLoaders } from './data.js';
 import { HookDispatcher } from './dispatch.js';
 import { CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue, toError } from './errors.js';
 import { EventLoopTurns } from './event-loop.js';
@@ -21,7 +22,7 @@ import {
 } from './schedules.js';
 import { SmoothenValue } from './smoothing.js';
 import { type FitMode, LiveTrainingState, type StopRequest, type TrainingState } from './state.js';
-import { type ValidationResult, ValidationSums } from './validation.js';
+import { evaluateBatch, type ValidationResult, ValidationSums } from './validation.js';
 
 export interface LearnerOptions {
   /** A tfjs layers model (tf.sequential() or tf.model()); it need not be compiled. */
@@ -95,6 +96,7 @@ export class Learner {
   private running = false;
   private stopRequest: StopRequest | undefined;
   private validation: ValidationSums | undefined;
+  private checks = new BatchChecks(undefined);
   private variables: tf.Variable[] = [];
   private epochStart = 0;
 
@@ -192,7 +194,7 @@ export class Learner {
   async fitOneCycle(epochs: number, options: FitOneCycleOptions = {}): Promise<void> {
     const o = resolveOneCycle(options);
     checkEpochs('fitOneCycle', epochs);
-    const schedule = oneCycleSchedule(epochs * this.data.train.numBatches, o);
+    const schedule = oneCycleSchedule(epochs * knownLength(this.data.train, 'fitOneCycle', 'the one-cycle schedule'), o);
     const scheduler = new ParamScheduler(schedule);
     const description = `one-cycle lrMax=${o.lrMax} pctStart=${o.pctStart} divFactor=${o.divFactor}`;
     await this.run('fit', epochs, description, [scheduler, ...(options.callbacks ?? [])], () => this.setLr(schedule(0).lr));
@@ -205,13 +207,14 @@ export class Learner {
    */
   async lrFind(options: LrFindOptions = {}): Promise<LrFindResult> {
     const o = resolveLrFind(options);
+    const numBatches = knownLength(this.data.train, 'lrFind', 'the sweep');
     if (this.running) throw new ConfigError('lrFind: a fit is already running on this learner; await it first.');
     const saved = { opt: this.opt, hp: this.hp };
     const weights = this.model.getWeights().map((w) => w.clone());
     this.opt = this.optimizerFactory(o.startLr);
     this.hp = hyperParams(this.opt);
     try {
-      const epochs = Math.ceil(o.numIt / this.data.train.numBatches);
+      const epochs = Math.ceil(o.numIt / numBatches);
       await this.run('lrFind', epochs, `lr sweep ${o.startLr}→${o.endLr}`, [new LRFinder(o)], () => this.setLr(o.startLr));
     } finally {
       this.opt.dispose();
@@ -230,14 +233,16 @@ export class Learner {
 
   /** Loss and metrics over the validation set, without callbacks. */
   async validate(): Promise<ValidationResult> {
+    const source = this.data.valid;
+    if (!source)
+      throw new ConfigError(
+        'Learner.validate: the data has no validation set. Pass one to DataLoaders.fromDataset / fromIterables as the second argument.',
+      );
     const sums = new ValidationSums(this.metricNames);
-    for (const batch of this.data.valid.batches()) {
-      try {
-        sums.add(await this.evaluateBatch(batch), batch.xs.shape[0] ?? 0);
-      } finally {
-        tf.dispose([batch.xs, batch.ys]);
-      }
-    }
+    const pass: BatchPass = { source, split: 'validation', epoch: undefined };
+    await forEachBatch(pass, BatchChecks.forModel(this.model), async (batch) =>
+      sums.add(await evaluateBatch(this.model, this.lossFn, this.metrics, batch), batch.xs.shape[0] ?? 0),
+    );
     return sums.result();
   }
 
@@ -279,22 +284,20 @@ export class Learner {
   private async oneEpoch(): Promise<void> {
     await this.allBatches(this.data.train);
     this.enterPhase(false);
-    if (this.s.mode === 'fit') await this.withEvents('validate', () => this.allBatches(this.data.valid));
+    const valid = this.data.valid;
+    if (this.s.mode === 'fit' && valid) await this.withEvents('validate', () => this.allBatches(valid));
   }
 
-  private async allBatches(loader: DataLoader): Promise<void> {
+  /** One pass over a source; `forEachBatch` checks, reads ahead and disposes. */
+  private async allBatches(source: BatchSource): Promise<void> {
     const training = this.s.training;
-    let index = 0;
-    for (const batch of loader.batches()) {
-      this.s.batch = index++;
-      try {
-        await this.withEvents('batch', () => (training ? this.trainBatch(batch) : this.validBatch(batch)));
-      } finally {
-        tf.dispose([batch.xs, batch.ys]);
-      }
+    const pass: BatchPass = { source, split: training ? 'training' : 'validation', epoch: this.s.epoch };
+    await forEachBatch(pass, this.checks, async (batch, index) => {
+      this.s.batch = index;
+      await this.withEvents('batch', () => (training ? this.trainBatch(batch) : this.validBatch(batch)));
       this.throwIfStopRequested();
       await this.turns.yieldIfDue();
-    }
+    });
   }
 
   private async trainBatch({ xs, ys }: Batch): Promise<void> {
@@ -315,7 +318,7 @@ export class Learner {
   }
 
   private async validBatch(batch: Batch): Promise<void> {
-    const values = await this.evaluateBatch(batch);
+    const values = await evaluateBatch(this.model, this.lossFn, this.metrics, batch);
     this.s.loss = values[0] ?? Number.NaN;
     this.validation?.add(values, batch.xs.shape[0] ?? 0);
     await this.emit('onLossBegin');
@@ -352,6 +355,7 @@ export class Learner {
     this.s.reset({ mode, totalEpochs: epochs, numBatches: this.data.train.numBatches, schedule, lr, mom });
     this.smoother.reset();
     this.variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.checks = BatchChecks.forModel(this.model);
     this.stopRequest = undefined;
     this.running = true;
     this.turns.restart();
@@ -412,20 +416,6 @@ export class Learner {
       lr: s.lr,
       timeMs: performance.now() - this.epochStart,
     };
-  }
-
-  /** Loss then each metric for one batch, read back in one transfer. */
-  private async evaluateBatch({ xs, ys }: Batch): Promise<Float32Array> {
-    const packed = tf.tidy(() => {
-      const pred = this.model.apply(xs, { training: false }) as tf.Tensor;
-      const values = [this.lossFn(ys, pred), ...this.metrics.map((m) => m(ys, pred))];
-      return tf.stack(values.map((v) => tf.mean(v).toFloat()));
-    });
-    try {
-      return (await packed.data()) as Float32Array;
-    } finally {
-      packed.dispose();
-    }
   }
 
   private ensureOptimizer(lr: number): tf.Optimizer {

@@ -1,3 +1,8 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Batch } from './data.js';
+import type { LossFn } from './losses.js';
+import type { Metric } from './metrics.js';
+
 /** Validation loss and metrics over the whole validation set. */
 export interface ValidationResult {
   validLoss: number;
@@ -21,5 +26,24 @@ export class ValidationSums {
   result(): ValidationResult {
     const mean = (i: number) => (this.samples > 0 ? (this.sums[i] ?? Number.NaN) / this.samples : Number.NaN);
     return { validLoss: mean(0), metrics: Object.fromEntries(this.names.map((n, i) => [n, mean(i + 1)])) };
+  }
+}
+
+/** Loss then each metric for one batch, read back in one transfer. */
+export async function evaluateBatch(
+  model: tf.LayersModel,
+  lossFn: LossFn,
+  metrics: readonly Metric[],
+  { xs, ys }: Batch,
+): Promise<Float32Array> {
+  const packed = tf.tidy(() => {
+    const pred = model.apply(xs, { training: false }) as tf.Tensor;
+    const values = [lossFn(ys, pred), ...metrics.map((m) => m(ys, pred))];
+    return tf.stack(values.map((v) => tf.mean(v).toFloat()));
+  });
+  try {
+    return (await packed.data()) as Float32Array;
+  } finally {
+    packed.dispose();
   }
 }

@@ -122,8 +122,7 @@ export function knownLength(source: BatchSource, where: string, what: string): n
  * One pass over a source: each batch checked, handed to `body`, then disposed. A sync source (the
  * in-memory DataLoader, a generator reading files synchronously) is pulled as the loop needs it;
  * an async one is read ahead (`Prefetcher`), and while a read is under way the loop gives Node's
- * event loop a turn after each batch, so the read's I/O callbacks run during training instead of
- * waiting for the next ~50 ms yield. However the pass ends (the limit, a stop, an error) the
+ * event loop turns around each batch (`turnWhileReading`). However the pass ends (the limit, a stop, an error) the
  * source's `return()` runs and nothing read is left undisposed. Returns the number of batches.
  */
 export async function forEachBatch(
@@ -142,7 +141,7 @@ export async function forEachBatch(
     throw new ConfigError(
       `the ${pass.split} source yielded no batches${pass.epoch === undefined ? '' : ` in epoch ${pass.epoch}`}. A function given to DataLoaders.fromIterables must return a new iterable on each call (an iterator or generator object runs only once).`,
     );
-  if (pass.split === 'training' && count < limit) checks.warnShort(pass, count);
+  if (pass.split === 'training' && Number.isFinite(limit) && count < limit) checks.warnShort(pass, count);
   return count;
 }
 
@@ -167,6 +166,17 @@ async function inOrder(
   return index;
 }
 
+/**
+ * A read progresses only when the event loop turns: each I/O step of it (open, read, close; a
+ * timer) needs a turn to deliver its result and start the next, and a training step never gives
+ * one. So while a read is under way the loop turns before and after each batch (a few µs each),
+ * letting a read of a few I/O steps advance during one batch instead of stalling until the loop
+ * next waits for it.
+ */
+async function turnWhileReading(reader: Prefetcher): Promise<void> {
+  if (reader.reading) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 async function prefetched(
   iterable: AsyncIterable<unknown>,
   depth: number,
@@ -180,13 +190,14 @@ async function prefetched(
   try {
     for (let next = await reader.next(); !next.done; next = await reader.next()) {
       const batch = checks.check(next.value, pass, index);
+      await turnWhileReading(reader);
       try {
         await body(batch, index);
       } finally {
         tf.dispose([batch.xs, batch.ys]);
       }
       index++;
-      if (reader.reading) await new Promise<void>((resolve) => setImmediate(resolve));
+      await turnWhileReading(reader);
     }
   } catch (error) {
     // The pass's own error is the one to report; a source that also fails to clean up must not hide it.

@@ -138,6 +138,7 @@ describe('DataLoaders.fromIterables', () => {
     ['async', (s: Instrumented) => s.asyncPass],
     ['sync', (s: Instrumented) => s.syncPass],
   ])('%s generators: a fresh pass of each per epoch, unknown length, validation on the valid one', async (_kind, pass) => {
+    const warn = vi.spyOn(console, 'warn');
     const train = new Instrumented(TRAIN, 32);
     const valid = new Instrumented(VALID, 32);
     const data = DataLoaders.fromIterables(pass(train), pass(valid));
@@ -149,6 +150,7 @@ describe('DataLoaders.fromIterables', () => {
     expect(train.log.filter((e) => e === 'end')).toHaveLength(3);
     expect(learn.recorder.history.map((h) => h.validLoss > 0)).toEqual([true, true, true]);
     expect((await learn.validate()).validLoss).toBeGreaterThan(0);
+    expect(warn).not.toHaveBeenCalled(); // a source of unknown length is never "short"
     disposeStreamLearner(learn);
   });
 

@@ -19,7 +19,8 @@ export function batchAt(data: { x: number[][]; y: number[][] }, index: number, b
 /**
  * A source that records what the loop asked of it: passes opened, batches read (as they are read,
  * before they are yielded), and passes closed by `return()` or ended by themselves. `log` holds
- * `open`, `read i`, `end` and `return` in the order they happened; the learner callback
+ * `open`, `request i` (an async read begins), `read i` (it has its batch), `end`, `return` and
+ * `threw` in the order they happened; the learner callback
  * `LoopLog` adds its own entries to the same log.
  */
 export class Instrumented {
@@ -33,7 +34,15 @@ export class Instrumented {
   constructor(
     readonly data: { x: number[][]; y: number[][] },
     readonly batchSize: number,
-    readonly options: { batches?: number; waitMs?: number; throwAt?: number; error?: Error } = {},
+    readonly options: {
+      batches?: number;
+      /** A read waits this long (a timer). */
+      waitMs?: number;
+      /** A read needs this many turns of the event loop (setImmediate each, as I/O callbacks do), but no time. */
+      ioTurns?: number;
+      throwAt?: number;
+      error?: Error;
+    } = {},
   ) {}
 
   get batches(): number {
@@ -52,7 +61,9 @@ export class Instrumented {
     let done = false;
     try {
       for (let i = 0; i < this.batches; i++) {
+        this.log.push(`request ${i}`);
         if (this.options.waitMs) await new Promise((resolve) => setTimeout(resolve, this.options.waitMs));
+        for (let turn = 0; turn < (this.options.ioTurns ?? 0); turn++) await new Promise((resolve) => setImmediate(resolve));
         yield this.readBatch(i);
       }
       done = true;

@@ -139,7 +139,7 @@ export async function rawLoop(model: tf.LayersModel, data: InMemory, task: Task)
 /** `Learner.fit` with the ProgressCallback into a null stream, plus `extra` callbacks; returns the learner (disposed). */
 export async function learnerFit(
   model: tf.LayersModel,
-  data: InMemory,
+  data: DataLoaders,
   task: Pick<Task, 'epochs' | 'lr'>,
   extra: Callback[] = [],
   progressBar = true,

@@ -14,7 +14,7 @@
 //   rendering is not (that depends on the terminal, not on epochcast).
 
 import { loadMnist, mnistModel } from '@epochcast/cli/mnist';
-import { accuracy, type Callback, DataLoaders, Learner, ProgressCallback } from '@epochcast/core';
+import { accuracy, type Callback, type DataLoader, DataLoaders, Learner, ProgressCallback } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { nullStream } from './harness.js';
 
@@ -28,7 +28,7 @@ export interface Task {
   batchSize: number;
   /** Builds a model with the task's seeded initial weights. */
   model(): tf.LayersModel;
-  data(): DataLoaders;
+  data(): InMemory;
 }
 
 // ---- tasks -------------------------------------------------------------------------------------
@@ -88,13 +88,16 @@ export const smallTask: Task = {
 
 export const TASKS = [mnistTask, smallTask];
 
+/** Loaders over tensors in memory, whose tensors model.fit takes as they are. */
+export type InMemory = DataLoaders<DataLoader, DataLoader>;
+
 // ---- the loops ---------------------------------------------------------------------------------
 
 const categoricalCrossentropy = (yTrue: tf.Tensor, yPred: tf.Tensor): tf.Scalar =>
   tf.mean(tf.metrics.categoricalCrossentropy(yTrue, yPred)) as tf.Scalar;
 
 /** What one writes by hand: minimize per batch, read the loss, then a validation pass. */
-export async function rawLoop(model: tf.LayersModel, data: DataLoaders, task: Task): Promise<number> {
+export async function rawLoop(model: tf.LayersModel, data: InMemory, task: Task): Promise<number> {
   const opt = tf.train.adam(task.lr);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   let validAccuracy = Number.NaN;
@@ -159,7 +162,7 @@ export async function learnerFit(
 
 export const validAccuracy = (learn: Learner): number => learn.recorder.history.at(-1)?.metrics.accuracy ?? Number.NaN;
 
-export async function modelFit(model: tf.LayersModel, data: DataLoaders, task: Task, metrics: string[]): Promise<number> {
+export async function modelFit(model: tf.LayersModel, data: InMemory, task: Task, metrics: string[]): Promise<number> {
   const opt = tf.train.adam(task.lr);
   model.compile({ optimizer: opt, loss: 'categoricalCrossentropy', metrics });
   try {

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// `pnpm bench`: what epochcast costs, in seven scenarios (issues 8, 9, 13 and 16), printed as Markdown tables.
+// `pnpm bench`: what epochcast costs, in eight scenarios (issues 8, 9, 13, 16 and 18), printed as Markdown tables.
 //
-//   pnpm bench                                                   (builds, then all seven; ~9 minutes)
+//   pnpm bench                                                   (builds, then all eight; ~12 minutes)
 //   node bench/dist/train-overhead.js --only overhead --task small --rounds 10
 //   node bench/dist/train-overhead.js --only slow,long,plot
 //   node bench/dist/train-overhead.js --only sweep [--sweep-epochs N]
 //   node bench/dist/train-overhead.js --only import [--rounds N]
 //   node bench/dist/train-overhead.js --only wrap [--rounds N] [--wrap-updates N]
+//   node bench/dist/train-overhead.js --only sources [--task small] [--rounds N]
 //   EPOCHCAST_BACKEND=cpu node bench/dist/train-overhead.js --only overhead
 //
 // 1. overhead — raw optimizer.minimize loop vs Learner.fit (with and without Telegram + Slack +
@@ -20,6 +21,8 @@
 //    fresh processes, interleaved; core's import should cost at most 60 ms more (issue 13).
 // 7. wrap     — a command printing a million tqdm updates as fast as it can, unwrapped and under
 //    `epochcast run --webhook`: its own elapsed time (within 2%, issue 16), epochcast's RSS, latency.
+// 8. sources  — Learner.fit on fromIterables / fromDataset against fromTensors on the same batches
+//    (≤ 1.05×), and a source with a 2 ms read per batch against max(train-only, read-only) (≤ 1.1, issue 18).
 // Progress lines go to stderr; the report (stdout) is what BENCHMARKS.md records.
 import { type BackendName, selectBackend } from '@epochcast/core';
 import { machineLine, runtimeLine } from './harness.js';
@@ -28,13 +31,14 @@ import { LONG_EPOCHS, longScenario } from './scenarios/long.js';
 import { overheadScenario } from './scenarios/overhead.js';
 import { plotScenario } from './scenarios/plot.js';
 import { slowScenario } from './scenarios/slow.js';
+import { sourcesScenario } from './scenarios/sources.js';
 import { SWEEP_EPOCHS, sweepScenario } from './scenarios/sweep.js';
 import { WRAP_ROUNDS, wrapScenario } from './scenarios/wrap.js';
 import { type Services, startServices } from './services.js';
 import { TASKS, type Task } from './tasks.js';
 import { DEFAULT_UPDATES, EPOCHS } from './tqdm-lines.js';
 
-const SCENARIOS = ['overhead', 'slow', 'long', 'plot', 'sweep', 'import', 'wrap'] as const;
+const SCENARIOS = ['overhead', 'slow', 'long', 'plot', 'sweep', 'import', 'wrap', 'sources'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 const SLOW_ROUNDS = 4;
 
@@ -55,7 +59,7 @@ function parseArgs(argv: string[]): Args {
   let sweepEpochs = SWEEP_EPOCHS;
   let wrapUpdates = DEFAULT_UPDATES;
   const usage =
-    'use --only overhead,slow,long,plot,sweep,import,wrap, --task mnist|small, --rounds N, --long-epochs N, --sweep-epochs N, --wrap-updates N';
+    'use --only overhead,slow,long,plot,sweep,import,wrap,sources, --task mnist|small, --rounds N, --long-epochs N, --sweep-epochs N, --wrap-updates N';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--rounds') rounds = Number(argv[++i]);
@@ -143,6 +147,13 @@ async function main(): Promise<void> {
     if (args.only.includes('wrap')) {
       console.log('\n## 7. Wrapping a command: epochcast run\n');
       console.log(await wrapScenario(args.rounds ?? WRAP_ROUNDS, args.wrapUpdates));
+    }
+    if (args.only.includes('sources')) {
+      console.log('\n## 8. Data sources: streaming and reading ahead\n');
+      console.log('method: each round runs every variant once, in a seeded random order; 1 warm-up round discarded;');
+      console.log('        every variant is Learner.fit (Recorder + ProgressCallback into a null stream) on the same batches:');
+      console.log("        the streamed sources yield the in-memory loader's own batches; ratios are medians of in-round ratios");
+      console.log(await sourcesScenario(args.tasks, args.rounds));
     }
   } finally {
     if (started) await (await started).close();

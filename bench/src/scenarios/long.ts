@@ -1,7 +1,7 @@
 // Scenario 3 — a long run: 2,000 short epochs of a tiny model with all three notifiers sending on
 // every epoch. Rate limits as the servers saw them, coalescing, heap and tensor counts over time,
 // end messages.
-import { Callback, DataLoaders } from '@epochcast/core';
+import { Callback, type DataLoader, DataLoaders } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { epochClock } from '../clock.js';
 import { fmt, mark, mean, median, progress, table } from '../harness.js';
@@ -31,7 +31,7 @@ function tinyModel(): tf.LayersModel {
   return model;
 }
 
-function tinyData(): DataLoaders {
+function tinyData(): DataLoaders<DataLoader, DataLoader> {
   const n = 320;
   const { x, y } = tf.tidy(() => {
     const x = tf.randomNormal([n, 8], 0, 1, 'float32', 15);

@@ -2,13 +2,12 @@
 // one process — a raw `optimizer.minimize` loop, `Learner.fit` (Recorder + ProgressCallback),
 // `Learner.fit` with Telegram + Slack + e-mail notifiers on every event (against the testkit
 // servers), and tfjs's own `model.fit` with and without metrics — interleaved over many rounds.
-import type { DataLoaders } from '@epochcast/core';
 import { Alerts, divergence, nanLoss, plateau, slowEpoch, threshold } from '@epochcast/notify';
 import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { fmt, mark, median, pairedRatio, percent, progress, shuffled, table } from '../harness.js';
 import { endMessages, makeNotifiers, type Services } from '../services.js';
-import { learnerFit, modelFit, rawLoop, type Task, validAccuracy } from '../tasks.js';
+import { type InMemory, learnerFit, modelFit, rawLoop, type Task, validAccuracy } from '../tasks.js';
 
 export const RAW = 'raw minimize loop';
 export const LEARNER = 'Learner.fit';
@@ -38,7 +37,7 @@ interface Outcome {
 
 let runs = 0;
 
-async function runVariant(variant: Variant, model: tf.LayersModel, data: DataLoaders, task: Task, services: Services): Promise<Outcome> {
+async function runVariant(variant: Variant, model: tf.LayersModel, data: InMemory, task: Task, services: Services): Promise<Outcome> {
   switch (variant) {
     case RAW:
       return { acc: await rawLoop(model, data, task), waitsMs: 0 };

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import seedrandom from 'seedrandom';
 import { ConfigError, describeValue } from './errors.js';
 import { invalidOption } from './options.js';
+import { type DataSourceOptions, datasetSources, iterableSources, type MakeBatches } from './sources.js';
 
 export interface DataLoadersOptions {
   /** Fraction of the samples held out for validation, in (0, 1). Default 0.2 unless `valid` is given. */
@@ -22,8 +23,25 @@ export interface Batch {
   readonly ys: tf.Tensor;
 }
 
-/** Iterates one split of the data in batches. Owns its tensors until `dispose()`. */
-export class DataLoader {
+/**
+ * One split of the data as the Learner iterates it: the in-memory `DataLoader`, or a streamed
+ * source from `DataLoaders.fromDataset` / `fromIterables`. Each call to `batches()` is a fresh
+ * pass (an epoch); the Learner disposes every batch it takes, checks its shape, stops after
+ * `numBatches` and reads an async source ahead while it trains.
+ */
+export interface BatchSource {
+  /** Batches per pass; NaN when the source does not know (fitOneCycle and lrFind then refuse to start). */
+  readonly numBatches: number;
+  /** Batches an async source reads ahead while the current one trains; 0 reads each when needed. Default 2. */
+  readonly prefetch?: number;
+  /** A fresh pass over the data. Sync iterables are pulled as needed; async ones are read ahead. */
+  batches(): Iterable<Batch> | AsyncIterable<Batch>;
+  /** Frees what the source owns (an in-memory loader's tensors); streamed sources own nothing. */
+  dispose?(): void;
+}
+
+/** Iterates one split of in-memory tensors in batches. Owns its tensors until `dispose()`. */
+export class DataLoader implements BatchSource {
   readonly numBatches: number;
   private readonly random: () => number;
 
@@ -63,18 +81,22 @@ export class DataLoader {
   }
 }
 
-/** A training and a validation DataLoader. */
-export class DataLoaders {
+/**
+ * A training and an optional validation source: in memory (`fromTensors`), a tf.data.Dataset
+ * (`fromDataset`) or any iterable of batches (`fromIterables`).
+ */
+export class DataLoaders<Train extends BatchSource = BatchSource, Valid extends BatchSource | undefined = BatchSource | undefined> {
   private constructor(
-    readonly train: DataLoader,
-    readonly valid: DataLoader,
+    readonly train: Train,
+    /** Undefined when the data has no validation set: epochs then skip validation (valid_loss #na#). */
+    readonly valid: Valid,
   ) {}
 
   /**
    * Splits `x`/`y` (first dimension = samples) into shuffled training and validation sets.
    * The loaders copy what they need: the caller keeps ownership of `x` and `y` (and of `valid`).
    */
-  static fromTensors(x: tf.Tensor, y: tf.Tensor, options: DataLoadersOptions = {}): DataLoaders {
+  static fromTensors(x: tf.Tensor, y: tf.Tensor, options: DataLoadersOptions = {}): DataLoaders<DataLoader, DataLoader> {
     const where = 'DataLoaders.fromTensors';
     const { batchSize = 64, shuffle = true, seed = 42 } = options;
     checkTensor(where, 'x', x);
@@ -130,9 +152,38 @@ export class DataLoaders {
     );
   }
 
+  /**
+   * Streams a tf.data.Dataset of `{ xs, ys }` batches (and an optional validation one): a fresh
+   * `dataset.iterator()` every epoch, read ahead while the model trains. The length is
+   * `dataset.size` when the dataset knows it, else `batchesPerEpoch`. The datasets stay the caller's.
+   */
+  static fromDataset(
+    train: tf.data.Dataset<tf.TensorContainer>,
+    valid?: tf.data.Dataset<tf.TensorContainer>,
+    options: DataSourceOptions = {},
+  ): DataLoaders<BatchSource, BatchSource | undefined> {
+    const [trainSource, validSource] = datasetSources(train, valid, options);
+    return new DataLoaders(trainSource, validSource);
+  }
+
+  /**
+   * Streams any iterables of `{ xs, ys }` batches: `makeTrain()` (and `makeValid()`) is called at
+   * the start of every epoch for a fresh pass — a generator reading files, say. Async iterables
+   * are read ahead while the model trains. The length is `batchesPerEpoch`, or unknown.
+   */
+  static fromIterables(
+    makeTrain: MakeBatches,
+    makeValid?: MakeBatches,
+    options: DataSourceOptions = {},
+  ): DataLoaders<BatchSource, BatchSource | undefined> {
+    const [trainSource, validSource] = iterableSources(makeTrain, makeValid, options);
+    return new DataLoaders(trainSource, validSource);
+  }
+
+  /** Frees what the loaders own: fromTensors' copies. Datasets and iterables stay the caller's. */
   dispose(): void {
-    this.train.dispose();
-    this.valid.dispose();
+    this.train.dispose?.();
+    this.valid?.dispose?.();
   }
 }
 

@@ -4,7 +4,7 @@ export { type BackendChoice, type BackendName, type SelectBackendOptions, select
 export { Callback, EVENTS, type EventName, type Hook } from './callback.js';
 // Training
 export type { CheckpointSummary } from './checkpoint.js';
-export { type Batch, DataLoader, DataLoaders, type DataLoadersOptions } from './data.js';
+export { type Batch, type BatchSource, DataLoader, DataLoaders, type DataLoadersOptions } from './data.js';
 export { CallbackError, CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue } from './errors.js';
 export { formatLr, formatStatsTable, formatTable, formatTime, statsHeader, statsRow } from './format.js';
 export { Learner } from './learner.js';
@@ -32,6 +32,7 @@ export {
   suggestLr,
 } from './schedules.js';
 export { SmoothenValue } from './smoothing.js';
+export type { BatchIterable, DataSourceOptions, MakeBatches } from './sources.js';
 export type { EpochStats, FitMode, StopRequest, TrainingHost, TrainingState, TrainStatus } from './state.js';
 export type { ValidationResult } from './validation.js';
 

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { BatchChecks, type BatchPass, forEachBatch, knownLength } from './batches.js';
 import { Callback, type EventName, sortByOrder } from './callback.js';
 import { type CheckpointSummary, loadCheckpointInto, saveCheckpoint } from './checkpoint.js';
-import { type Batch, type DataLoader, DataLoaders } from './data.js';
+import { type Batch, type BatchSource, DataLoader, DataLoaders } from './data.js';
 import { HookDispatcher } from './dispatch.js';
 import { CancelFitError, ConfigError, describeValue } from './errors.js';
 import { EventLoopTurns } from './event-loop.js';
@@ -50,6 +51,7 @@ export class Learner {
   private running = false;
   private stopRequest: StopRequest | undefined;
   private validation: ValidationSums | undefined;
+  private checks = new BatchChecks(undefined);
   private variables: tf.Variable[] = [];
   private epochStart = 0;
   private readonly runLog = new RunLog();
@@ -153,10 +155,11 @@ export class Learner {
 
   /** Trains with the one-cycle policy (see `oneCycleSchedule`). */
   async fitOneCycle(epochs: number, options: FitOneCycleOptions = {}): Promise<void> {
-    const resume = options.resume ? resumePoint('fitOneCycle', epochs, this.runLog.loadedRun, this.data.train.numBatches) : undefined;
+    const numBatches = knownLength(this.data.train, 'fitOneCycle', 'the one-cycle schedule');
+    const resume = options.resume ? resumePoint('fitOneCycle', epochs, this.runLog.loadedRun, numBatches) : undefined;
     const o = resume ? resumedOneCycle(options, resume.saved) : resolveOneCycle(options);
     checkEpochs('fitOneCycle', epochs);
-    const schedule = oneCycleSchedule(epochs * this.data.train.numBatches, o);
+    const schedule = oneCycleSchedule(epochs * numBatches, o);
     const description = `one-cycle lrMax=${o.lrMax} pctStart=${o.pctStart} divFactor=${o.divFactor}`;
     const plan = {
       mode: 'fit',
@@ -216,13 +219,12 @@ export class Learner {
 
   /** The model's outputs for `x` (first dimension = samples), in inference mode, in batches. Dispose the result. */
   async predict(x: tf.Tensor, options?: PredictOptions): Promise<tf.Tensor> {
-    return predictInBatches(this.model, x, resolvePredictOptions('learn.predict', options, this.data.valid.batchSize).batchSize);
+    return predictInBatches(this.model, x, resolvePredictOptions('learn.predict', options, this.data).batchSize);
   }
 
   /** Predictions and targets over the validation set (or, with `valid: false`, the training set in order). Dispose both. */
   async getPreds(options?: GetPredsOptions): Promise<Preds> {
-    const o = resolvePredictOptions('learn.getPreds', options, this.data.valid.batchSize);
-    return o.valid ? predsOver(this.model, this.data.valid, false, o.batchSize) : predsOver(this.model, this.data.train, true, o.batchSize);
+    return predsOver(this.model, this.data, resolvePredictOptions('learn.getPreds', options, this.data));
   }
 
   /**
@@ -232,11 +234,12 @@ export class Learner {
    */
   async lrFind(options: LrFindOptions = {}): Promise<LrFindResult> {
     const o = resolveLrFind(options);
+    const numBatches = knownLength(this.data.train, 'lrFind', 'the sweep');
     if (this.running) throw new ConfigError('lrFind: a fit is already running on this learner; await it first.');
     const weights = this.model.getWeights().map((w) => w.clone());
     const giveBack = this.slot.lend(this.slot.create(o.startLr));
     try {
-      const epochs = Math.ceil(o.numIt / this.data.train.numBatches);
+      const epochs = Math.ceil(o.numIt / numBatches);
       const plan = { mode: 'lrFind', totalEpochs: epochs, schedule: `lr sweep ${o.startLr}→${o.endLr}` } as const;
       await this.run(plan, [new LRFinder(o)], () => this.setLr(o.startLr));
     } finally {
@@ -254,14 +257,16 @@ export class Learner {
 
   /** Loss and metrics over the validation set, without callbacks. */
   async validate(): Promise<ValidationResult> {
+    const source = this.data.valid;
+    if (!source)
+      throw new ConfigError(
+        'Learner.validate: the data has no validation set. Pass one to DataLoaders.fromDataset / fromIterables as the second argument.',
+      );
     const sums = new ValidationSums(this.metricNames);
-    for (const batch of this.data.valid.batches()) {
-      try {
-        sums.add(await this.evaluate(batch), batch.xs.shape[0] ?? 0);
-      } finally {
-        tf.dispose([batch.xs, batch.ys]);
-      }
-    }
+    const pass: BatchPass = { source, split: 'validation', epoch: undefined };
+    await forEachBatch(pass, BatchChecks.forModel(this.model), async (batch) =>
+      sums.add(await this.evaluate(batch), batch.xs.shape[0] ?? 0),
+    );
     return sums.result();
   }
 
@@ -302,22 +307,20 @@ export class Learner {
   private async oneEpoch(): Promise<void> {
     await this.allBatches(this.data.train);
     this.enterPhase(false);
-    if (this.s.mode === 'fit') await this.withEvents('validate', () => this.allBatches(this.data.valid));
+    const valid = this.data.valid;
+    if (this.s.mode === 'fit' && valid) await this.withEvents('validate', () => this.allBatches(valid));
   }
 
-  private async allBatches(loader: DataLoader): Promise<void> {
+  /** One pass over a source; `forEachBatch` checks, reads ahead and disposes. */
+  private async allBatches(source: BatchSource): Promise<void> {
     const training = this.s.training;
-    let index = 0;
-    for (const batch of loader.batches()) {
-      this.s.batch = index++;
-      try {
-        await this.withEvents('batch', () => (training ? this.trainBatch(batch) : this.validBatch(batch)));
-      } finally {
-        tf.dispose([batch.xs, batch.ys]);
-      }
+    const pass: BatchPass = { source, split: training ? 'training' : 'validation', epoch: this.s.epoch };
+    await forEachBatch(pass, this.checks, async (batch, index) => {
+      this.s.batch = index;
+      await this.withEvents('batch', () => (training ? this.trainBatch(batch) : this.validBatch(batch)));
       this.throwIfStopRequested();
       await this.turns.yieldIfDue();
-    }
+    });
   }
 
   private async trainBatch({ xs, ys }: Batch): Promise<void> {
@@ -380,10 +383,11 @@ export class Learner {
     this.smoother.reset();
     if (resume) {
       this.smoother.restore(resume.saved.smoother);
-      replayShuffles(this.data.train, resume.epochsDone);
+      if (this.data.train instanceof DataLoader) replayShuffles(this.data.train, resume.epochsDone);
     }
     this.runLog.begin(plan, numBatches, this.smoother.snapshot());
     this.variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    this.checks = BatchChecks.forModel(this.model);
     this.stopRequest = undefined;
     this.running = true;
     this.turns.restart();

@@ -5,12 +5,13 @@
  * tensors are the caller's to dispose; nothing else is left behind.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { DataLoader } from './data.js';
+import { BatchChecks, forEachBatch } from './batches.js';
+import { type BatchSource, DataLoader, type DataLoaders } from './data.js';
 import { ConfigError } from './errors.js';
 import { checkInteger, checkOptions, invalidOption } from './options.js';
 
 export interface PredictOptions {
-  /** Samples per forward pass. Default: the validation loader's batch size. */
+  /** Samples per forward pass. Default: the in-memory loader's batch size, else 64. A streamed source keeps its own batches. */
   batchSize?: number;
 }
 
@@ -28,14 +29,13 @@ export interface Preds {
   targets: tf.Tensor;
 }
 
-export function resolvePredictOptions(
-  where: string,
-  options: GetPredsOptions | undefined,
-  defaultBatchSize: number,
-): Required<GetPredsOptions> {
+/** The options checked, with their defaults: the batch size of an in-memory loader of `data`, else 64. */
+export function resolvePredictOptions(where: string, options: GetPredsOptions | undefined, data: DataLoaders): Required<GetPredsOptions> {
   const o = checkOptions(where, options, '{ batchSize: 64 }');
   const valid = o.valid ?? true;
   if (typeof valid !== 'boolean') throw invalidOption(where, 'valid', 'true (the validation set) or false (the training set)', valid);
+  const loader = [data.valid, data.train].find((source) => source instanceof DataLoader);
+  const defaultBatchSize = loader instanceof DataLoader ? loader.batchSize : 64;
   return { valid, batchSize: checkInteger(where, 'batchSize', o.batchSize ?? defaultBatchSize, 1) };
 }
 
@@ -49,12 +49,35 @@ export async function predictInBatches(model: tf.LayersModel, x: tf.Tensor, batc
   return (await predictBatches(model, inOrder(x, undefined, batchSize))).preds;
 }
 
-/** Predictions and targets over a loader: its own batches for the validation set, in-order slices for the training set. */
-export async function predsOver(model: tf.LayersModel, loader: DataLoader, shuffled: boolean, batchSize: number): Promise<Preds> {
+/**
+ * Predictions and targets over a source. An in-memory loader: its own batches for the validation
+ * set, in-order slices for the training set. A streamed source (a dataset, an iterable): one fresh
+ * pass in the source's own order and batches, each checked as training checks it.
+ */
+export async function predsOver(model: tf.LayersModel, data: DataLoaders, { valid, batchSize }: Required<GetPredsOptions>): Promise<Preds> {
+  const source = valid ? data.valid : data.train;
+  if (!source) throw new ConfigError('learn.getPreds: the data has no validation set; pass { valid: false } for the training set.');
+  const split = valid ? 'validation' : 'training';
+  if (!(source instanceof DataLoader)) return predsOverPass(model, source, split);
   // The training loader shuffles (and advances its random state) on every pass: read its tensors in order instead.
-  const batches = shuffled || batchSize !== loader.batchSize ? inOrder(loader.xs, loader.ys, batchSize) : loader.batches();
+  const batches = split === 'training' || batchSize !== source.batchSize ? inOrder(source.xs, source.ys, batchSize) : source.batches();
   const { preds, targets } = await predictBatches(model, batches);
   return { preds, targets: targets as tf.Tensor };
+}
+
+async function predsOverPass(model: tf.LayersModel, source: BatchSource, split: 'training' | 'validation'): Promise<Preds> {
+  const preds: tf.Tensor[] = [];
+  const targets: tf.Tensor[] = [];
+  try {
+    await forEachBatch({ source, split, epoch: undefined }, BatchChecks.forModel(model), async ({ xs, ys }) => {
+      preds.push(tf.tidy(() => model.apply(xs, { training: false }) as tf.Tensor));
+      targets.push(ys.clone());
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    });
+    return { preds: tf.concat(preds), targets: tf.concat(targets) };
+  } finally {
+    tf.dispose([...preds, ...targets]);
+  }
 }
 
 /** A batch to predict on; its targets, when given, are collected beside the predictions. */

@@ -67,14 +67,14 @@ export interface TrainingState {
   readonly totalEpochs: number;
   /** Index of the batch within the current epoch (training or validation). */
   readonly batch: number;
-  /** Number of training batches per epoch. */
+  /** Number of training batches per epoch; NaN when the source does not know (a stream without batchesPerEpoch). */
   readonly numBatches: number;
   /**
    * Global training step: optimizer steps taken in this fit; in a resumed fit, counted from the
    * start of the run it resumes (so schedules pick up where they were).
    */
   readonly step: number;
-  /** Training steps planned for this fit. */
+  /** Training steps planned for this fit (NaN when numBatches is). */
   readonly totalSteps: number;
   /** False during validation. */
   readonly training: boolean;

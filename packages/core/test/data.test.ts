@@ -1,4 +1,4 @@
-import { ConfigError, DataLoaders } from '@epochcast/core';
+import { ConfigError, type DataLoader, DataLoaders } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
 
@@ -11,7 +11,7 @@ function indexed(n: number) {
   return { x: tf.range(0, n).reshape([n, 1]), y: tf.range(0, n).mul(10).reshape([n, 1]) };
 }
 
-function epochOrder(dls: DataLoaders): { xs: number[]; ys: number[]; sizes: number[] } {
+function epochOrder(dls: DataLoaders<DataLoader, DataLoader>): { xs: number[]; ys: number[]; sizes: number[] } {
   const xs: number[] = [];
   const ys: number[] = [];
   const sizes: number[] = [];

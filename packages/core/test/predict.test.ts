@@ -1,4 +1,4 @@
-import { ConfigError, DataLoaders, Learner } from '@epochcast/core';
+import { ConfigError, DataLoader, DataLoaders, Learner } from '@epochcast/core';
 import { disposeToyLearner, toyData, toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
@@ -84,7 +84,8 @@ describe('learn.getPreds', () => {
     const before = tf.memory().numTensors;
     const { preds, targets } = await learn.getPreds();
     expect(tf.memory().numTensors).toBe(before + 2);
-    const valid = learn.data.valid;
+    // The toy learner's data is in memory: its loaders hold the tensors.
+    const valid = learn.data.valid as DataLoader;
     expect(preds.shape).toEqual([valid.size, 3]);
     expect(Array.from(targets.dataSync())).toEqual(Array.from(valid.ys.dataSync()));
     const expected = reference(learn, valid.xs);
@@ -94,7 +95,7 @@ describe('learn.getPreds', () => {
 
   test('{ valid: false }: over the training set in its stored order, not shuffled, and the training shuffle untouched', async () => {
     const learn = await trained();
-    const train = learn.data.train;
+    const train = learn.data.train as DataLoader;
     const { preds, targets } = await learn.getPreds({ valid: false, batchSize: 7 });
     expect(preds.shape).toEqual([train.size, 3]);
     expect(Array.from(targets.dataSync())).toEqual(Array.from(train.ys.dataSync()));

@@ -9,7 +9,7 @@
  * await learn.fit(3);
  * ```
  */
-import { accuracy, type Callback, DataLoaders, Learner, type LearnerOptions, type Metric } from '@epochcast/core';
+import { accuracy, type Callback, type DataLoader, DataLoaders, Learner, type LearnerOptions, type Metric } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 
 export { CrashAt, EpochClock, EpochCounter, SlowEpochs } from './callbacks.js';
@@ -58,7 +58,7 @@ export interface ToyDataOptions {
 }
 
 /** Loaders over `n` samples of the toy problem, a quarter held out for validation unless `validPct` says otherwise. */
-export function toyLoaders(n = 256, batchSize = 32, options: ToyDataOptions = {}): DataLoaders {
+export function toyLoaders(n = 256, batchSize = 32, options: ToyDataOptions = {}): DataLoaders<DataLoader, DataLoader> {
   const { validPct = 0.25, dataSeed = 1, splitSeed = 3 } = options;
   const { x, y } = toyData(n, dataSeed);
   const dls = DataLoaders.fromTensors(x, y, { validPct, batchSize, seed: splitSeed });

@@ -1,4 +1,4 @@
-import { accuracy, type Callback, DataLoaders, type EpochStats, Learner } from '@epochcast/core';
+import { accuracy, type Callback, type DataLoader, DataLoaders, type EpochStats, Learner } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { CLASSES, loadMnist, MNIST_SIZE, PIXELS } from './digits.js';
 
@@ -62,7 +62,7 @@ export async function trainMnist(options: TrainMnistOptions = {}): Promise<Mnist
   const { samples, epochs, lrMax, batchSize, validPct, seed } = { ...DEMO_CONFIG, ...definedOnly(options) };
   const hidden = options.hidden ?? 128;
   const { x, y } = loadMnist(samples, seed);
-  let data: DataLoaders;
+  let data: DataLoaders<DataLoader, DataLoader>;
   try {
     data = DataLoaders.fromTensors(x, y, { validPct, batchSize, seed });
   } finally {

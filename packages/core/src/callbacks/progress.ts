@@ -131,7 +131,11 @@ export class ProgressCallback extends Callback {
     const training = this.phase === 'train';
     const done = this.done;
     // Under tfjsCallback there is no Learner and no count of validation batches: the bar then shows a count.
-    const total = training ? state.numBatches : state.learner instanceof Learner ? state.learner.data.valid.numBatches : Number.NaN;
+    const total = training
+      ? state.numBatches
+      : state.learner instanceof Learner
+        ? (state.learner.data.valid?.numBatches ?? Number.NaN)
+        : Number.NaN;
     const tail = training && Number.isFinite(state.smoothLoss) && done > 0 ? ` loss ${state.smoothLoss.toFixed(4)}` : '';
     const label = training ? head : `${head} valid`;
     if (!(total > 0)) return `${label} ${done} batches ${formatTime(elapsed)}${tail}`;

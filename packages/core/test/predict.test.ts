@@ -1,4 +1,4 @@
-import { ConfigError, DataLoader, DataLoaders, Learner } from '@epochcast/core';
+import { ConfigError, type DataLoader, DataLoaders, Learner } from '@epochcast/core';
 import { disposeToyLearner, toyData, toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';

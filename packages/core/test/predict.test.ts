@@ -1,5 +1,5 @@
 import { ConfigError, type DataLoader, DataLoaders, Learner } from '@epochcast/core';
-import { disposeToyLearner, toyData, toyLearner } from '@epochcast/testkit/learner';
+import { disposeToyLearner, toyData, toyLearner, toyModel } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 
@@ -79,6 +79,30 @@ describe('learn.predict', () => {
 });
 
 describe('learn.getPreds', () => {
+  test('over a streamed source: one fresh pass in the source’s own batches, matching the model; two tensors left', async () => {
+    const { x, y } = toyData(40, 2);
+    const passes: number[] = [];
+    // An async generator of 16-sample batches, as a reader of files would be; each call is a new pass.
+    const batches = async function* () {
+      passes.push(passes.length);
+      for (let start = 0; start < 40; start += 16) {
+        const size = Math.min(16, 40 - start);
+        yield { xs: x.slice(start, size), ys: y.slice(start, size) };
+      }
+    };
+    const learn = new Learner({ model: toyModel(), data: DataLoaders.fromIterables(batches, batches), loss: 'categoricalCrossentropy' });
+    const before = tf.memory().numTensors;
+    const { preds, targets } = await learn.getPreds();
+    expect(tf.memory().numTensors).toBe(before + 2);
+    expect(passes).toHaveLength(1);
+    expect(preds.shape).toEqual([40, 3]);
+    expect(Array.from(targets.dataSync())).toEqual(Array.from(y.dataSync()));
+    expectClose(preds, reference(learn, x));
+    tf.dispose([preds, targets, x, y]);
+    learn.dispose();
+    learn.model.dispose();
+  });
+
   test('over the validation set: predictions and the targets, in the loader’s order; two tensors left, the results', async () => {
     const learn = await trained();
     const before = tf.memory().numTensors;

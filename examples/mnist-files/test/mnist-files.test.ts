@@ -1,6 +1,7 @@
 // The example run small, as a user runs it (its built main.js in a child process): it writes the
 // digits as PNG files, streams them back with fromIterables and learns from them; a second run
-// reuses the files. The files hold the real digits, and a file that is not one is refused by name.
+// reuses the files; a run killed after an epoch resumes from its checkpoint and ends as an unbroken
+// one. The files hold the real digits, and a file that is not one is refused by name.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -50,6 +51,36 @@ test(
     expect(second.stdout).toContain(`validation accuracy ${accuracy.toFixed(2)}%`);
   },
   2 * TIME_BOUND_MS + 10_000,
+);
+
+test(
+  'killed after its first epoch (SIGKILL, right after the checkpoint), a run resumes there and ends exactly as an unbroken run',
+  async () => {
+    const twoEpochs = ['--epochs', '2'];
+    const unbroken = await run(...twoEpochs);
+    // The finished run removed its checkpoint: the next run starts afresh.
+    expect(await readdir(dir)).not.toContain('checkpoint');
+
+    const killed = await run(...twoEpochs, '--kill-after-epoch', '1').then(
+      () => undefined,
+      (error: { signal?: string; stdout?: string }) => error,
+    );
+    expect(killed?.signal).toBe('SIGKILL');
+    expect(killed?.stdout).toMatch(/^checkpoint saved after epoch 1\/2; killing the process \(SIGKILL\)$/m);
+    expect(await readdir(dir)).toContain('checkpoint');
+
+    const resumed = await run(...twoEpochs);
+    expect(resumed.stdout).toMatch(/^resuming the run killed after epoch 1\/2 \(checkpoint .+\)$/m);
+    // Only epoch 1 is trained again, and its row is the unbroken run's, to every printed digit: the
+    // weights, Adam's state, the one-cycle position and the order of the files all carried over.
+    const row = (stdout: string, epoch: number) => new RegExp(`^${epoch} +[\\d.]+ +[\\d.]+ +[\\d.]+`, 'm').exec(stdout)?.[0];
+    expect(row(resumed.stdout, 0)).toBeUndefined();
+    expect(row(resumed.stdout, 1)).toBeDefined();
+    expect(row(resumed.stdout, 1)).toBe(row(unbroken.stdout, 1));
+    const accuracyOf = (stdout: string) => /validation accuracy (\d+\.\d+)%/.exec(stdout)?.[1];
+    expect(accuracyOf(resumed.stdout)).toBe(accuracyOf(unbroken.stdout));
+  },
+  3 * TIME_BOUND_MS + 10_000,
 );
 
 test('a PNG holds its digit: read back, it is the mnist package’s pixels to 1/255', async () => {

@@ -86,7 +86,14 @@ test('two processes, two topics: each topic’s commands reach its own run, answ
   await finish.finish();
   await until(() => b.lines.find((l) => l.event === 'done'), 'sweep-b to complete', 30_000);
   await Promise.all(children.map((c) => c.exited));
-  expect(tg.topics(FORUM).map((t) => [t.name, t.closed])).toEqual([
+  // The two processes start at once: either may create its topic first.
+  const byName = (a: readonly unknown[], b: readonly unknown[]) => String(a[0]).localeCompare(String(b[0]));
+  expect(
+    tg
+      .topics(FORUM)
+      .map((t) => [t.name, t.closed])
+      .sort(byName),
+  ).toEqual([
     ['⏹ sweep-a', true],
     ['✅ sweep-b', true],
   ]);

@@ -144,7 +144,10 @@ export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): 
       '--registry',
       'depend on @epochcast/* from the npm registry (version ranges) instead of the packed copies of this epochcast in vendor/',
     )
-    .option('--tarballs <dir>', 'copy the @epochcast tarballs into vendor/ from this folder (`pnpm pack:all` in the repository) instead of packing them')
+    .option(
+      '--tarballs <dir>',
+      'copy the @epochcast tarballs into vendor/ from this folder (`pnpm pack:all` in the repository) instead of packing them',
+    )
     .action(async (name: string, options: { dir?: string; registry?: boolean; tarballs?: string }) => {
       result.exitCode = await (await import('./new-notifier.js')).newNotifier(io, name, options);
     });

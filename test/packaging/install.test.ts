@@ -10,8 +10,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { freshFolder, freshProject, ROOT, seconds, sh } from './npm-project.js';
 
 const PUBLISHABLE = ['cli', 'coordination', 'core', 'email', 'notify', 'ntfy', 'slack', 'telegram', 'testkit'];
-// The peers a user installs beside them (@tensorflow/tfjs-core comes with it as its dependency).
-const USER_INSTALLS = ['@tensorflow/tfjs@4.22.0'];
+const rootManifest = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
+const typesNode = JSON.parse(await readFile(path.join(ROOT, 'node_modules/@types/node/package.json'), 'utf8')).version as string;
+// The peers a user installs beside them (@tensorflow/tfjs-core comes with it as its dependency), and
+// what a TypeScript user adds, at the versions this repository builds with.
+const USER_INSTALLS = ['@tensorflow/tfjs@4.22.0', `typescript@${rootManifest.devDependencies.typescript}`, `@types/node@${typesNode}`];
 
 const timings: string[] = [];
 const cleanup: string[] = [];
@@ -46,6 +49,14 @@ describe('the packed packages, installed with npm outside the workspace', () => 
       expect(manifest, name).not.toContain('workspace:');
       expect(JSON.parse(manifest).version, name).toBe('0.1.0');
     }
+  });
+
+  test('the types of every entry point resolve for a strict TypeScript ESM user on Node 20 (NodeNext), and are not any', async () => {
+    await writeFile(path.join(project, 'tsconfig.json'), JSON.stringify(USER_TSCONFIG, null, 2));
+    await writeFile(path.join(project, 'typed.ts'), TYPED_SOURCE);
+    const checked = await sh(process.execPath, [path.join(project, 'node_modules/typescript/bin/tsc'), '-p', '.'], project);
+    timings.push(`tsc of a user's file ${seconds(checked.ms)}`);
+    expect(checked.stdout + checked.stderr).toBe('');
   });
 
   test('a Learner with TelegramCallback trains and reports to the testkit Bot API server, on the wasm backend, with the loss plot', async () => {
@@ -113,6 +124,53 @@ describe('the packed packages, installed with npm outside the workspace', () => 
     expect(await readdir(path.join(plugin, 'dist'))).toEqual(expect.arrayContaining(['index.js', 'index.d.ts']));
   });
 });
+
+// What a TypeScript user on Node 20 compiles with: strict, NodeNext, their own @types/node.
+const USER_TSCONFIG = {
+  compilerOptions: {
+    target: 'ES2022',
+    module: 'NodeNext',
+    moduleResolution: 'NodeNext',
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    types: ['node'],
+  },
+  files: ['typed.ts'],
+};
+
+// One import of every entry point; each @ts-expect-error fails the compile if the types were any.
+const TYPED_SOURCE = `import { Learner, type LearnerOptions } from '@epochcast/core';
+import { ConfigError } from '@epochcast/core/errors';
+import { Notifier, type NotifierOptions } from '@epochcast/notify';
+import { proxyRoute } from '@epochcast/notify/proxy';
+import { redactSecrets } from '@epochcast/notify/secrets';
+import { scopeName } from '@epochcast/coordination';
+import { TelegramCallback } from '@epochcast/telegram';
+import { listTelegramChats } from '@epochcast/telegram/chats';
+import { SlackCallback } from '@epochcast/slack';
+import { EmailCallback } from '@epochcast/email';
+import { NtfyCallback } from '@epochcast/ntfy';
+import { startTelegramServer } from '@epochcast/testkit';
+import { notifierConformance } from '@epochcast/testkit/conformance';
+import { toyLearner } from '@epochcast/testkit/learner';
+import { runCli } from '@epochcast/cli';
+import { DEMO_CONFIG } from '@epochcast/cli/mnist';
+
+export const learner: typeof Learner = Learner;
+export type Options = LearnerOptions;
+export const error: ConfigError = new ConfigError('x');
+export type Base = NotifierOptions;
+export const base: typeof Notifier = Notifier;
+export const all = [proxyRoute, redactSecrets, scopeName, listTelegramChats, startTelegramServer, notifierConformance, toyLearner, runCli, DEMO_CONFIG];
+export const callbacks = [TelegramCallback, SlackCallback, EmailCallback, NtfyCallback];
+// @ts-expect-error chatId is a number or a string, not an object
+export const wrong = new TelegramCallback({ chatId: {} });
+// @ts-expect-error redactSecrets takes a string
+redactSecrets(42);
+// @ts-expect-error the demo's configuration has no such field
+DEMO_CONFIG.noSuchField;
+`;
 
 interface TrainResult {
   resolved: Record<string, string>;

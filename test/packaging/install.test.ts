@@ -186,9 +186,16 @@ import { DataLoaders, Learner, selectBackend } from '@epochcast/core';
 import { TelegramCallback } from '@epochcast/telegram';
 import { startTelegramServer } from '@epochcast/testkit';
 
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+
 const resolved = Object.fromEntries(
   ['@epochcast/core', '@epochcast/notify', '@epochcast/telegram', '@epochcast/testkit', '@tensorflow/tfjs'].map((name) => [name, import.meta.resolve(name)]),
 );
+// What @epochcast/core loads from its own dependencies: the wasm backend and the plot's fonts.
+const fromCore = createRequire(resolved['@epochcast/core']);
+for (const file of ['@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm.wasm', 'dejavu-fonts-ttf/ttf/DejaVuSans.ttf'])
+  resolved[file] = pathToFileURL(fromCore.resolve(file)).href;
 const { backend } = await selectBackend();
 const server = await startTelegramServer();
 try {

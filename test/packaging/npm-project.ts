@@ -2,7 +2,7 @@
 // outside the workspace, with an environment that cannot reach it.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, realpath, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,7 +56,8 @@ export async function sh(command: string, args: string[], cwd: string, timeoutMs
  * none may be above it, or the test would not be outside every project.
  */
 export async function freshFolder(prefix: string): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  // Real path: what Node's resolution reports (on macOS the temporary directory is behind a symlink).
+  const dir = await realpath(await mkdtemp(path.join(os.tmpdir(), prefix)));
   for (let up = path.dirname(dir); ; up = path.dirname(up)) {
     for (const leak of ['node_modules', 'package.json'])
       if (existsSync(path.join(up, leak)))

@@ -25,7 +25,7 @@ function fail(message) {
   process.exit(1);
 }
 
-/** Runs a tool; its output is shown only when it fails (or always, with `show`). */
+/** Runs a tool and returns its output; when it fails, prints that output and exits. */
 function tool(command, argv, options = {}) {
   try {
     const text = execFileSync(command, argv, {

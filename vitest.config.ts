@@ -26,7 +26,8 @@ export default defineConfig({
         test: {
           name: 'unit and service',
           include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'],
-          exclude: [...sweepScenarios, '**/node_modules/**'],
+          // test/packaging (npm installs of the packed packages) is `pnpm test:packaging`, vitest.packaging.config.ts.
+          exclude: [...sweepScenarios, 'test/packaging/**', '**/node_modules/**'],
         },
       },
       {

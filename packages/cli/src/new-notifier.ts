@@ -1,11 +1,18 @@
 /**
  * `epochcast new-notifier <name>`: writes the skeleton of a notifier plugin package,
- * `epochcast-notifier-<name>`, that builds and passes its tests as written — a working notifier
- * POSTing JSON to a URL, its test wired to `@epochcast/testkit`'s conformance suite against the
- * testkit's local webhook server, and a README. The user then makes `send()` speak their service.
+ * `epochcast-notifier-<name>`, that installs, builds and passes its tests as written, wherever it
+ * is written — a working notifier POSTing JSON to a URL, its test wired to `@epochcast/testkit`'s
+ * conformance suite against the testkit's local webhook server, and a README. The user then makes
+ * `send()` speak their service.
+ *
+ * Its dev dependencies on @epochcast/* are the packages this CLI runs on, packed into `vendor/`
+ * (`file:vendor/….tgz`): that installs before they are published and matches the CLI's version.
+ * `--registry` writes semver ranges instead, for once they are on npm.
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type LocalPackage, localPackages, packProblem, type VendoredPackage, vendorPackages } from './local-packages.js';
 import type { CliIo } from './program.js';
 
 /** Versions the skeleton depends on: those this repository builds and tests with. */
@@ -28,7 +35,26 @@ export interface NewNotifierOptions {
   dir?: string;
   /** What relative paths are resolved against. Default `process.cwd()`. */
   cwd?: string;
+  /** Depend on @epochcast/* from the npm registry (semver ranges), not on packed copies in `vendor/`. */
+  registry?: boolean;
+  /** A folder of tarballs packed earlier (`pnpm pack:all`) to copy into `vendor/` instead of packing. */
+  tarballs?: string;
+  /** The folder of @epochcast/cli's package.json, where the packages are resolved from. Default: this CLI's. */
+  cliDir?: string;
 }
+
+/** The folder of this CLI's package.json (from `dist/` when built, `src/` under vitest). */
+const CLI_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** How the skeleton's package.json names each @epochcast dev dependency. */
+export type EpochcastDevDependencies = Record<string, string>;
+
+/** The registry's ranges: what `--registry` writes. */
+export const REGISTRY_DEPENDENCIES: EpochcastDevDependencies = {
+  '@epochcast/core': SCAFFOLD_VERSIONS.core,
+  '@epochcast/notify': SCAFFOLD_VERSIONS.notify,
+  '@epochcast/testkit': SCAFFOLD_VERSIONS.testkit,
+};
 
 /** Why `name` cannot name a notifier, or undefined when it can. */
 export function checkNotifierName(name: string): string | undefined {
@@ -48,7 +74,7 @@ function pascal(name: string): string {
 }
 
 /** The files of the skeleton for `name` (already checked), by path relative to the package. */
-export function notifierFiles(name: string): Record<string, string> {
+export function notifierFiles(name: string, epochcast: EpochcastDevDependencies = REGISTRY_DEPENDENCIES): Record<string, string> {
   const cls = `${pascal(name)}Callback`;
   const env = name.toUpperCase().replaceAll('-', '_');
   const pkg = `${PACKAGE_PREFIX}${name}`;
@@ -68,9 +94,7 @@ export function notifierFiles(name: string): Record<string, string> {
     scripts: { build: 'tsc -p .', test: 'vitest run', prepublishOnly: 'tsc -p . && vitest run' },
     peerDependencies: { '@epochcast/core': v.core, '@epochcast/notify': v.notify },
     devDependencies: {
-      '@epochcast/core': v.core,
-      '@epochcast/notify': v.notify,
-      '@epochcast/testkit': v.testkit,
+      ...epochcast,
       '@tensorflow/tfjs': v.tfjs,
       '@tensorflow/tfjs-core': v.tfjs,
       '@types/node': v.typesNode,
@@ -234,6 +258,15 @@ export default defineConfig({
 });
 `;
 
+  const vendored = Object.values(epochcast).some((spec) => spec.startsWith('file:'));
+  const vendorNote = vendored
+    ? `The \`@epochcast/*\` dev dependencies are packed copies in \`vendor/\` (\`file:vendor/….tgz\`), written by
+\`epochcast new-notifier\` from the epochcast it ran on, so \`npm install\` needs only the npm registry for
+the rest. Once those versions are on npm, depend on \`${SCAFFOLD_VERSIONS.core}\` instead (what
+\`epochcast new-notifier --registry\` writes) and delete \`vendor/\`.
+
+`
+    : '';
   const readme = `# ${pkg}
 
 \`${cls}\`: [epochcast](https://www.npmjs.com/package/@epochcast/core) training notifications to ${name}.
@@ -268,7 +301,7 @@ npm test          # the conformance suite of @epochcast/testkit, against a local
 npm run build     # dist/
 \`\`\`
 
-As generated, the plugin POSTs \`{ text, event, run }\` as JSON to a URL. To make it speak your
+${vendorNote}As generated, the plugin POSTs \`{ text, event, run }\` as JSON to a URL. To make it speak your
 service: set \`limits\` to what the service accepts; render the notification for it in \`send()\`
 (\`context.messages(markup)\` with a \`Markup\` for its format, or the render kit's \`headline\`,
 \`epochTable\`… from \`@epochcast/notify\`); throw \`RateLimitError\`, \`TransientError\`,
@@ -307,14 +340,40 @@ export async function newNotifier(io: CliIo, name: string, options: NewNotifierO
   const dir = path.resolve(cwd, options.dir ?? `${PACKAGE_PREFIX}${name}`);
   const shown = path.relative(cwd, dir) || '.';
   const existing = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [];
+    if (error.code === 'ENOENT') return undefined;
     throw new Error(`cannot use ${shown}: ${error.code === 'ENOTDIR' ? 'it is a file' : error.message}`);
   });
-  if (existing.length > 0) {
+  if (existing !== undefined && existing.length > 0) {
     io.err(`epochcast new-notifier: ${shown} already exists and is not empty; nothing written. Choose another place with --dir.\n`);
     return 1;
   }
-  const files = notifierFiles(name);
+  const tarballs = options.tarballs === undefined ? undefined : path.resolve(cwd, options.tarballs);
+  let local: LocalPackage[] = [];
+  if (!options.registry) {
+    local = await localPackages(options.cliDir ?? CLI_DIR);
+    const cannot = await packProblem(local, tarballs);
+    if (cannot) {
+      io.err(`epochcast new-notifier: ${cannot} Nothing written.\n`);
+      return 1;
+    }
+  }
+
+  let vendored: VendoredPackage[] = [];
+  if (local.length > 0) {
+    const vendorDir = path.join(dir, 'vendor');
+    await mkdir(vendorDir, { recursive: true });
+    try {
+      vendored = await vendorPackages(local, vendorDir, tarballs);
+    } catch (error) {
+      // Leave the place as it was: absent, or empty.
+      await rm(existing === undefined ? dir : vendorDir, { recursive: true, force: true });
+      io.err(`epochcast new-notifier: could not pack the @epochcast packages: ${(error as Error).message}\nNothing written.\n`);
+      return 1;
+    }
+  }
+  const dependencies =
+    vendored.length > 0 ? Object.fromEntries(vendored.map((p) => [p.name, `file:vendor/${p.tarball}`])) : REGISTRY_DEPENDENCIES;
+  const files = notifierFiles(name, dependencies);
   for (const [file, text] of Object.entries(files)) {
     const target = path.join(dir, file);
     await mkdir(path.dirname(target), { recursive: true });
@@ -325,6 +384,12 @@ export async function newNotifier(io: CliIo, name: string, options: NewNotifierO
     [
       `Wrote ${PACKAGE_PREFIX}${name} (${cls}) in ${shown}/:`,
       ...Object.keys(files).map((file) => `  ${file}`),
+      ...vendored.map((p) => `  vendor/${p.tarball}  (${p.name} ${p.version}: ${p.how})`),
+      '',
+      vendored.length > 0
+        ? 'Its @epochcast dev dependencies are the tarballs in vendor/ (file:vendor/…), packed from the epochcast this command ran on;\n' +
+          'everything else comes from the npm registry. Once @epochcast/* are published, --registry writes version ranges instead.'
+        : `Its @epochcast dev dependencies come from the npm registry (${SCAFFOLD_VERSIONS.core}).`,
       '',
       'Next:',
       `  cd ${shown}`,

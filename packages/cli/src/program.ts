@@ -135,11 +135,20 @@ export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): 
     .summary('write the skeleton of a notifier plugin package, epochcast-notifier-<name>')
     .description(
       'Write a notifier plugin package, epochcast-notifier-<name>: a working notifier that POSTs JSON to a URL (src/index.ts), ' +
-        "its tests wired to @epochcast/testkit's conformance suite, a README. It passes its tests as written; then make send() " +
+        "its tests wired to @epochcast/testkit's conformance suite, a README. Its @epochcast dev dependencies are the packages " +
+        'this CLI runs on, packed into vendor/ (file:vendor/…), so `npm install && npm test` passes as written, anywhere; then make send() ' +
         "speak your service's API. <name>: lowercase letters, digits and dashes (e.g. discord, ms-teams).",
     )
     .option('--dir <path>', 'where to write the package (default: ./epochcast-notifier-<name>); must be empty or absent')
-    .action(async (name: string, options: { dir?: string }) => {
+    .option(
+      '--registry',
+      'depend on @epochcast/* from the npm registry (version ranges) instead of the packed copies of this epochcast in vendor/',
+    )
+    .option(
+      '--tarballs <dir>',
+      'copy the @epochcast tarballs into vendor/ from this folder (`pnpm pack:all` in the repository) instead of packing them',
+    )
+    .action(async (name: string, options: { dir?: string; registry?: boolean; tarballs?: string }) => {
       result.exitCode = await (await import('./new-notifier.js')).newNotifier(io, name, options);
     });
   return program;

@@ -2,7 +2,9 @@
 // under the repository's .test-output/, where Node finds the workspace's node_modules
 // (@epochcast/core and @epochcast/testkit as built by `tsc -b`, vitest, typescript), then
 // type-checked with the repository's tsc and tested with the repository's vitest in a child
-// process, using the skeleton's own vitest.config.ts — no install, no network.
+// process, using the skeleton's own vitest.config.ts — no install, no network. That its own
+// `npm install && npm test` pass in a folder outside the repository, from an installed CLI, is
+// test/packaging/install.test.ts (`pnpm test:packaging`); here, what a checkout writes into vendor/.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -51,7 +53,7 @@ function childEnv(): NodeJS.ProcessEnv {
 describe('epochcast new-notifier', () => {
   test('the skeleton type-checks and passes its tests (the conformance suite included) as written', async () => {
     const dir = path.join(work, 'epochcast-notifier-acme-hooks');
-    const { code, out, err } = await cli(['new-notifier', 'acme-hooks', '--dir', dir]);
+    const { code, out, err } = await cli(['new-notifier', 'acme-hooks', '--dir', dir, '--registry']);
     expect(err).toBe('');
     expect(code).toBe(0);
     expect(out).toContain('Wrote epochcast-notifier-acme-hooks (AcmeHooksCallback)');
@@ -104,7 +106,7 @@ describe('epochcast new-notifier', () => {
     const previous = process.cwd();
     process.chdir(cwd);
     try {
-      expect((await cli(['new-notifier', 'ntfy'])).code).toBe(0);
+      expect((await cli(['new-notifier', 'ntfy', '--registry'])).code).toBe(0);
     } finally {
       process.chdir(previous);
     }
@@ -114,8 +116,11 @@ describe('epochcast new-notifier', () => {
       type: 'module',
       keywords: expect.arrayContaining(['epochcast-notifier']),
       peerDependencies: { '@epochcast/core': '^0.1.0', '@epochcast/notify': '^0.1.0' },
+      // --registry: the registry's ranges, no vendor/.
+      devDependencies: { '@epochcast/core': '^0.1.0', '@epochcast/notify': '^0.1.0', '@epochcast/testkit': '^0.1.0', vitest: '4.1.12' },
       scripts: { test: 'vitest run' },
     });
+    await expect(readdir(path.join(cwd, 'epochcast-notifier-ntfy/vendor'))).rejects.toThrow(/ENOENT/);
     expect(pkg.dependencies).toBeUndefined();
     const index = await readFile(path.join(cwd, 'epochcast-notifier-ntfy/src/index.ts'), 'utf8');
     expect(index).toContain('export class NtfyCallback extends Notifier');
@@ -132,6 +137,67 @@ describe('epochcast new-notifier', () => {
     expect(new Set(imports)).toEqual(
       new Set(['@epochcast/notify', '@epochcast/testkit', '@epochcast/testkit/conformance', 'vitest', 'vitest/config', '../src/index.js']),
     );
+  });
+
+  test('from a checkout, the packages this CLI runs on are packed into vendor/ with pnpm, as published, and the package depends on them there', async () => {
+    const dir = path.join(work, 'vendored');
+    const { code, out, err } = await cli(['new-notifier', 'acme', '--dir', dir]);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const tarballs = ['coordination', 'core', 'notify', 'testkit'].map((name) => `epochcast-${name}-0.1.0.tgz`);
+    expect((await readdir(path.join(dir, 'vendor'))).sort()).toEqual(tarballs);
+    expect(out).toContain(
+      `vendor/epochcast-notify-0.1.0.tgz  (@epochcast/notify 0.1.0: pnpm pack of ${path.join(ROOT, 'packages/notify')})`,
+    );
+    expect(out).toContain('--registry writes version ranges instead');
+    const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
+    expect(pkg.devDependencies).toMatchObject({
+      '@epochcast/core': 'file:vendor/epochcast-core-0.1.0.tgz',
+      '@epochcast/notify': 'file:vendor/epochcast-notify-0.1.0.tgz',
+      '@epochcast/testkit': 'file:vendor/epochcast-testkit-0.1.0.tgz',
+      // notify's dependency: from vendor/ too, or npm would look for it on the registry.
+      '@epochcast/coordination': 'file:vendor/epochcast-coordination-0.1.0.tgz',
+      vitest: SCAFFOLD_VERSIONS.vitest,
+    });
+    // Peer ranges stay what a published plugin declares.
+    expect(pkg.peerDependencies).toEqual({ '@epochcast/core': '^0.1.0', '@epochcast/notify': '^0.1.0' });
+    // pnpm rewrote the workspace: ranges: npm can install each tarball.
+    for (const tarball of tarballs) {
+      const { stdout } = await run('tar', ['xzf', path.join(dir, 'vendor', tarball), '-O', 'package/package.json']);
+      expect(stdout, tarball).not.toContain('workspace:');
+    }
+    expect(await readFile(path.join(dir, 'README.md'), 'utf8')).toContain('packed copies in `vendor/`');
+
+    // --tarballs copies them from a folder instead (here, the vendor/ just written); one missing: nothing written.
+    const copied = path.join(work, 'copied');
+    const fromFolder = await cli(['new-notifier', 'acme', '--dir', copied, '--tarballs', path.join(dir, 'vendor')]);
+    expect(fromFolder.code).toBe(0);
+    expect(fromFolder.out).toContain(`(@epochcast/core 0.1.0: copied from ${path.join(dir, 'vendor')})`);
+    expect((await readdir(path.join(copied, 'vendor'))).sort()).toEqual(tarballs);
+    const partial = path.join(work, 'partial');
+    await mkdir(partial);
+    await writeFile(path.join(partial, 'epochcast-core-0.1.0.tgz'), '');
+    const missing = await cli(['new-notifier', 'acme', '--dir', path.join(work, 'not-written'), '--tarballs', partial]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain(`--tarballs ${partial} has no epochcast-notify-0.1.0.tgz`);
+    await expect(readdir(path.join(work, 'not-written'))).rejects.toThrow(/ENOENT/);
+  });
+
+  test('from a checkout without pnpm on the PATH: says how to get it, or to use --tarballs or --registry; nothing written', async () => {
+    const path_ = process.env.PATH;
+    process.env.PATH = path.join(work, 'no-tools-here');
+    try {
+      const { code, err } = await cli(['new-notifier', 'acme', '--dir', path.join(work, 'no-pnpm')]);
+      expect(code).toBe(1);
+      expect(err).toMatch(
+        /only `pnpm pack` packs as published .* pnpm is not on the PATH\. Install it \(`npm install --global pnpm@12\.4\.2`\)/,
+      );
+      expect(err).toContain('--tarballs <dir>');
+      expect(err).toContain('--registry');
+    } finally {
+      process.env.PATH = path_;
+    }
+    await expect(readdir(path.join(work, 'no-pnpm'))).rejects.toThrow(/ENOENT/);
   });
 
   test("the skeleton's versions are the ones this repository builds and tests with", async () => {

@@ -1,7 +1,6 @@
-import { Callback, type TrainingState } from '@epochcast/core';
-import type { AlertLevel, Notifier, NotifierLogger } from '@epochcast/notify';
+import type { NotifierLogger } from '@epochcast/notify';
 import { type NtfyPublish, type NtfyServer, startNtfyServer } from '@epochcast/testkit';
-import { CrashAt, SlowEpochs, toyLearner } from '@epochcast/testkit/learner';
+import { AlertsAt, CrashAt, SlowEpochs, toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { NtfyCallback, type NtfyCallbackOptions } from '../src/index.js';
@@ -37,21 +36,6 @@ class Pause extends SlowEpochs {
   override order = 200;
   constructor() {
     super(40);
-  }
-}
-
-/** Raises alerts through `notifier` at the end of the given epochs (0-based). */
-class AlertsAt extends Callback {
-  override order = 150;
-  constructor(
-    private readonly notifier: Notifier,
-    private readonly alerts: Record<number, [AlertLevel, string]>,
-  ) {
-    super();
-  }
-  override onEpochEnd(state: TrainingState): void {
-    const alert = this.alerts[state.epoch];
-    if (alert) this.notifier.alert(alert[1], { level: alert[0] });
   }
 }
 

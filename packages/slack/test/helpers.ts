@@ -1,9 +1,8 @@
-import { Callback, type TrainingState } from '@epochcast/core';
-import type { AlertLevel, Notifier, NotifierLogger } from '@epochcast/notify';
+import type { NotifierLogger } from '@epochcast/notify';
 import type { SlackCall, SlackServer } from '@epochcast/testkit';
 import { SlowEpochs } from '@epochcast/testkit/learner';
 
-export { CrashAt as Crash, EpochCounter, toyLearner } from '@epochcast/testkit/learner';
+export { AlertsAt, CrashAt as Crash, EpochCounter, toyLearner } from '@epochcast/testkit/learner';
 
 export const TOKEN = 'xoxb-test-1f2e3d4c';
 
@@ -27,20 +26,5 @@ export class Pause extends SlowEpochs {
   override order = 200;
   constructor(ms = 40) {
     super(ms);
-  }
-}
-
-/** Raises the given alerts through `notifier` at the end of their epochs (0-based), after the notifier's own epoch message. */
-export class AlertsAt extends Callback {
-  override order = 150;
-  constructor(
-    private readonly notifier: Notifier,
-    private readonly alerts: Record<number, [AlertLevel, string]>,
-  ) {
-    super();
-  }
-  override onEpochEnd(state: TrainingState): void {
-    const alert = this.alerts[state.epoch];
-    if (alert) this.notifier.alert(alert[1], { level: alert[0] });
   }
 }

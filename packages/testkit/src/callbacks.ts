@@ -1,9 +1,10 @@
 /**
  * Callbacks that tests of notifiers keep needing: count epochs, slow them down, time them, crash
- * in one of them as a bug in user code would.
+ * in one of them as a bug in user code would, raise alerts at given epochs.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Callback, type TrainingState } from '@epochcast/core';
+import type { AlertLevel, Notifier } from '@epochcast/notify';
 
 /** Counts epochs begun: a configuration error must stop the run before the first. */
 export class EpochCounter extends Callback {
@@ -50,5 +51,24 @@ export class EpochClock extends Callback {
   }
   override onEpochEnd(): void {
     this.times.push(performance.now() - this.#begin);
+  }
+}
+
+/**
+ * Raises alerts through `notifier` at the end of the given epochs (0-based), e.g.
+ * `{ 1: ['critical', 'loss is NaN'] }`: after the notifier's own epoch message (order 150), as user
+ * code after fit's bookkeeping would.
+ */
+export class AlertsAt extends Callback {
+  override order = 150;
+  constructor(
+    private readonly notifier: Notifier,
+    private readonly alerts: Readonly<Record<number, readonly [AlertLevel, string]>>,
+  ) {
+    super();
+  }
+  override onEpochEnd(state: TrainingState): void {
+    const alert = this.alerts[state.epoch];
+    if (alert) this.notifier.alert(alert[1], { level: alert[0] });
   }
 }

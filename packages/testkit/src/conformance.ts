@@ -19,12 +19,12 @@ import { Console } from 'node:console';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
-import { Callback, type TrainingState } from '@epochcast/core';
-import { type AlertLevel, type Notification, Notifier, type NotifierLimits, type NotifierOptions } from '@epochcast/notify';
+import { Callback } from '@epochcast/core';
+import { type Notification, Notifier, type NotifierLimits, type NotifierOptions } from '@epochcast/notify';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { FaultScope, Faults } from './faults.js';
-import { CrashAt, EpochClock, toyLearner } from './learner.js';
+import { AlertsAt, CrashAt, EpochClock, toyLearner } from './learner.js';
 
 /** What the suite needs of a server: faults to inject and a way to shut it. */
 export interface ConformanceServer {
@@ -214,7 +214,7 @@ export function notifierConformance<S extends ConformanceServer>(options: Confor
     test('an alert is delivered with its text, during a fit and outside one', async () => {
       const s = await start();
       const notifier = make(s, { on: ['alert'] });
-      await toyLearner([notifier, new AlertAt(notifier, 1, 'conformance alert: loss is NaN at epoch 2', 'critical')]).fit(3);
+      await toyLearner([notifier, new AlertsAt(notifier, { 1: ['critical', 'conformance alert: loss is NaN at epoch 2'] })]).fit(3);
       notifier.alert('conformance alert: the job outside the fit is done', { level: 'info' });
       await notifier.flush();
       const delivered = options.delivered(s);
@@ -229,7 +229,7 @@ export function notifierConformance<S extends ConformanceServer>(options: Confor
       const notifier = make(s, { on: ['start', 'epoch', 'end', 'alert'] });
       s.faults.latency(300);
       // Raised in the last epoch: the end message is queued right behind it, while the start is still in flight.
-      await toyLearner([notifier, new AlertAt(notifier, 2, 'conformance alert behind a slow service')]).fit(3);
+      await toyLearner([notifier, new AlertsAt(notifier, { 2: ['warning', 'conformance alert behind a slow service'] })]).fit(3);
       const events = notifier.report.delivered;
       expect(events).toContain('alert');
       expect(events.at(-1)).toBe('end');
@@ -245,7 +245,7 @@ export function notifierConformance<S extends ConformanceServer>(options: Confor
       const notifier = make(s, { on: ['alert'] });
       const quoted = options.quotable?.(s) ?? options.secrets?.(s) ?? [];
       const text = `conformance alert quoting secrets: ${[...quoted, other.quoted].join(' ')}`;
-      await toyLearner([notifier, new AlertAt(notifier, 0, text)]).fit(1);
+      await toyLearner([notifier, new AlertsAt(notifier, { 0: ['warning', text] })]).fit(1);
       notifier.alert(text);
       await notifier.flush();
       const delivered = options.delivered(s);
@@ -318,22 +318,6 @@ function printed(value: object): string[] {
   for (const key of Reflect.ownKeys(value))
     texts.push(`${String(key)}: ${inspect(Reflect.get(value, key), { depth: 6, showHidden: true })}`);
   return texts;
-}
-
-/** Raises an alert through `notifier` at the end of epoch `epoch` (0-based), after every other callback's work. */
-class AlertAt extends Callback {
-  override order = 200;
-  constructor(
-    private readonly notifier: Notifier,
-    private readonly epoch: number,
-    private readonly text: string,
-    private readonly level: AlertLevel = 'warning',
-  ) {
-    super();
-  }
-  override onEpochEnd(state: TrainingState): void {
-    if (state.epoch === this.epoch) this.notifier.alert(this.text, { level: this.level });
-  }
 }
 
 /** When the end of the run began (before any notifier's flush). */

@@ -100,8 +100,19 @@ describe.each(['older', 'newer'] as const)('a sweep of four processes on one mac
     expect(yes).toContain(id('sweep-d'));
     tg.pushCallbackQuery({ chatId: CHAT, messageId: question?.message_id ?? 0, data: yes });
     const stopped = children[3] as SweepChild;
-    // Its end message waits its turn on the chat's budget (the other three keep sending), then it exits.
-    const done = await until(() => stopped.lines.find((l) => l.event === 'done'), 'sweep-d to stop', 30_000);
+    // Its end messages wait their turn on the chat's and the channel's budgets (the other three keep
+    // sending, each process slower on a loaded machine), then it exits.
+    const pressedAt = tg.received.length;
+    const done = await until(
+      () => stopped.lines.find((l) => l.event === 'done'),
+      'sweep-d to stop',
+      60_000,
+      () =>
+        `${describeRuns(children)}\nTelegram since the press: ${tg.received
+          .slice(pressedAt)
+          .map((c) => `${c.method}:${c.status ?? c.fault ?? 'pending'}`)
+          .join(' ')}`,
+    );
     expect(done).toMatchObject({ status: 'stopped', stopReason: expect.stringMatching(/^stopped from Telegram by /) });
     for (const other of children.slice(0, 3)) expect(other.lines.some((l) => l.event === 'done')).toBe(false);
 
@@ -152,5 +163,5 @@ describe.each(['older', 'newer'] as const)('a sweep of four processes on one mac
       const replies = slack.messages(CHANNEL).filter((m) => m.thread_ts === parent[0]?.ts && m.ts !== parent[0]?.ts);
       for (const r of replies) expect(r.text).toContain(name);
     }
-  }, 120_000);
+  }, 180_000);
 });

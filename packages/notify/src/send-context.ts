@@ -45,6 +45,12 @@ export interface SendContext {
    * `reserve`), the table and the stack trimmed to fit `maxMessages` (default 1: one message, one buzz).
    */
   messages(markup?: Markup, options?: TextOptions): string[];
+  /**
+   * The run's latest epoch as an `epoch` notification of it would show it, whatever event this is:
+   * what a plugin that edits one progress message in place (Telegram's live message) writes there
+   * with the end, when the last epochs' edits were coalesced away behind a slow service.
+   */
+  epochMessages(markup?: Markup, options?: TextOptions): string[];
 }
 
 /** What the context needs of the notifier it serves. */
@@ -88,15 +94,21 @@ export function createSendContext(a: Attempt, n: Notification, notifier: SendCon
         a.clock(true);
       }
     },
-    messages: (markup = PLAIN, options = {}) => {
-      const { reserve = 0, ...rest } = options;
-      return renderMessages(n, markup, {
-        maxMessages: 1,
-        maxTableRows: 30,
-        maxStackChars: 3000,
-        ...rest,
-        maxLength: Math.min(rest.maxLength ?? Number.POSITIVE_INFINITY, notifier.limits.maxTextLength) - reserve,
-      });
+    messages: (markup = PLAIN, options = {}) => render(n, notifier, markup, options),
+    epochMessages: (markup = PLAIN, options = {}) => {
+      const { plot: _plot, error: _error, alert: _alert, ...progress } = n;
+      return render({ ...progress, event: 'epoch' }, notifier, markup, options);
     },
   };
+}
+
+function render(n: Notification, notifier: SendContextHost, markup: Markup, options: TextOptions): string[] {
+  const { reserve = 0, ...rest } = options;
+  return renderMessages(n, markup, {
+    maxMessages: 1,
+    maxTableRows: 30,
+    maxStackChars: 3000,
+    ...rest,
+    maxLength: Math.min(rest.maxLength ?? Number.POSITIVE_INFINITY, notifier.limits.maxTextLength) - reserve,
+  });
 }

@@ -90,7 +90,8 @@ const NOT_MODIFIED = /message is not modified/i;
  * Training notifications in a Telegram chat, and commands back from it.
  *
  * - start: run name and id, host, parameter count, planned epochs and schedule;
- * - progress: ONE message, edited after each epoch with the table so far (silent: edits never buzz);
+ * - progress: ONE message, edited after each epoch with the table so far (silent: edits never buzz),
+ *   and brought to the last epoch with the end when the last edits were coalesced away;
  * - end: a new message (status, duration, best epoch, final table), then the loss plot as a photo;
  * - error: the error, the trimmed stack and the last epochs; interrupt: where it stopped;
  * - alert (`callback.alert(text, { level })`): a new message below the live one, which stays live;
@@ -120,7 +121,7 @@ export class TelegramCallback extends Notifier {
   /** When the poller may ask getMe again for a name it still lacks. */
   private nextGetMeAt = 0;
   /** The live progress message of the current run (edited each epoch), by run id. */
-  private live: { runId: string; messageId: number } | undefined;
+  private live: { runId: string; messageId: number; epochs: number } | undefined;
   /** This fit's commands: the poller while this run leads, its answers to what is routed to it. */
   #commands: CommandSession | undefined;
   /** The forum topic the run's messages go to, if any. */
@@ -276,6 +277,8 @@ export class TelegramCallback extends Notifier {
     const api = this.#api;
     if (!api) return;
     if (n.event === 'epoch') return this.sendLive(api, n, context);
+    if (n.event === 'end' || n.event === 'error' || n.event === 'interrupt')
+      await context.optionalStep('the last epoch in the live message', () => this.finishLive(api, n, context));
     const hint = n.event === 'start' && this.enabledCommands.size > 0 ? this.commandsHint() : '';
     const text = this.text(context, hint);
     // An info alert is for reading later; every other message is worth the phone's sound.
@@ -335,22 +338,41 @@ export class TelegramCallback extends Notifier {
   private async sendLive(api: Api, n: Notification, context: SendContext): Promise<void> {
     const text = this.text(context, '');
     const live = this.live?.runId === n.run.id ? this.live : undefined;
-    if (live) {
-      try {
-        await api.editMessageText({ chat_id: this.chatId, message_id: live.messageId, text, parse_mode: this.parseMode }, context.signal);
-        return;
-      } catch (error) {
-        const description = error instanceof TelegramApiError ? error.description : '';
-        // The same text again (a retried edit that had landed): done.
-        if (NOT_MODIFIED.test(description)) return;
-        if (!MESSAGE_GONE.test(description)) throw toNotifierError(error);
-        // Deleted from the chat, or too old to edit: carry on in a new message.
-      }
+    if (live && (await this.editLive(api, live, text, context))) {
+      live.epochs = n.history.length;
+      return;
     }
     const sent = await this.post(n, context, (where) =>
       api.sendMessage({ chat_id: this.chatId, text, parse_mode: this.parseMode, disable_notification: true, ...where }, context.signal),
     );
-    this.live = { runId: n.run.id, messageId: sent.message_id };
+    this.live = { runId: n.run.id, messageId: sent.message_id, epochs: n.history.length };
+  }
+
+  /**
+   * With the run's end: the live message brought to the last epoch when the edits of the last
+   * epochs were coalesced away (the end superseded them behind a slow chat), so that it never
+   * ends on a stale epoch. Then the end message waits its turn on the chat's pace.
+   */
+  private async finishLive(api: Api, n: Notification, context: SendContext): Promise<void> {
+    const live = this.live?.runId === n.run.id ? this.live : undefined;
+    if (!live || live.epochs >= n.history.length) return;
+    const [text = ''] = context.epochMessages(this.markup);
+    if (await this.editLive(api, live, text, context)) live.epochs = n.history.length;
+    await context.pace();
+  }
+
+  /** Edits the live message; false when it is gone (deleted, or too old to edit). */
+  private async editLive(api: Api, live: { messageId: number }, text: string, context: SendContext): Promise<boolean> {
+    try {
+      await api.editMessageText({ chat_id: this.chatId, message_id: live.messageId, text, parse_mode: this.parseMode }, context.signal);
+      return true;
+    } catch (error) {
+      const description = error instanceof TelegramApiError ? error.description : '';
+      // The same text again (a retried edit that had landed): done.
+      if (NOT_MODIFIED.test(description)) return true;
+      if (!MESSAGE_GONE.test(description)) throw toNotifierError(error);
+      return false;
+    }
   }
 
   /** One message per event (one buzz, and the live message stays one editable message); `hint` (escaped) appended. */

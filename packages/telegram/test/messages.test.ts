@@ -17,6 +17,7 @@ import {
   telegram,
   tinyLearner,
   top_1_acc,
+  until,
 } from './helpers.js';
 
 let server: TelegramServer | undefined;
@@ -252,6 +253,27 @@ describe('messages', () => {
     expect(waited).toBeLessThan(1600);
     expect(warnings).toEqual([]);
     expect(shown(botMessages(s)[0])).toMatch(/epoch 2\/2/);
+  });
+
+  test('epochs faster than the chat: their edits are coalesced, but the live message still ends on the last epoch, before the end message', async () => {
+    const s = await start();
+    const { callback, warnings } = telegram(s, { commands: false, minSendIntervalMs: 400 });
+    const liveSent = () => s.received.some((c) => c.method === 'sendMessage' && c.status === 200 && /📈/.test(String(c.params.text)));
+    // The first epoch's message goes out; the next three end within one 400 ms turn of the chat, so their
+    // edits wait, the newest replacing the others, and the end arrives before their turn.
+    await tinyLearner([callback, new AtEpoch(1, () => until(liveSent, 10_000, 'the live message'))]).fit(4);
+
+    const calls = messageCalls(s);
+    const endAt = calls.findIndex((c) => c.method === 'sendMessage' && String(c.params.text).includes('completed 4 epochs'));
+    const lastEditAt = calls.map((c) => c.method).lastIndexOf('editMessageText');
+    expect(lastEditAt).toBeGreaterThan(0);
+    expect(endAt).toBeGreaterThan(lastEditAt);
+    const [, live, end] = botMessages(s);
+    expect(shown(live)).toMatch(/^📈 tiny epoch 4\/4/);
+    expect(shown(live)).toMatch(/\n3 /); // the last epoch's row
+    expect(shown(end)).toMatch(/^✅ tiny completed 4 epochs/);
+    expect(calls.every((c) => c.status === 200)).toBe(true);
+    expect(warnings).toEqual([]);
   });
 
   test('the live message deleted from the chat: the next epoch starts a new one', async () => {

@@ -1,11 +1,12 @@
 import { type Callback, EVENTS, type EventName, sortByOrder } from './callback.js';
-import { CallbackError, CancelBatchError, CancelEpochError, CancelFitError } from './errors.js';
+import { CallbackError, CancelBatchError, CancelEpochError, CancelFitError, ConfigError } from './errors.js';
 import type { TrainingState } from './state.js';
 
 /**
  * Calls the hooks of one fit's callbacks, for the Learner and for the model.fit adapter alike:
- * only callbacks that implement an event are visited, cancellations pass through, and any other
- * error becomes a `CallbackError` naming the callback and the event.
+ * only callbacks that implement an event are visited, cancellations pass through, a `ConfigError`
+ * passes through as itself (a setting to fix, named by its own message), and any other error
+ * becomes a `CallbackError` naming the callback and the event.
  */
 export class HookDispatcher {
   private readonly handlers: Map<EventName, Callback[]>;
@@ -27,6 +28,7 @@ export class HookDispatcher {
         if (pending) await pending;
       } catch (error) {
         if (error instanceof CancelFitError || error instanceof CancelEpochError || error instanceof CancelBatchError) throw error;
+        if (error instanceof ConfigError) throw error;
         throw new CallbackError(cb.name, event, error);
       }
     }

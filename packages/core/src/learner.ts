@@ -33,6 +33,8 @@ export class Learner {
   readonly recorder = new Recorder();
   readonly metrics: readonly Metric[];
   readonly metricNames: string[];
+  /** The metrics are given at construction: a callback may check a monitored name before the first batch. */
+  readonly metricNamesKnownAtStart = true;
   /**
    * The run's name in notifications, overriding a notifier's `runName` when set; `learn.load(dir)`
    * sets it to the checkpoint's, so a resumed run keeps its name. Kept in checkpoints.

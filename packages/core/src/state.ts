@@ -21,6 +21,12 @@ export type TrainingHost = Pick<
    * the Learner's "at the end of the current batch": a reported training's command gets SIGINT.
    */
   readonly stopAction?: string | undefined;
+  /**
+   * Whether `metricNames` is complete before the first epoch (the Learner's metrics are), so a
+   * callback can check a monitored name at `onTrainBegin`; a reported training learns its names as
+   * the output shows them.
+   */
+  readonly metricNamesKnownAtStart?: boolean | undefined;
   /** Whether the learning rate is the training program's own and cannot be set from here (`setLr` throws). */
   readonly lrSetElsewhere?: boolean | undefined;
   /** Lines a status reply (Telegram's /status) shows below the epoch table: a command's last output lines. */

@@ -54,6 +54,7 @@ export class EarlyStopping extends Callback {
 
   override onTrainBegin(state: TrainingState): void {
     if (state.mode === 'lrFind') return;
+    this.monitor.checkAtStart(state);
     this.best = this.monitor.worst;
     this.bestEpoch = -1;
     this.wait = 0;

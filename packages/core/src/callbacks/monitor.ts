@@ -1,6 +1,6 @@
 import { ConfigError, describeValue } from '../errors.js';
 import { checkNonNegative, invalidOption } from '../options.js';
-import type { EpochStats } from '../state.js';
+import type { EpochStats, TrainingState } from '../state.js';
 
 /** Whether the monitored value should go down (`min`), up (`max`), or be guessed from its name (`auto`). */
 export type MonitorMode = 'auto' | 'min' | 'max';
@@ -54,6 +54,18 @@ export class Monitor {
     return this.mode === 'min' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
   }
 
+  /**
+   * Before the first batch, when the training knows its metrics (the Learner does): a name that
+   * no epoch will have is a ConfigError now, not after the first epoch.
+   */
+  checkAtStart(state: TrainingState): void {
+    const host = state.learner;
+    if (!host.metricNamesKnownAtStart || this.name === 'validLoss' || this.name === 'trainLoss') return;
+    const names = host.metricNames;
+    if (names.includes(this.name) || (this.name.startsWith('val_') && names.includes(this.name.slice(4)))) return;
+    throw this.unknown(names);
+  }
+
   /** The monitored value in these stats; a ConfigError listing the available names if there is none. */
   value(stats: EpochStats): number {
     if (this.name === 'validLoss') return stats.validLoss;
@@ -62,9 +74,13 @@ export class Monitor {
     if (Object.hasOwn(metrics, this.name)) return metrics[this.name] as number;
     const unprefixed = this.name.startsWith('val_') ? this.name.slice(4) : undefined;
     if (unprefixed && Object.hasOwn(metrics, unprefixed)) return metrics[unprefixed] as number;
-    const available = ['validLoss', 'trainLoss', ...Object.keys(metrics)].join(', ');
-    throw new ConfigError(
-      `${this.where}: monitor ${describeValue(this.name)} is not in the epoch stats; available: ${available}. Pass one of these as monitor.`,
+    throw this.unknown(Object.keys(metrics));
+  }
+
+  private unknown(metricNames: readonly string[]): ConfigError {
+    const available = ['validLoss', 'trainLoss', ...metricNames].join(', ');
+    return new ConfigError(
+      `${this.where}: monitor ${describeValue(this.name)} is not a value this training reports; available: ${available}. Pass one of these as monitor.`,
     );
   }
 

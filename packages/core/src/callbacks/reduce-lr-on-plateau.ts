@@ -60,6 +60,7 @@ export class ReduceLROnPlateau extends Callback {
       throw new ConfigError(
         `ReduceLROnPlateau: this fit runs a schedule (${state.schedule}) that sets the lr before every batch, so each reduction would be silently overridden. Use learn.fit(epochs, { lr }) with ReduceLROnPlateau, or fitOneCycle without it.`,
       );
+    this.monitor.checkAtStart(state);
     this.best = this.monitor.worst;
     this.wait = 0;
     this.cooldownLeft = 0;

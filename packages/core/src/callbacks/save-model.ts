@@ -133,6 +133,7 @@ export class SaveModel extends Callback {
 
   override onTrainBegin(state: TrainingState): void {
     if (state.mode === 'lrFind') return;
+    this.monitor.checkAtStart(state);
     this.best = this.monitor.worst;
     this.bestEpoch = -1;
     this.bestDir = undefined;

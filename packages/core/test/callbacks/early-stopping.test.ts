@@ -1,4 +1,4 @@
-import { Callback, EarlyStopping, type TrainingState } from '@epochcast/core';
+import { Callback, ConfigError, EarlyStopping, type TrainingState } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { scriptedLearner, TensorsAtEpoch1 } from '../helpers.js';
@@ -103,12 +103,15 @@ describe('EarlyStopping', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  test('an unknown monitor fails the run at the first epoch end, listing the available names', async () => {
+  test('an unknown monitor is a ConfigError before the first batch, listing the available names', async () => {
     const { learn } = scriptedLearner([1, 1], [new EarlyStopping({ monitor: 'acuracy' })]);
-    await expect(learn.fit(2)).rejects.toThrow(
-      'callback EarlyStopping.onEpochEnd threw: EarlyStopping: monitor "acuracy" is not in the epoch stats; available: validLoss, trainLoss, score, accuracy. Pass one of these as monitor.',
+    const failure = learn.fit(2);
+    await expect(failure).rejects.toThrow(ConfigError);
+    await expect(failure).rejects.toThrow(
+      'EarlyStopping: monitor "acuracy" is not a value this training reports; available: validLoss, trainLoss, score, accuracy. Pass one of these as monitor.',
     );
-    expect(learn.recorder.history).toHaveLength(1);
+    expect(learn.state.step).toBe(0);
+    expect(learn.recorder.history).toHaveLength(0);
   });
 
   test('monitors the real validation loss by default, and never leaks tensors', async () => {

@@ -1,4 +1,4 @@
-import { ReduceLROnPlateau } from '@epochcast/core';
+import { ConfigError, ReduceLROnPlateau } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { scriptedLearner, TensorsAtEpoch1 } from '../helpers.js';
@@ -53,12 +53,24 @@ describe('ReduceLROnPlateau', () => {
     expect(exact.reductions).toEqual([]);
   });
 
-  test('refuses to run under fitOneCycle, whose schedule would override it', async () => {
+  test('refuses to run under fitOneCycle, whose schedule would override it: a ConfigError before the first batch', async () => {
     const { learn } = scriptedLearner([1, 1], [new ReduceLROnPlateau()]);
+    await expect(learn.fitOneCycle(2)).rejects.toThrow(ConfigError);
     await expect(learn.fitOneCycle(2)).rejects.toThrow(
       /ReduceLROnPlateau: this fit runs a schedule \(one-cycle lrMax=.*\) that sets the lr before every batch, so each reduction would be silently overridden\. Use learn\.fit\(epochs, \{ lr \}\)/,
     );
     expect(learn.recorder.history).toHaveLength(0);
+    expect(learn.state.step).toBe(0);
+  });
+
+  test('an unknown monitor is a ConfigError before the first batch', async () => {
+    const { learn } = scriptedLearner([1, 1], [new ReduceLROnPlateau({ monitor: 'val_acuracy' })]);
+    const failure = learn.fit(2);
+    await expect(failure).rejects.toThrow(ConfigError);
+    await expect(failure).rejects.toThrow(
+      /ReduceLROnPlateau: monitor "val_acuracy" is not a value this training reports; available: validLoss, trainLoss, score/,
+    );
+    expect(learn.state.step).toBe(0);
   });
 
   test('a reduction lasts into the next fit only if that fit does not set its own lr; no tensors leak', async () => {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Callback, loadModelFrom, SaveModel, saveModelTo, type TrainingState } from '@epochcast/core';
+import { Callback, ConfigError, loadModelFrom, SaveModel, saveModelTo, type TrainingState } from '@epochcast/core';
 import { toyData, toyModel } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -95,9 +95,14 @@ describe('SaveModel', () => {
     model.dispose();
   });
 
-  test('an unknown monitor fails the run with the available names', async () => {
+  test('an unknown monitor is a ConfigError before the first batch, with the available names', async () => {
     const { learn } = scriptedLearner([1], [new SaveModel(tmp(), { monitor: 'f1' })]);
-    await expect(learn.fit(1)).rejects.toThrow(/SaveModel: monitor "f1" is not in the epoch stats; available: validLoss, trainLoss, score/);
+    const failure = learn.fit(1);
+    await expect(failure).rejects.toThrow(ConfigError);
+    await expect(failure).rejects.toThrow(
+      /SaveModel: monitor "f1" is not a value this training reports; available: validLoss, trainLoss, score/,
+    );
+    expect(learn.state.step).toBe(0);
   });
 
   test('rejects bad options with a message naming the option', () => {

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
+import { ConfigError } from './errors.js';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 
@@ -19,6 +20,14 @@ export interface SelectBackendOptions {
 
 const ORDER: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
 
+/** What to do when a backend asked for by name cannot be used. */
+const FIX: Record<BackendName, string> = {
+  tensorflow:
+    'Install @tensorflow/tfjs-node (npm install @tensorflow/tfjs-node; its install downloads libtensorflow), or leave EPOCHCAST_BACKEND unset to use the fastest backend that works (wasm).',
+  wasm: 'Reinstall @tensorflow/tfjs-backend-wasm (a dependency of @epochcast/core), or leave EPOCHCAST_BACKEND unset to fall back to cpu.',
+  cpu: 'Leave EPOCHCAST_BACKEND unset to let epochcast choose.',
+};
+
 const PACKAGES: Record<BackendName, string | undefined> = {
   tensorflow: '@tensorflow/tfjs-node',
   wasm: '@tensorflow/tfjs-backend-wasm',
@@ -33,10 +42,9 @@ const PACKAGES: Record<BackendName, string | undefined> = {
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendChoice> {
   const fromEnv = process.env.EPOCHCAST_BACKEND as BackendName | undefined;
   const prefer = options.prefer ?? (fromEnv || undefined);
+  const source = options.prefer ? 'options.prefer' : 'EPOCHCAST_BACKEND';
   if (prefer !== undefined && !ORDER.includes(prefer))
-    throw new Error(
-      `selectBackend: unknown backend ${JSON.stringify(prefer)} (from ${options.prefer ? 'options.prefer' : 'EPOCHCAST_BACKEND'}); use one of ${ORDER.join(', ')}.`,
-    );
+    throw new ConfigError(`selectBackend: unknown backend ${JSON.stringify(prefer)} (from ${source}); use one of ${ORDER.join(', ')}.`);
   const candidates = prefer ? [prefer] : ORDER;
   const skipped: BackendChoice['skipped'] = [];
   for (const backend of candidates) {
@@ -47,7 +55,8 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
       if (log) log(describeChoice(choice));
       return choice;
     }
-    if (prefer) throw new Error(`selectBackend: the ${backend} backend cannot be used here: ${reason}`);
+    if (prefer)
+      throw new ConfigError(`selectBackend: the ${backend} backend (from ${source}) cannot be used here: ${reason}. ${FIX[backend]}`);
     skipped.push({ backend, reason });
   }
   throw new Error(`selectBackend: no tfjs backend could be initialised (${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}).`);

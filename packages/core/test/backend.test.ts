@@ -1,4 +1,4 @@
-import { selectBackend } from '@epochcast/core';
+import { ConfigError, selectBackend } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, test } from 'vitest';
 
@@ -18,13 +18,19 @@ describe('selectBackend', () => {
     expect(product).toBe(11);
   });
 
-  test('EPOCHCAST_BACKEND forces one backend; an unusable forced backend is an error, not a silent fallback', async () => {
+  test('EPOCHCAST_BACKEND forces one backend; an unusable forced backend is a ConfigError with the fix, not a silent fallback', async () => {
     process.env.EPOCHCAST_BACKEND = 'cpu';
     expect((await selectBackend({ log: false })).backend).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
     process.env.EPOCHCAST_BACKEND = 'tensorflow';
-    await expect(selectBackend({ log: false })).rejects.toThrow('selectBackend: the tensorflow backend cannot be used here: not installed');
+    const missing = selectBackend({ log: false });
+    await expect(missing).rejects.toThrow(ConfigError);
+    await expect(missing).rejects.toThrow(
+      'selectBackend: the tensorflow backend (from EPOCHCAST_BACKEND) cannot be used here: not installed. Install @tensorflow/tfjs-node',
+    );
+    await expect(missing).rejects.toThrow(/or leave EPOCHCAST_BACKEND unset to use the fastest backend that works \(wasm\)/);
     process.env.EPOCHCAST_BACKEND = 'webgpu';
+    await expect(selectBackend({ log: false })).rejects.toThrow(ConfigError);
     await expect(selectBackend({ log: false })).rejects.toThrow(
       /unknown backend "webgpu" \(from EPOCHCAST_BACKEND\); use one of tensorflow, wasm, cpu/,
     );

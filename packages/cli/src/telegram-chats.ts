@@ -1,13 +1,25 @@
+import { ConfigError } from '@epochcast/core/errors';
 import { redactSecrets, registerSecret } from '@epochcast/notify/secrets';
 import { listTelegramChats, type TelegramChat } from '@epochcast/telegram/chats';
 import type { CliIo } from './program.js';
 
-/** `epochcast telegram chats`: prints the chats and the line to paste; 1 when it could not ask Telegram. */
+const WHERE = 'epochcast telegram chats';
+
+/**
+ * `epochcast telegram chats`: prints the chats and the line to paste. Exit code 2 for a setting to
+ * fix (no token, a malformed or rejected one, a bad API root), 1 when Telegram could not be asked.
+ */
 export async function telegramChats(
   io: CliIo,
   options: { token?: string; apiRoot?: string; wait: number; json?: boolean },
 ): Promise<number> {
   const token = options.token ?? io.env.TELEGRAM_BOT_TOKEN;
+  if (token === undefined || token.trim() === '') {
+    io.err(
+      `${WHERE}: no bot token. Pass --token <token> or set TELEGRAM_BOT_TOKEN. Get one from @BotFather in Telegram (send it /newbot).\n`,
+    );
+    return 2;
+  }
   const apiRoot = options.apiRoot ?? (io.env.TELEGRAM_API_ROOT || undefined);
   // The registry knows the token trimmed, encoded and by its part after the colon, not only as typed.
   registerSecret(token);
@@ -16,9 +28,11 @@ export async function telegramChats(
     list = await listTelegramChats({ token, apiRoot, waitSec: options.wait });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
+    // The library's messages may already name the command: one prefix, not two.
+    const text = message.startsWith(`${WHERE}: `) ? message.slice(WHERE.length + 2) : message;
     // Belt and braces: no error text we print may carry the token, in any of its forms.
-    io.err(`epochcast telegram chats: ${redactSecrets(message)}\n`);
-    return 1;
+    io.err(`${WHERE}: ${redactSecrets(text)}\n`);
+    return error instanceof ConfigError ? 2 : 1;
   }
   if (options.json) {
     io.out(`${JSON.stringify(list.chats, null, 2)}\n`);

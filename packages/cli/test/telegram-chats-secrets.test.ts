@@ -23,7 +23,7 @@ test('`epochcast telegram chats` with credentials in TELEGRAM_API_ROOT and an un
   const apiRoot = server.url.replace('http://', `http://trainer:${PASSWORD}@`);
   for (const token of [`${TOKEN}\n`, ` ${TOKEN} `]) {
     const r = await cli(['telegram', 'chats'], { env: { TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_ROOT: apiRoot } });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/must not contain a user name or password.*Remove them/);
     for (const secret of SECRETS) {
       expect(r.stderr).not.toContain(secret);
@@ -37,7 +37,7 @@ test('`epochcast telegram chats` with credentials in TELEGRAM_API_ROOT and an un
 test('`epochcast telegram chats --token " <token> "` against a server that refuses it: the untrimmed token is masked in every form', async () => {
   server = await startTelegramServer({ token: '111111:the-right-token' });
   const r = await cli(['telegram', 'chats', '--token', ` ${TOKEN} `, '--api-root', server.url]);
-  expect(r.code).toBe(1);
+  expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/Telegram rejected the bot token \(401 Unauthorized\)/);
   for (const secret of SECRETS) expect(r.stderr).not.toContain(secret);
 });

@@ -65,15 +65,21 @@ test('no messages yet: says what to do', async () => {
   );
 });
 
-test('clear errors: no token, a rejected token (never printed), usage', async () => {
+test('clear errors, one prefix each: no token and a rejected one (never printed) exit 2 as configuration errors; usage', async () => {
   server = await startTelegramServer({ token: TOKEN });
   const none = await cli(['telegram', 'chats'], {});
-  expect(none.code).toBe(1);
-  expect(none.err).toMatch(/no bot token\. Pass \{ token \} or set TELEGRAM_BOT_TOKEN/);
+  expect(none.code).toBe(2);
+  expect(none.err).toBe(
+    'epochcast telegram chats: no bot token. Pass --token <token> or set TELEGRAM_BOT_TOKEN. Get one from @BotFather in Telegram (send it /newbot).\n',
+  );
+  const malformed = await cli(['telegram', 'chats', '--token', 'not a token'], {});
+  expect(malformed.code).toBe(2);
+  expect(malformed.err).toMatch(/^epochcast telegram chats: the bot token is malformed/);
+  expect(malformed.err.match(/epochcast telegram chats:/g)).toHaveLength(1);
   const wrong = '999:wrong-SECRET';
   const rejected = await cli(['telegram', 'chats'], { TELEGRAM_BOT_TOKEN: wrong, TELEGRAM_API_ROOT: server.url });
-  expect(rejected.code).toBe(1);
-  expect(rejected.err).toMatch(/Telegram rejected the bot token \(401 Unauthorized\)/);
+  expect(rejected.code).toBe(2);
+  expect(rejected.err).toMatch(/^epochcast telegram chats: Telegram rejected the bot token \(401 Unauthorized\)/);
   expect(rejected.err).not.toContain('wrong-SECRET');
   const usage = await cli(['telegram', 'chats', '--wait', 'soon']);
   expect(usage.code).toBe(2);

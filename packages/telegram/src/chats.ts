@@ -3,6 +3,8 @@
  * from getUpdates. `listTelegramChats` reads the pending updates without confirming them (no
  * offset), so running it twice shows the same chats and a later poller still sees them.
  */
+
+import { ConfigError } from '@epochcast/core/errors';
 import { proxyFetch } from '@epochcast/notify/proxy';
 import { redactSecrets, registerSecret } from '@epochcast/notify/secrets';
 import { type Api, type Chat, TelegramApiError, type Update } from 'node-telegram-bot-api';
@@ -99,7 +101,8 @@ async function call<T>(run: () => Promise<T>): Promise<T> {
   } catch (error) {
     const code = apiErrorCode(error);
     if (code === 401 || code === 404)
-      throw new Error(
+      // A setting to fix, as a missing token is: the CLI answers both with exit code 2.
+      throw new ConfigError(
         `Telegram rejected the bot token (${redactSecrets(describeError(error))}). Copy it again from @BotFather (/mybots → API Token).`,
       );
     if (code === 409 && error instanceof TelegramApiError && /webhook/i.test(error.description))

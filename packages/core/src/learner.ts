@@ -9,7 +9,7 @@ import { EventLoopTurns } from './event-loop.js';
 import type { FitOneCycleOptions, FitOptions, LearnerOptions } from './learner-options.js';
 import { type LossFn, resolveLoss } from './losses.js';
 import { type Metric, metricName } from './metrics.js';
-import { type HyperParams, OptimizerSlot, resolveOptimizer } from './optimizers.js';
+import { type HyperParams, noMomentumError, OptimizerSlot, resolveOptimizer } from './optimizers.js';
 import { checkEpochs, checkLr, checkYieldEveryMs, invalidOption } from './options.js';
 import { type GetPredsOptions, type PredictOptions, type Preds, predictInBatches, predsOver, resolvePredictOptions } from './predict.js';
 import { type LrFindResult, Recorder } from './recorder.js';
@@ -113,6 +113,7 @@ export class Learner {
 
   /** Sets the momentum (SGD momentum, Adam's beta1, RMSProp's momentum) from the next step on. */
   setMom(mom: number): void {
+    if (!this.hyperParams.hasMomentum) throw noMomentumError('Learner.setMom', this.optimizer);
     this.s.setMom('Learner.setMom', mom);
   }
 
@@ -170,7 +171,7 @@ export class Learner {
       progress: { method: 'fitOneCycle', oneCycle: o },
       resume,
     } as const;
-    const callbacks = [new ParamScheduler(schedule), ...(options.callbacks ?? [])];
+    const callbacks = [new ParamScheduler(schedule, { momsGiven: options.moms !== undefined }), ...(options.callbacks ?? [])];
     await this.run(plan, callbacks, () => this.setLr(schedule(resume?.step ?? 0).lr));
   }
 
@@ -211,7 +212,7 @@ export class Learner {
       adoptOptimizer: (optimizer, { lr, mom }) => {
         this.slot.replace(optimizer);
         this.setLr(lr);
-        this.setMom(mom);
+        if (this.hyperParams.hasMomentum) this.setMom(mom);
       },
     });
     this.runLog.loaded(loaded.run);

@@ -148,3 +148,10 @@ export class OptimizerSlot {
     };
   }
 }
+
+/** Asking an optimizer without momentum (plain SGD, Adagrad, Adadelta) for some: nothing would change. */
+export function noMomentumError(where: string, optimizer: tf.Optimizer): ConfigError {
+  return new ConfigError(
+    `${where}: the optimizer (${optimizer.getClassName()}) has no momentum, so this would change nothing. For SGD with momentum pass optimizer: (lr) => tf.train.momentum(lr, 0.9); 'adam' has one (its beta1).`,
+  );
+}

@@ -1,5 +1,6 @@
 import { Callback } from './callback.js';
 import { CancelFitError, ConfigError } from './errors.js';
+import { noMomentumError } from './optimizers.js';
 import { checkLr, invalidOption } from './options.js';
 import type { LrFindResult } from './recorder.js';
 import type { TrainingState } from './state.js';
@@ -78,8 +79,20 @@ export class ParamScheduler extends Callback {
   override order = 10;
   override runDuringLrFind = true;
 
-  constructor(private readonly schedule: (step: number) => ScheduledValues) {
+  constructor(
+    private readonly schedule: (step: number) => ScheduledValues,
+    private readonly options: { momsGiven?: boolean } = {},
+  ) {
     super();
+  }
+
+  // Momentum asked for explicitly (fitOneCycle's moms) on an optimizer without any: said once a fit,
+  // not silently ignored; the default moms on plain SGD are fastai's behaviour and say nothing.
+  override onTrainBegin(state: TrainingState): void {
+    if (this.options.momsGiven && !state.learner.hyperParams.hasMomentum)
+      console.warn(
+        `epochcast: ${noMomentumError('fitOneCycle({ moms })', state.learner.optimizer).message} The lr still follows the cycle.`,
+      );
   }
 
   override onBatchBegin(state: TrainingState): void {

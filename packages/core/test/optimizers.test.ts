@@ -1,6 +1,7 @@
-import { hyperParams } from '@epochcast/core';
+import { ConfigError, hyperParams } from '@epochcast/core';
+import { disposeToyLearner, toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test, vi } from 'vitest';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -115,5 +116,36 @@ describe('momentum', () => {
     expect(tf.memory().numTensors).toBe(count);
     w.dispose();
     opt.dispose();
+  });
+});
+
+describe("a Learner whose optimizer has no momentum ('sgd')", () => {
+  test('setMom is a ConfigError naming the fix, not a silent no-op', () => {
+    const learn = toyLearner([], { optimizer: 'sgd' });
+    expect(() => learn.setMom(0.8)).toThrow(ConfigError);
+    expect(() => learn.setMom(0.8)).toThrow(
+      /Learner\.setMom: the optimizer \(SGD\) has no momentum, so this would change nothing\. For SGD with momentum pass optimizer: \(lr\) => tf\.train\.momentum\(lr, 0\.9\)/,
+    );
+    disposeToyLearner(learn);
+  });
+
+  test('fitOneCycle with moms says once that they do not apply; without moms it says nothing; the lr still cycles', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const learn = toyLearner([], { optimizer: 'sgd' });
+      await learn.fitOneCycle(2, { moms: [0.95, 0.85] });
+      expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
+        expect.stringMatching(
+          /^epochcast: fitOneCycle\(\{ moms \}\): the optimizer \(SGD\) has no momentum.*The lr still follows the cycle\.$/,
+        ),
+      ]);
+      expect(new Set(learn.recorder.lrs).size).toBeGreaterThan(2);
+      warn.mockClear();
+      await learn.fitOneCycle(1);
+      expect(warn).not.toHaveBeenCalled();
+      disposeToyLearner(learn);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

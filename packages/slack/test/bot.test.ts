@@ -1,4 +1,5 @@
 import { type SlackServer, startSlackServer, validateSlackBlocks } from '@epochcast/testkit';
+import { AwaitEpochDeliveries } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { SlackCallback, type SlackCallbackOptions } from '../src/index.js';
@@ -350,7 +351,9 @@ describe('SlackCallback, bot token', () => {
 
   test('without a start message the first epoch is the parent; the summary then replies in its thread', async () => {
     const s = await start();
-    await toyLearner([slack(s, { on: ['epoch', 'end'], plot: false }), new Pause()]).fit(2);
+    // Each epoch's message goes out before the next is due (none coalesced), however loaded the machine.
+    const epochPosts = () => calls(s, 'chat.postMessage').filter((c) => c.status === 200 && String(c.params.text).startsWith('📈')).length;
+    await toyLearner([slack(s, { on: ['epoch', 'end'], plot: false }), new AwaitEpochDeliveries(epochPosts)]).fit(2);
     const messages = s.messages('training');
     const parent = messages.find((m) => !m.thread_ts);
     expect(calls(s, 'chat.postMessage').map((c) => String(c.params.text))).toEqual([

@@ -1,6 +1,6 @@
 import { accuracy, Callback, type Learner, type Metric, type TrainingState } from '@epochcast/core';
 import type { TelegramCall, TelegramServer, TgMessage } from '@epochcast/testkit';
-import { toyLearner } from '@epochcast/testkit/learner';
+import { AwaitEpochDeliveries, toyLearner } from '@epochcast/testkit/learner';
 import { TelegramCallback, type TelegramCallbackOptions } from '../src/index.js';
 
 export { SlowEpochs } from '@epochcast/testkit/learner';
@@ -76,31 +76,13 @@ export async function until(predicate: () => boolean, timeoutMs = 10_000, what =
   }
 }
 
-/**
- * Holds each epoch's end, and the fit's end, until the epoch messages queued before it have reached
- * the chat. A notifier's hooks run after the other callbacks', so at the end of epoch k (0-based)
- * the messages of epochs 0…k-1 are queued, and at the fit's end all of them. With it, "every
- * epoch's message goes out, none coalesced" holds however loaded the machine is, where a fixed
- * pause per epoch holds only while a round trip to the local server is shorter than the pause.
- */
-export class AwaitEpochMessages extends Callback {
-  constructor(
-    private readonly server: TelegramServer,
-    private readonly chatId = CHAT,
-  ) {
-    super();
-  }
-  override async onEpochEnd(state: TrainingState): Promise<void> {
-    await this.delivered(state.epoch);
-  }
-  override async onTrainEnd(state: TrainingState): Promise<void> {
-    if (state.status === 'completed') await this.delivered(state.totalEpochs);
-  }
-  private delivered(count: number): Promise<void> {
+/** Holds each epoch's end until the chat has the epoch messages queued before it (see AwaitEpochDeliveries). */
+export class AwaitEpochMessages extends AwaitEpochDeliveries {
+  constructor(server: TelegramServer, chatId = CHAT) {
     const isEpochMessage = (c: TelegramCall) =>
       c.status === 200 &&
-      String(c.params.chat_id) === String(this.chatId) &&
+      String(c.params.chat_id) === String(chatId) &&
       (c.method === 'editMessageText' || (c.method === 'sendMessage' && String(c.params.text).includes('📈')));
-    return until(() => this.server.received.filter(isEpochMessage).length >= count, 10_000, `${count} epoch messages`);
+    super(() => server.received.filter(isEpochMessage).length);
   }
 }

@@ -72,3 +72,32 @@ export class AlertsAt extends Callback {
     if (alert) this.notifier.alert(alert[1], { level: alert[0] });
   }
 }
+
+/**
+ * Holds each epoch's end, and the fit's end, until `delivered()` — the epoch messages the service
+ * has received — has caught up with the epochs before. A notifier's hooks run after the other
+ * callbacks', so at the end of epoch k (0-based) the messages of epochs 0…k-1 are queued, and at the
+ * fit's end all of them. "Every epoch's message goes out, none coalesced" then holds however loaded
+ * the machine is, where a fixed pause per epoch holds only while a round trip is shorter than it.
+ */
+export class AwaitEpochDeliveries extends Callback {
+  constructor(
+    private readonly delivered: () => number,
+    private readonly timeoutMs = 10_000,
+  ) {
+    super();
+  }
+  override async onEpochEnd(state: TrainingState): Promise<void> {
+    await this.until(state.epoch);
+  }
+  override async onTrainEnd(state: TrainingState): Promise<void> {
+    if (state.status === 'completed') await this.until(state.totalEpochs);
+  }
+  private async until(count: number): Promise<void> {
+    const deadline = performance.now() + this.timeoutMs;
+    while (this.delivered() < count) {
+      if (performance.now() > deadline) throw new Error(`timed out waiting for ${count} epoch messages (${this.delivered()} delivered)`);
+      await sleep(10);
+    }
+  }
+}

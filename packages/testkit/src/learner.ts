@@ -12,7 +12,7 @@
 import { accuracy, type Callback, type DataLoader, DataLoaders, Learner, type LearnerOptions, type Metric } from '@epochcast/core';
 import * as tf from '@tensorflow/tfjs';
 
-export { AlertsAt, CrashAt, EpochClock, EpochCounter, SlowEpochs } from './callbacks.js';
+export { AlertsAt, AwaitEpochDeliveries, CrashAt, EpochClock, EpochCounter, SlowEpochs } from './callbacks.js';
 
 /** `n` samples of the toy problem: `x` is `[n, 3]` in [0, 1), `y` the one-hot index of the largest input. */
 export function toyData(n = 256, seed = 1): { x: tf.Tensor2D; y: tf.Tensor2D } {

@@ -1,23 +1,8 @@
-import { startTelegramServer, type TelegramCall, type TelegramServer } from '@epochcast/testkit';
-import * as tf from '@tensorflow/tfjs';
-import { afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { AtEpoch, botMessages, CHAT, SlowEpochs, shown, TOKEN, telegram, tinyLearner, until } from './helpers.js';
+import type { TelegramCall, TelegramServer } from '@epochcast/testkit';
+import { describe, expect, test } from 'vitest';
+import { AtEpoch, botMessages, CHAT, SlowEpochs, shown, telegram, tinyLearner, until, useTelegramServer } from './helpers.js';
 
-let server: TelegramServer | undefined;
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-async function start(): Promise<TelegramServer> {
-  server = await startTelegramServer({ token: TOKEN });
-  return server;
-}
+const start = useTelegramServer();
 
 const STRANGER = 9999;
 

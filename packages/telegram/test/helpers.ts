@@ -1,6 +1,8 @@
 import { accuracy, Callback, type Learner, type Metric, type TrainingState } from '@epochcast/core';
-import type { TelegramCall, TelegramServer, TgMessage } from '@epochcast/testkit';
+import { startTelegramServer, type TelegramCall, type TelegramServer, type TgMessage } from '@epochcast/testkit';
 import { AwaitEpochDeliveries, toyLearner } from '@epochcast/testkit/learner';
+import * as tf from '@tensorflow/tfjs';
+import { afterEach, beforeAll } from 'vitest';
 import { TelegramCallback, type TelegramCallbackOptions } from '../src/index.js';
 
 export { SlowEpochs } from '@epochcast/testkit/learner';
@@ -85,4 +87,24 @@ export class AwaitEpochMessages extends AwaitEpochDeliveries {
       (c.method === 'editMessageText' || (c.method === 'sendMessage' && String(c.params.text).includes('📈')));
     super(() => server.received.filter(isEpochMessage).length);
   }
+}
+
+/**
+ * The testkit's Telegram server for a test file: the cpu backend, and after each test the server
+ * closed and `envToClear` removed from the environment. Returns `start()`: this test's server.
+ */
+export function useTelegramServer(envToClear: readonly string[] = []): () => Promise<TelegramServer> {
+  let server: TelegramServer | undefined;
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+    for (const key of envToClear) delete process.env[key];
+  });
+  return async () => {
+    server = await startTelegramServer({ token: TOKEN });
+    return server;
+  };
 }

@@ -1,9 +1,7 @@
 import { accuracy, ConfigError, type Metric } from '@epochcast/core';
 import type { Notification } from '@epochcast/notify';
-import { startTelegramServer, type TelegramServer } from '@epochcast/testkit';
-import * as tf from '@tensorflow/tfjs';
 import { Api } from 'node-telegram-bot-api';
-import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { TelegramCallback } from '../src/index.js';
 import {
   AtEpoch,
@@ -18,24 +16,10 @@ import {
   tinyLearner,
   top_1_acc,
   until,
+  useTelegramServer,
 } from './helpers.js';
 
-let server: TelegramServer | undefined;
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-  for (const key of ['TELEGRAM_BOT_TOKEN', 'TELEGRAM_CHAT_ID', 'TELEGRAM_API_ROOT', 'EPOCHCAST_DISABLE']) delete process.env[key];
-});
-
-async function start(): Promise<TelegramServer> {
-  server = await startTelegramServer({ token: TOKEN });
-  return server;
-}
+const start = useTelegramServer(['TELEGRAM_BOT_TOKEN', 'TELEGRAM_CHAT_ID', 'TELEGRAM_API_ROOT', 'EPOCHCAST_DISABLE']);
 
 describe('configuration', () => {
   test('settings come from options, else TELEGRAM_BOT_TOKEN / TELEGRAM_CHAT_ID / TELEGRAM_API_ROOT', () => {

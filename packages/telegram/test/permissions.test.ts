@@ -1,28 +1,12 @@
 // Issue 15, tried as an attacker would against the testkit's Bot API server: who may command a run
 // (findings 6 and 15), what /lr accepts (13), and an /lr argument built to stall the event loop (2).
-import { startTelegramServer, type TelegramServer, type TgMessage, type TgUser } from '@epochcast/testkit';
-import * as tf from '@tensorflow/tfjs';
-import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { TelegramServer, TgMessage, TgUser } from '@epochcast/testkit';
+import { describe, expect, test } from 'vitest';
 import { TelegramCallback } from '../src/index.js';
 import { stopQuestion } from '../src/run-commands.js';
-import { AtEpoch, botMessages, CHAT, SlowEpochs, shown, TOKEN, telegram, tinyLearner, until } from './helpers.js';
+import { AtEpoch, botMessages, CHAT, SlowEpochs, shown, TOKEN, telegram, tinyLearner, until, useTelegramServer } from './helpers.js';
 
-let server: TelegramServer | undefined;
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-  delete process.env.TELEGRAM_ALLOWED_USER_IDS;
-});
-
-async function start(): Promise<TelegramServer> {
-  server = await startTelegramServer({ token: TOKEN });
-  return server;
-}
+const start = useTelegramServer(['TELEGRAM_ALLOWED_USER_IDS']);
 
 const GROUP = -1001234;
 const OTHER_GROUP = -1005678;

@@ -3,32 +3,16 @@
 // run's topic address that run, also when two runs of a sweep share the bot.
 import { ConfigError } from '@epochcast/core';
 import type { Membership } from '@epochcast/notify';
-import { startTelegramServer, type TelegramServer, type TgMessage } from '@epochcast/testkit';
-import * as tf from '@tensorflow/tfjs';
-import { afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { TelegramServer, TgMessage } from '@epochcast/testkit';
+import { describe, expect, test } from 'vitest';
 import { TelegramCallback, type TelegramCallbackOptions } from '../src/index.js';
 import { parseForwarded } from '../src/routing.js';
-import { AtEpoch, SlowEpochs, shown, TOKEN, telegram, tinyLearner, until } from './helpers.js';
+import { AtEpoch, SlowEpochs, shown, TOKEN, telegram, tinyLearner, until, useTelegramServer } from './helpers.js';
 
 const FORUM = -1001234567890;
 const GROUP = -1009876543210;
 
-let server: TelegramServer | undefined;
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-  delete process.env.TELEGRAM_THREAD_ID;
-});
-
-async function start(): Promise<TelegramServer> {
-  server = await startTelegramServer({ token: TOKEN });
-  return server;
-}
+const start = useTelegramServer(['TELEGRAM_THREAD_ID']);
 
 /** The bot's own messages, service messages (topic created, closed…) left out. */
 function sentByBot(s: TelegramServer, chatId: number): TgMessage[] {

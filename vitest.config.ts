@@ -25,7 +25,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit and service',
-          include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+          include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'docs/test/**/*.test.ts', 'test/**/*.test.ts'],
           // test/packaging (npm installs of the packed packages) is `pnpm test:packaging`, vitest.packaging.config.ts.
           exclude: [...sweepScenarios, 'test/packaging/**', '**/node_modules/**'],
         },

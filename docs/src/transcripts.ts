@@ -1,0 +1,80 @@
+/**
+ * The transcripts the docs show, each with the command that produces it. `pnpm docs:transcripts`
+ * runs them and writes the files (and the Markdown that shows them); the docs' tests run them again
+ * and compare, with the parts that differ from run to run (durations, ports, paths, run ids) masked.
+ */
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { CLI_TRANSCRIPTS } from './transcripts/cli.js';
+import { CORE_TRANSCRIPTS } from './transcripts/core.js';
+import { GUIDE_TRANSCRIPTS } from './transcripts/guide.js';
+import { NOTIFIERS_TRANSCRIPTS } from './transcripts/notifiers.js';
+
+export interface Transcript {
+  /** The file under docs/transcripts/ the Markdown shows (`<!-- output: … -->`). */
+  file: string;
+  /** The command, run at the repository root, its stderr merged into its stdout. */
+  command: readonly string[];
+  /** The command line the transcript shows as `$ …` on its first line; none when undefined. */
+  prompt?: string;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  /** Masks what differs from run to run beyond what `normalizeTranscript` masks. */
+  normalize?: (text: string) => string;
+}
+
+// One list per area of the docs, so that each is edited on its own.
+export const TRANSCRIPTS: readonly Transcript[] = [...CORE_TRANSCRIPTS, ...NOTIFIERS_TRANSCRIPTS, ...GUIDE_TRANSCRIPTS, ...CLI_TRANSCRIPTS];
+
+export function transcriptNamed(file: string): Transcript {
+  const found = TRANSCRIPTS.find((t) => t.file === file);
+  if (!found) throw new Error(`${file} is not in TRANSCRIPTS (docs/src/transcripts.ts)`);
+  return found;
+}
+
+/** Runs the transcript's command and returns what it printed, with its `$ …` line. */
+export async function produceTranscript(root: string, transcript: Transcript): Promise<string> {
+  const [program = '', ...args] = transcript.command;
+  const child = spawn(program, args, {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...transcript.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  // One string in arrival order, as `2>&1 | cat` shows it.
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  const timeoutMs = transcript.timeoutMs ?? 120_000;
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${transcript.command.join(' ')} took over ${timeoutMs} ms; output so far:\n${output}`));
+    }, timeoutMs);
+    child.on('close', (exitCode) => {
+      clearTimeout(timer);
+      resolve(exitCode);
+    });
+  });
+  if (code !== 0) throw new Error(`${transcript.command.join(' ')} exited ${code}:\n${output}`);
+  return (transcript.prompt === undefined ? '' : `$ ${transcript.prompt}\n`) + output;
+}
+
+export async function writeTranscript(root: string, transcript: Transcript): Promise<void> {
+  await writeFile(path.join(root, transcript.file), await produceTranscript(root, transcript));
+}
+
+/** What a transcript says with what differs between two runs of the same code masked. */
+export function normalizeTranscript(transcript: Transcript, text: string): string {
+  const masked = text
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal colours are what is removed
+    .replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '')
+    .replace(/\b(127\.0\.0\.1|localhost):\d+/g, '$1:<port>')
+    .replace(/\/tmp\/[\w.-]+(\/[\w.-]+)*/g, '<tmp>')
+    .replace(/\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z\b/g, '<timestamp>')
+    .replace(/\b\d\d:\d\d(:\d\d)?\b/g, '<clock>')
+    .replace(/\b\d+(\.\d+)?\s?(ms|s|min|m|h)\b/g, '<duration>')
+    .replace(/\b(\d+h)?(\d+m)?\d+s\b/g, '<duration>')
+    .replace(/\([0-9a-f]{8}\)/g, '(<id>)');
+  return transcript.normalize ? transcript.normalize(masked) : masked;
+}

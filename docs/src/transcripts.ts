@@ -10,6 +10,7 @@ import { CLI_TRANSCRIPTS } from './transcripts/cli.js';
 import { CORE_TRANSCRIPTS } from './transcripts/core.js';
 import { GUIDE_TRANSCRIPTS } from './transcripts/guide.js';
 import { NOTIFIERS_TRANSCRIPTS } from './transcripts/notifiers.js';
+import { SWEEP_TRANSCRIPTS } from './transcripts/sweep.js';
 
 export interface Transcript {
   /** The file under docs/transcripts/ the Markdown shows (`<!-- output: … -->`). */
@@ -25,7 +26,7 @@ export interface Transcript {
 }
 
 // One list per area of the docs, so that each is edited on its own.
-export const TRANSCRIPTS: readonly Transcript[] = [...CORE_TRANSCRIPTS, ...NOTIFIERS_TRANSCRIPTS, ...GUIDE_TRANSCRIPTS, ...CLI_TRANSCRIPTS];
+export const TRANSCRIPTS: readonly Transcript[] = [...CORE_TRANSCRIPTS, ...NOTIFIERS_TRANSCRIPTS, ...GUIDE_TRANSCRIPTS, ...CLI_TRANSCRIPTS, ...SWEEP_TRANSCRIPTS];
 
 export function transcriptNamed(file: string): Transcript {
   const found = TRANSCRIPTS.find((t) => t.file === file);

@@ -1,0 +1,3 @@
+import type { Transcript } from '../transcripts.js';
+
+export const SWEEP_TRANSCRIPTS: readonly Transcript[] = [];

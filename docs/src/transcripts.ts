@@ -26,7 +26,13 @@ export interface Transcript {
 }
 
 // One list per area of the docs, so that each is edited on its own.
-export const TRANSCRIPTS: readonly Transcript[] = [...CORE_TRANSCRIPTS, ...NOTIFIERS_TRANSCRIPTS, ...GUIDE_TRANSCRIPTS, ...CLI_TRANSCRIPTS, ...SWEEP_TRANSCRIPTS];
+export const TRANSCRIPTS: readonly Transcript[] = [
+  ...CORE_TRANSCRIPTS,
+  ...NOTIFIERS_TRANSCRIPTS,
+  ...GUIDE_TRANSCRIPTS,
+  ...CLI_TRANSCRIPTS,
+  ...SWEEP_TRANSCRIPTS,
+];
 
 export function transcriptNamed(file: string): Transcript {
   const found = TRANSCRIPTS.find((t) => t.file === file);

@@ -41,7 +41,7 @@ export abstract class Callback {
    * the fit's own schedule (`fitOneCycle`, `lrFind`) — declare the same one, one would silently
    * override the other, so the fit fails with a ConfigError before any hook runs.
    */
-  readonly setsHyperParams: readonly HyperParamName[] = [];
+  setsHyperParams: readonly HyperParamName[] = [];
 
   /** Name used in error messages and by `learner.removeCallback(name)`; defaults to the class name. */
   get name(): string {

@@ -1,5 +1,6 @@
 import type { Callback, HyperParamName } from './callback.js';
 import { ConfigError } from './errors.js';
+import { ParamScheduler } from './schedules.js';
 
 /**
  * One rule for every pair of things that would set the same hyper-parameter during one fit — two
@@ -68,7 +69,7 @@ function conflict(where: string, param: HyperParamName, first: Setter, second: S
     );
   const firstName = first.callback.name;
   const other = firstName === name ? `another ${name}` : name;
-  const bothSchedulers = firstName === 'ParamScheduler' && name === 'ParamScheduler';
+  const bothSchedulers = first.callback instanceof ParamScheduler && second.callback instanceof ParamScheduler;
   const perParam = bothSchedulers
     ? ', or give each its own hyper-parameter: new ParamScheduler({ lr }) and new ParamScheduler({ mom })'
     : '';
@@ -83,8 +84,9 @@ function describe(setter: Setter, name = setter.callback.name): string {
   return setter.from ? `${name} (${setter.from.origin})` : name;
 }
 
-function removal(setter: Setter): string {
-  return setter.from ? setter.from.removal(setter.callback.name) : `drop ${setter.callback.name}`;
+/** How to leave out a given callback (the fit's own schedule is never the one to leave out: its fix says what to do). */
+function removal({ callback, from }: Setter): string {
+  return from?.removal(callback.name) ?? callback.name;
 }
 
 // ---- the Learner's places and schedules, in the words its messages use -------------------------

@@ -91,7 +91,7 @@ export interface ParamSchedules {
  */
 export class ParamScheduler extends Callback {
   override order = 10;
-  override readonly setsHyperParams: readonly HyperParamName[];
+  override setsHyperParams: readonly HyperParamName[];
   private readonly values: (step: number) => Partial<ScheduledValues>;
   private readonly momRequired: boolean;
 
@@ -175,7 +175,7 @@ export function resolveLrFind(options: LrFindOptions): Required<LrFindOptions> {
 export class LRFinder extends Callback {
   override order = 10;
   override runDuringLrFind = true;
-  override readonly setsHyperParams = ['lr'] as const;
+  override setsHyperParams: readonly HyperParamName[] = ['lr'];
   private best = Number.POSITIVE_INFINITY;
 
   constructor(private readonly options: Required<LrFindOptions>) {

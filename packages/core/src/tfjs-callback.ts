@@ -248,7 +248,8 @@ export class TfjsCallbackAdapter extends tf.Callback {
       mom: this.hp?.mom ?? 0,
       firstEpoch: num(p.initialEpoch) ?? 0,
     });
-    this.hooks = new HookDispatcher([this.recorder, ...this.callbacks]);
+    // A callback given twice runs once, as under the Learner.
+    this.hooks = new HookDispatcher([...new Set([this.recorder, ...this.callbacks])]);
     this.smoother.reset();
     this.begun = true;
     this.ended = false;

@@ -39,7 +39,7 @@ class HookCounter extends Callback {
 
 /** A callback of the user's own that sets something other than lr and mom, and says so. */
 class WeightDecaySchedule extends Callback {
-  override readonly setsHyperParams: readonly HyperParamName[] = ['wd'];
+  override setsHyperParams: readonly HyperParamName[] = ['wd'];
   batches = 0;
   override onBatchBegin(s: TrainingState) {
     if (s.training) this.batches++;

@@ -1,4 +1,4 @@
-import { Callback } from '../callback.js';
+import { Callback, type HyperParamName } from '../callback.js';
 import { checkInteger, checkNonNegative, checkOptions, invalidOption } from '../options.js';
 import type { TrainingState } from '../state.js';
 import { Monitor, type MonitorOptions } from './monitor.js';
@@ -29,7 +29,7 @@ export interface ReduceLROnPlateauOptions extends MonitorOptions {
  */
 export class ReduceLROnPlateau extends Callback {
   override order = 70;
-  override readonly setsHyperParams = ['lr'] as const;
+  override setsHyperParams: readonly HyperParamName[] = ['lr'];
   readonly monitor: Monitor;
   readonly factor: number;
   readonly patience: number;

@@ -19,6 +19,9 @@ export type EventName = (typeof EVENTS)[number];
 
 export type Hook = (state: TrainingState) => void | Promise<void>;
 
+/** A hyper-parameter a callback sets during a fit: `lr`, `mom`, or a name of your own (`'wd'`). */
+export type HyperParamName = 'lr' | 'mom' | (string & {});
+
 /**
  * Base class of every callback. Implement only the hooks you need; each receives the read-only
  * training state and may be async (it is awaited). Lower `order` runs first; ties keep the
@@ -32,6 +35,13 @@ export abstract class Callback {
   order = 0;
   /** Whether this callback also runs during `lrFind()`'s sweep. */
   runDuringLrFind = false;
+  /**
+   * The hyper-parameters this callback sets during a fit (through `state.learner.setLr`/`setMom`,
+   * or by means of its own), e.g. `['lr']`. When two callbacks of one fit — or a callback and
+   * the fit's own schedule (`fitOneCycle`, `lrFind`) — declare the same one, one would silently
+   * override the other, so the fit fails with a ConfigError before any hook runs.
+   */
+  setsHyperParams: readonly HyperParamName[] = [];
 
   /** Name used in error messages and by `learner.removeCallback(name)`; defaults to the class name. */
   get name(): string {

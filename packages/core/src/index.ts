@@ -1,7 +1,7 @@
 // The public API of @epochcast/core, and nothing else.
 
 export { type BackendChoice, type BackendName, type SelectBackendOptions, selectBackend } from './backend.js';
-export { Callback, EVENTS, type EventName, type Hook } from './callback.js';
+export { Callback, EVENTS, type EventName, type Hook, type HyperParamName } from './callback.js';
 // Training
 export type { CheckpointSummary } from './checkpoint.js';
 export { type Batch, type BatchSource, DataLoader, DataLoaders, type DataLoadersOptions } from './data.js';
@@ -28,6 +28,7 @@ export {
   type OneCycleOptions,
   oneCycleSchedule,
   ParamScheduler,
+  type ParamSchedules,
   type ScheduledValues,
   suggestLr,
 } from './schedules.js';

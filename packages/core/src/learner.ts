@@ -6,6 +6,7 @@ import { type Batch, type BatchSource, DataLoader, DataLoaders } from './data.js
 import { HookDispatcher } from './dispatch.js';
 import { CancelFitError, ConfigError, describeValue } from './errors.js';
 import { EventLoopTurns } from './event-loop.js';
+import { checkOneSetterEach, learnerCallbacks, type OwnSchedule, ownLrSweep, ownOneCycle } from './hyper-param-setters.js';
 import type { FitOneCycleOptions, FitOptions, LearnerOptions } from './learner-options.js';
 import { type LossFn, resolveLoss } from './losses.js';
 import { type Metric, metricName } from './metrics.js';
@@ -153,7 +154,7 @@ export class Learner {
     const resume = options.resume ? resumePoint('fit', epochs, this.runLog.loadedRun, this.data.train.numBatches) : undefined;
     const lr = checkLr('fit', 'lr', options.lr ?? resume?.saved.lr ?? 1e-3);
     const plan = { mode: 'fit', totalEpochs: epochs, schedule: `constant lr=${lr}`, progress: { method: 'fit', lr }, resume } as const;
-    await this.run(plan, options.callbacks ?? [], () => this.setLr(lr));
+    await this.run(plan, undefined, options.callbacks ?? [], () => this.setLr(lr));
   }
 
   /** Trains with the one-cycle policy (see `oneCycleSchedule`). */
@@ -171,8 +172,8 @@ export class Learner {
       progress: { method: 'fitOneCycle', oneCycle: o },
       resume,
     } as const;
-    const callbacks = [new ParamScheduler(schedule, { momsGiven: options.moms !== undefined }), ...(options.callbacks ?? [])];
-    await this.run(plan, callbacks, () => this.setLr(schedule(resume?.step ?? 0).lr));
+    const own = ownOneCycle(new ParamScheduler(schedule, { momsGiven: options.moms !== undefined }), description);
+    await this.run(plan, own, options.callbacks ?? [], () => this.setLr(schedule(resume?.step ?? 0).lr));
   }
 
   /**
@@ -244,7 +245,7 @@ export class Learner {
     try {
       const epochs = Math.ceil(o.numIt / numBatches);
       const plan = { mode: 'lrFind', totalEpochs: epochs, schedule: `lr sweep ${o.startLr}→${o.endLr}` } as const;
-      await this.run(plan, [new LRFinder(o)], () => this.setLr(o.startLr));
+      await this.run(plan, ownLrSweep(new LRFinder(o), plan.schedule), [], () => this.setLr(o.startLr));
     } finally {
       const kept = giveBack();
       this.s.lr = kept?.lr ?? Number.NaN;
@@ -280,8 +281,9 @@ export class Learner {
 
   // ---- the loop: one method a level, each run through withEvents ----------------------------
 
-  private async run(plan: FitPlan, extra: readonly Callback[], setUp: () => void): Promise<void> {
-    this.beginFit(plan, extra);
+  /** `own` is the fit method's schedule (fitOneCycle's, lrFind's sweep); `passed` the fit's `callbacks` option. */
+  private async run(plan: FitPlan, own: OwnSchedule | undefined, passed: readonly Callback[], setUp: () => void): Promise<void> {
+    this.beginFit(plan, own, passed);
     try {
       setUp();
       await this.withEvents('fit', () => this.allEpochs(plan.resume?.epochsDone ?? 0, plan.totalEpochs));
@@ -373,13 +375,16 @@ export class Learner {
 
   // ---- around the loop -----------------------------------------------------------------------
 
-  private beginFit(plan: FitPlan, extra: readonly Callback[]): void {
+  private beginFit(plan: FitPlan, own: OwnSchedule | undefined, passed: readonly Callback[]): void {
     const { mode, totalEpochs, schedule, resume } = plan;
     checkEpochs(mode === 'fit' ? 'fit' : 'lrFind', totalEpochs);
     if (this.running) throw new ConfigError(`${mode}: a fit is already running on this learner; await it before starting another.`);
+    const attached = this.callbackList.filter((cb) => mode === 'fit' || cb.runDuringLrFind);
+    checkOneSetterEach({ where: plan.progress?.method ?? mode, own, given: learnerCallbacks(attached, passed) });
     const { lr, mom } = this.hyperParams;
     const numBatches = this.data.train.numBatches;
-    this.hooks = new HookDispatcher([...this.callbackList, ...extra].filter((cb) => mode === 'fit' || cb.runDuringLrFind));
+    // A callback both attached and passed to the fit runs once.
+    this.hooks = new HookDispatcher([...new Set([...attached, ...(own ? [own.callback] : []), ...passed])]);
     if (mode === 'fit') this.notedRunName = undefined;
     const resumed = resume && { firstEpoch: resume.epochsDone, firstStep: resume.step, resumedFromEpoch: resume.epochsDone };
     this.s.reset({ mode, totalEpochs, numBatches, schedule, lr, mom, ...resumed });

@@ -1,5 +1,5 @@
-import { Callback } from './callback.js';
-import { CancelFitError, ConfigError } from './errors.js';
+import { Callback, type HyperParamName } from './callback.js';
+import { CancelFitError, ConfigError, describeValue } from './errors.js';
 import { noMomentumError } from './optimizers.js';
 import { checkLr, invalidOption } from './options.js';
 import type { LrFindResult } from './recorder.js';
@@ -74,22 +74,50 @@ export function resolveOneCycle(options: OneCycleOptions): Required<OneCycleOpti
   return { lrMax, pctStart, divFactor, finalDiv, moms };
 }
 
-/** Sets lr and momentum before every training batch from a schedule of the step. */
+/** A schedule for each hyper-parameter a ParamScheduler sets, as a function of the step (0 = the first batch). */
+export interface ParamSchedules {
+  lr?: (step: number) => number;
+  mom?: (step: number) => number;
+}
+
+/**
+ * Sets hyper-parameters before every training batch from a schedule of the step: either one
+ * function `step => { lr, mom }` (as `oneCycleSchedule` returns; the momentum is set where the
+ * optimizer has one), or one function per hyper-parameter, `{ lr?, mom? }`, setting only those
+ * given (then `mom` on an optimizer without momentum is a ConfigError before the first batch).
+ * It declares what it sets (`setsHyperParams`): a second setter of the same one in the fit —
+ * another ParamScheduler, fitOneCycle's own, ReduceLROnPlateau on lr — is a ConfigError when the
+ * fit starts. It sits out `lrFind()`, whose sweep sets the lr itself.
+ */
 export class ParamScheduler extends Callback {
   override order = 10;
-  override runDuringLrFind = true;
+  override setsHyperParams: readonly HyperParamName[];
+  private readonly values: (step: number) => Partial<ScheduledValues>;
+  private readonly momRequired: boolean;
 
   constructor(
-    private readonly schedule: (step: number) => ScheduledValues,
+    schedule: ((step: number) => ScheduledValues) | ParamSchedules,
     private readonly options: { momsGiven?: boolean } = {},
   ) {
     super();
+    if (typeof schedule === 'function') {
+      this.values = schedule;
+      this.setsHyperParams = ['lr', 'mom'];
+      this.momRequired = false;
+      return;
+    }
+    const { lr, mom } = checkParamSchedules(schedule);
+    this.values = (step) => ({ lr: lr?.(step), mom: mom?.(step) });
+    this.setsHyperParams = [...(lr ? ['lr'] : []), ...(mom ? ['mom'] : [])];
+    this.momRequired = mom !== undefined;
   }
 
   // Momentum asked for explicitly (fitOneCycle's moms) on an optimizer without any: said once a fit,
   // not silently ignored; the default moms on plain SGD are fastai's behaviour and say nothing.
   override onTrainBegin(state: TrainingState): void {
-    if (this.options.momsGiven && !state.learner.hyperParams.hasMomentum)
+    if (!(this.momRequired || this.options.momsGiven) || state.learner.hyperParams.hasMomentum) return;
+    if (this.momRequired) throw noMomentumError('ParamScheduler({ mom })', state.learner.optimizer);
+    if (this.options.momsGiven)
       console.warn(
         `epochcast: ${noMomentumError('fitOneCycle({ moms })', state.learner.optimizer).message} The lr still follows the cycle.`,
       );
@@ -97,10 +125,29 @@ export class ParamScheduler extends Callback {
 
   override onBatchBegin(state: TrainingState): void {
     if (!state.training) return;
-    const { lr, mom } = this.schedule(state.step);
-    state.learner.setLr(lr);
-    if (state.learner.hyperParams.hasMomentum) state.learner.setMom(mom);
+    const { lr, mom } = this.values(state.step);
+    if (lr !== undefined) state.learner.setLr(lr);
+    if (mom !== undefined && state.learner.hyperParams.hasMomentum) state.learner.setMom(mom);
   }
+}
+
+/** The `{ lr?, mom? }` form: only those keys, each a function, at least one. */
+function checkParamSchedules(schedule: ParamSchedules): ParamSchedules {
+  const where = 'ParamScheduler';
+  const expected = 'a function step => ({ lr, mom }), or an object of functions of the step, e.g. { lr: (step) => 1e-3 }';
+  if (typeof schedule !== 'object' || schedule === null || Array.isArray(schedule))
+    throw invalidOption(where, 'schedule', expected, schedule);
+  const keys = Object.keys(schedule);
+  const unknown = keys.find((key) => key !== 'lr' && key !== 'mom');
+  if (unknown !== undefined)
+    throw new ConfigError(
+      `${where}: it schedules lr and mom; received a schedule for ${describeValue(unknown)}. For another hyper-parameter, write a callback that sets it and declares it in setsHyperParams.`,
+    );
+  if (keys.length === 0)
+    throw new ConfigError(`${where}: received an empty object of schedules; give lr, mom or both, e.g. { lr: (step) => 1e-3 }.`);
+  for (const key of ['lr', 'mom'] as const)
+    if (key in schedule && typeof schedule[key] !== 'function') throw invalidOption(where, key, expected, schedule[key]);
+  return schedule;
 }
 
 export interface LrFindOptions {
@@ -128,6 +175,7 @@ export function resolveLrFind(options: LrFindOptions): Required<LrFindOptions> {
 export class LRFinder extends Callback {
   override order = 10;
   override runDuringLrFind = true;
+  override setsHyperParams: readonly HyperParamName[] = ['lr'];
   private best = Number.POSITIVE_INFINITY;
 
   constructor(private readonly options: Required<LrFindOptions>) {

@@ -3,6 +3,7 @@ import { Callback, type EventName } from './callback.js';
 import { HookDispatcher } from './dispatch.js';
 import { CancelBatchError, CancelEpochError, CancelFitError, ConfigError, describeValue, toError } from './errors.js';
 import { EventLoopTurns } from './event-loop.js';
+import { checkOneSetterEach } from './hyper-param-setters.js';
 import { type HyperParams, hyperParams } from './optimizers.js';
 import { checkYieldEveryMs } from './options.js';
 import { Recorder } from './recorder.js';
@@ -84,6 +85,10 @@ export class TfjsCallbackAdapter extends tf.Callback {
     this.yieldEveryMs = checkYieldEveryMs('tfjsCallback', options?.yieldEveryMs ?? 50);
     this.turns = new EventLoopTurns(this.yieldEveryMs);
     this.callbacks = [...callbacks];
+    // Two setters of one hyper-parameter (ParamSchedulers, ReduceLROnPlateau) would fight under
+    // model.fit as under a Learner; the callbacks are fixed here, so they are checked here.
+    const removal = (name: string) => `leave ${name} out of the callbacks given to tfjsCallback`;
+    checkOneSetterEach({ where: 'tfjsCallback', given: [{ callbacks: this.callbacks, origin: 'given to tfjsCallback', removal }] });
     this.host = createHost(this);
     this.s = new LiveTrainingState(this.host, { schedule: SCHEDULE, numBatches: Number.NaN });
   }
@@ -243,7 +248,8 @@ export class TfjsCallbackAdapter extends tf.Callback {
       mom: this.hp?.mom ?? 0,
       firstEpoch: num(p.initialEpoch) ?? 0,
     });
-    this.hooks = new HookDispatcher([this.recorder, ...this.callbacks]);
+    // A callback given twice runs once, as under the Learner.
+    this.hooks = new HookDispatcher([...new Set([this.recorder, ...this.callbacks])]);
     this.smoother.reset();
     this.begun = true;
     this.ended = false;

@@ -1,5 +1,4 @@
-import { Callback } from '../callback.js';
-import { ConfigError } from '../errors.js';
+import { Callback, type HyperParamName } from '../callback.js';
 import { checkInteger, checkNonNegative, checkOptions, invalidOption } from '../options.js';
 import type { TrainingState } from '../state.js';
 import { Monitor, type MonitorOptions } from './monitor.js';
@@ -22,13 +21,15 @@ export interface ReduceLROnPlateauOptions extends MonitorOptions {
 
 /**
  * Multiplies the learning rate by `factor` once the monitored value has stopped improving for
- * `patience` epochs, through `state.learner.setLr`. Meant for `learn.fit(epochs, { lr })`: a
- * schedule such as `fitOneCycle` sets the lr before every batch and would override each
- * reduction, so a one-cycle fit fails at its start with a ConfigError rather than silently
- * ignoring this callback. Runs after the Recorder, at order 70.
+ * `patience` epochs, through `state.learner.setLr`. Meant for `learn.fit(epochs, { lr })`: it
+ * declares that it sets the lr, so with another setter of the lr in the fit (fitOneCycle's
+ * schedule, a ParamScheduler on lr), which would override each reduction, the fit fails at its
+ * start with a ConfigError rather than silently ignoring this callback. Runs after the Recorder,
+ * at order 70.
  */
 export class ReduceLROnPlateau extends Callback {
   override order = 70;
+  override setsHyperParams: readonly HyperParamName[] = ['lr'];
   readonly monitor: Monitor;
   readonly factor: number;
   readonly patience: number;
@@ -56,10 +57,6 @@ export class ReduceLROnPlateau extends Callback {
 
   override onTrainBegin(state: TrainingState): void {
     if (state.mode === 'lrFind') return;
-    if (state.schedule.startsWith('one-cycle'))
-      throw new ConfigError(
-        `ReduceLROnPlateau: this fit runs a schedule (${state.schedule}) that sets the lr before every batch, so each reduction would be silently overridden. Use learn.fit(epochs, { lr }) with ReduceLROnPlateau, or fitOneCycle without it.`,
-      );
     this.monitor.checkAtStart(state);
     this.best = this.monitor.worst;
     this.wait = 0;

@@ -57,7 +57,7 @@ describe('ReduceLROnPlateau', () => {
     const { learn } = scriptedLearner([1, 1], [new ReduceLROnPlateau()]);
     await expect(learn.fitOneCycle(2)).rejects.toThrow(ConfigError);
     await expect(learn.fitOneCycle(2)).rejects.toThrow(
-      /ReduceLROnPlateau: this fit runs a schedule \(one-cycle lrMax=.*\) that sets the lr before every batch, so each reduction would be silently overridden\. Use learn\.fit\(epochs, \{ lr \}\)/,
+      /^fitOneCycle: ReduceLROnPlateau \(attached to the learner\) and fitOneCycle's one-cycle schedule \(one-cycle lrMax=.*\) would both set lr; the schedule sets it before every batch, so one would silently override the other\. Use learn\.fit\(epochs, \{ lr \}\) with ReduceLROnPlateau, or fitOneCycle without it \(learn\.removeCallback\('ReduceLROnPlateau'\)\)\.$/,
     );
     expect(learn.recorder.history).toHaveLength(0);
     expect(learn.state.step).toBe(0);

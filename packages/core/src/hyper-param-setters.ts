@@ -127,3 +127,14 @@ export function ownLrSweep(callback: Callback, schedule: string): OwnSchedule {
     fix: (other, removal) => `Set runDuringLrFind = false on ${other} so it sits out the sweep, or ${removal} before lrFind().`,
   };
 }
+
+/**
+ * What the run's state calls its schedule: `fit`'s "constant lr=…" is untrue when a ParamScheduler
+ * sets the lr every batch, and a notifier (Telegram's /lr) reads it to refuse a change the next
+ * batch would undo.
+ */
+export function scheduleOfFit(schedule: string, callbacks: readonly Callback[]): string {
+  if (!schedule.startsWith('constant ')) return schedule;
+  const scheduler = callbacks.find((cb) => cb instanceof ParamScheduler && cb.setsHyperParams.includes('lr'));
+  return scheduler ? `${scheduler.name} on lr` : schedule;
+}

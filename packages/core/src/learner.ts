@@ -6,7 +6,7 @@ import { type Batch, type BatchSource, DataLoader, DataLoaders } from './data.js
 import { HookDispatcher } from './dispatch.js';
 import { CancelFitError, ConfigError, describeValue } from './errors.js';
 import { EventLoopTurns } from './event-loop.js';
-import { checkOneSetterEach, learnerCallbacks, type OwnSchedule, ownLrSweep, ownOneCycle } from './hyper-param-setters.js';
+import { checkOneSetterEach, learnerCallbacks, type OwnSchedule, ownLrSweep, ownOneCycle, scheduleOfFit } from './hyper-param-setters.js';
 import type { FitOneCycleOptions, FitOptions, LearnerOptions } from './learner-options.js';
 import { type LossFn, resolveLoss } from './losses.js';
 import { type Metric, metricName } from './metrics.js';
@@ -387,7 +387,7 @@ export class Learner {
     this.hooks = new HookDispatcher([...new Set([...attached, ...(own ? [own.callback] : []), ...passed])]);
     if (mode === 'fit') this.notedRunName = undefined;
     const resumed = resume && { firstEpoch: resume.epochsDone, firstStep: resume.step, resumedFromEpoch: resume.epochsDone };
-    this.s.reset({ mode, totalEpochs, numBatches, schedule, lr, mom, ...resumed });
+    this.s.reset({ mode, totalEpochs, numBatches, schedule: scheduleOfFit(schedule, [...attached, ...passed]), lr, mom, ...resumed });
     this.smoother.reset();
     if (resume) {
       this.smoother.restore(resume.saved.smoother);

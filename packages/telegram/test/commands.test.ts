@@ -1,3 +1,4 @@
+import { ParamScheduler } from '@epochcast/core';
 import type { TelegramCall, TelegramServer } from '@epochcast/testkit';
 import { describe, expect, test } from 'vitest';
 import { AtEpoch, botMessages, CHAT, SlowEpochs, shown, telegram, tinyLearner, until, useTelegramServer } from './helpers.js';
@@ -135,6 +136,25 @@ describe('commands from the allowed chat', () => {
     expect(replies[1]).toMatch(
       /^lr not changed: tiny \([0-9a-f]{8}\) follows a schedule \(one-cycle lrMax=0\.01 .*\) that sets the lr at every batch, so 0\.001 would be overwritten/,
     );
+  });
+
+  test('/lr under plain fit with a ParamScheduler on lr is refused too: the scheduler would overwrite it at the next batch', async () => {
+    const s = await start();
+    const { callback } = telegram(s, { on: [] });
+    const replies: string[] = [];
+    let lrAfter = Number.NaN;
+    const scheduler = new ParamScheduler({ lr: () => 2e-3 });
+    const learn = tinyLearner([callback, scheduler, ask(s, 0, '/lr 1e-3', (r) => replies.push(r))]);
+    learn.addCallbacks(
+      new AtEpoch(1, (state) => {
+        lrAfter = state.learner.lr;
+      }),
+    );
+    await learn.fit(2, { lr: 5e-3 });
+    expect(replies[0]).toMatch(
+      /^lr not changed: tiny \([0-9a-f]{8}\) follows a schedule \(ParamScheduler on lr\) that sets the lr at every batch/,
+    );
+    expect(lrAfter).toBe(2e-3);
   });
 
   test('/status, /plot, /quiet, /verbose, /help', async () => {

@@ -38,8 +38,10 @@ test('the guide’s my-service plugin and its conformance test are what `epochca
   try {
     const cli = path.join(ROOT, 'packages/cli/dist/bin.js');
     await promisify(execFile)(process.execPath, [cli, 'new-notifier', 'my-service', '--registry', '--dir', dir], { cwd: dir });
-    for (const file of ['src/index.ts', 'test/conformance.test.ts'])
-      expect(sampleText(ROOT, `docs/samples/guide/my-service/${file}`), file).toBe(await readFile(path.join(dir, file), 'utf8'));
+    for (const sample of ['guide/my-service/src/index', 'guide/my-service/test/conformance.test']) {
+      const written = await readFile(path.join(dir, `${sample.replace('guide/my-service/', '')}.ts`), 'utf8');
+      expect(sampleText(ROOT, `docs/samples/${sample}.ts`), sample).toBe(written);
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -73,6 +73,7 @@ export class DiscordCallback extends Notifier {
     this.registerSecret(this.#url.href, this.#url.pathname, token, id && token ? `${id}/${token}` : undefined);
   }
 
+  // #region guide-verify
   /**
    * A webhook that was deleted, or a URL with a wrong token, answers 404/401: the run fails before
    * training. An unreachable Discord is one warning from the base, and training goes on.
@@ -96,6 +97,7 @@ export class DiscordCallback extends Notifier {
       throw new ConfigRejectedError(`the webhook was refused (${error.message}): check DISCORD_WEBHOOK_URL`, error.status);
     throw error;
   }
+  // #endregion
 
   protected async send(n: Notification, { signal }: SendContext): Promise<void> {
     const wait = this.resumeAt - Date.now();

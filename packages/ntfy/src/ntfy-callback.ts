@@ -96,6 +96,7 @@ export class NtfyCallback extends Notifier {
     return `topic ${this.#topic} on ${this.#server.host}${this.#server.pathname === '/' ? '' : this.#server.pathname.replace(/\/$/, '')}`;
   }
 
+  // #region guide-send
   protected async send(n: Notification, context: SendContext): Promise<void> {
     const message = this.message(n, context);
     await context.step('message', () => this.publish(message, context.signal));
@@ -113,6 +114,7 @@ export class NtfyCallback extends Notifier {
       await this.attach(n, png, context.signal);
     });
   }
+  // #endregion
 
   /** The notification as ntfy's message: title, tags, priority, and the text within 4096 bytes. */
   private message(n: Notification, context: SendContext): NtfyMessage {

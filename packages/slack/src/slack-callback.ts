@@ -106,6 +106,7 @@ export class SlackCallback extends Notifier {
     );
   }
 
+  // #region guide-coordination
   /**
    * Runs posting to one channel share Slack's ~1 message/s for it: they join one scope per channel
    * (per webhook in webhook mode), and the base paces the sends of all of them together.
@@ -116,6 +117,7 @@ export class SlackCallback extends Notifier {
     const channel = (this.channel ?? '').replace(/^#/, '').toLowerCase();
     return { scope: scopeName('slack', this.apiUrl, this.#token ?? '', channel) };
   }
+  // #endregion
 
   protected override onFitEnded(): void {
     this.threads.clear();

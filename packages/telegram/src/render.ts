@@ -44,6 +44,7 @@ export function escapeMarkdownV2Code(s: string): string {
   return s.replace(/[`\\]/g, '\\$&');
 }
 
+// #region guide-markup
 /** Telegram's HTML parse mode, using only `b`, `code` and `pre`. */
 export const TELEGRAM_HTML: TelegramMarkup = {
   mode: 'HTML',
@@ -52,6 +53,7 @@ export const TELEGRAM_HTML: TelegramMarkup = {
   code: (s) => `<code>${escapeTelegramHtml(s)}</code>`,
   pre: (s) => `<pre>${escapeTelegramHtml(s)}</pre>`,
 };
+// #endregion
 
 /** Telegram's MarkdownV2 parse mode. */
 export const TELEGRAM_MARKDOWN_V2: TelegramMarkup = {

@@ -1,4 +1,5 @@
 import type { Transcript } from '../transcripts.js';
+import { normalizeSweep } from './sweep-normalize.js';
 
 /**
  * `command` run with EPOCHCAST_SOCKET_DIR set to a fresh private directory, removed afterwards: the
@@ -26,5 +27,15 @@ export const SWEEP_TRANSCRIPTS: readonly Transcript[] = [
     ]),
     prompt: 'EPOCHCAST_REDIS_URL=redis://127.0.0.1:6379 node redis-url.js',
     env: { HIDE_MODULES: 'ioredis', EPOCHCAST_REDIS_URL: 'redis://127.0.0.1:6379' },
+  },
+  {
+    // examples/sweep/README.md: the launcher as `pnpm --filter @epochcast/example-sweep start` runs it
+    // (its start script is `node dist/main.js`), without credentials, so against the testkit's servers.
+    file: 'docs/transcripts/sweep.txt',
+    command: inOwnSocketDir(['node', 'examples/sweep/dist/main.js']),
+    prompt: 'pnpm --filter @epochcast/example-sweep start',
+    env: { TELEGRAM_BOT_TOKEN: '', SLACK_BOT_TOKEN: '', SLACK_WEBHOOK_URL: '', EPOCHCAST_REDIS_URL: '' },
+    timeoutMs: 300_000,
+    normalize: normalizeSweep,
   },
 ];

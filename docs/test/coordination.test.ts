@@ -4,6 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
+import { transcriptNamed } from '../src/transcripts.js';
 import { expectTranscriptCurrent, ROOT, runSample } from './support.js';
 
 let dir: string;
@@ -25,6 +26,10 @@ test('two runs in one process: the leader, the listing, a message, one budget, t
 });
 
 test('a join with a Redis URL where ioredis is not installed warns once, says what to do, and coordinates on this machine', async () => {
+  // Printed by the sample the README shows above it.
+  expect(transcriptNamed('docs/transcripts/coordination-without-ioredis.txt').command).toContain(
+    'docs/dist/samples/coordination/redis-url.js',
+  );
   await expectTranscriptCurrent('docs/transcripts/coordination-without-ioredis.txt');
   const shown = await readFile(path.join(ROOT, 'docs/transcripts/coordination-without-ioredis.txt'), 'utf8');
   const [, warning, engine, ...rest] = shown.split('\n');

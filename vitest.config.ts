@@ -4,7 +4,7 @@ import SweepsFirst from './test/support/sweeps-first.js';
 // The sweep scenarios (several training processes each, asserting on the pacing a service saw) run
 // one after another in one file, test/sweeps.test.ts, beside the other files: two of them at once
 // on two cores squeezed a 1 s gap, one beside other files has not.
-const sweepScenarios = ['test/sweep/**', 'examples/sweep/test/**', 'docs/test/sweep.test.ts', 'test/sweeps.test.ts'];
+const sweepScenarios = ['test/sweep/**', 'examples/sweep/test/**', 'test/sweeps.test.ts'];
 
 export default defineConfig({
   test: {

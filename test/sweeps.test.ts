@@ -6,4 +6,3 @@ import './sweep/one-machine.test.js';
 import './sweep/machines.test.js';
 import './sweep/topics.test.js';
 import '../examples/sweep/test/sweep.test.js';
-import '../docs/test/sweep.test.js';

@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { expect, test } from 'vitest';
+import { normalizeTranscript, transcriptNamed } from '../../../docs/src/transcripts.js';
 import { main, SWEEP } from '../src/main.js';
 
 // The launcher spawns dist/run.js: `pnpm test` builds first (tsc -b), as it does for every test.
@@ -16,16 +18,25 @@ test('four runs as child processes share one chat and one channel: picker, routi
   ])
     delete process.env[v];
   let printed = '';
+  // stdout and stderr in the order they came, as `pnpm --filter @epochcast/example-sweep start` shows them.
+  let terminal = '';
   const out = new Writable({
     write(chunk, _encoding, done) {
       printed += String(chunk);
+      terminal += String(chunk);
       done();
     },
   });
   const logged: string[] = [];
   // The example's own configuration: fewer digits or epochs and the first run (the one polling
   // Telegram for all) may end before the conversation does.
-  const report = await main({ out, log: (line) => logged.push(line) });
+  const report = await main({
+    out,
+    log: (line) => {
+      logged.push(line);
+      terminal += `${line}\n`;
+    },
+  });
   const context = `${printed}\n${logged.join('\n')}`;
 
   expect(
@@ -86,4 +97,14 @@ test('four runs as child processes share one chat and one channel: picker, routi
   expect(printed).toContain('What the phone received (chat 4242');
   expect(printed.match(/^lr=\S+ .* completed +← best$/gm)).toHaveLength(1);
   expect(printed).toMatch(/\/status +at .*picker → pressed (lr=\S+ \([0-9a-f]{8}\)); answered by \1 ✓/);
+
+  // The README's transcript (docs/transcripts/sweep.txt, written by `pnpm docs:transcripts sweep`)
+  // is what this sweep printed, once what varies between two sweeps is masked. Checked here rather
+  // than by a second sweep of its own: each takes a minute or more.
+  const transcript = transcriptNamed('docs/transcripts/sweep.txt');
+  const shown = await readFile(new URL('../../../docs/transcripts/sweep.txt', import.meta.url), 'utf8');
+  expect(
+    normalizeTranscript(transcript, `$ ${transcript.prompt}\n${terminal}`),
+    'examples/sweep/README.md shows another sweep: run pnpm docs:transcripts sweep.txt',
+  ).toBe(normalizeTranscript(transcript, shown));
 }, 180_000);

@@ -42,7 +42,13 @@ const BACKOFF = { minMs: 50, maxMs: 500 };
 const FATAL = new Set(['EACCES', 'EPERM', 'ENAMETOOLONG', 'ENOTDIR', 'EEXIST', 'EUNSAFEDIR', 'EHUBPROOF']);
 
 /** Socket errors that are the ordinary end of a hub, not worth a warning. */
-const ORDINARY = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOENT', 'EADDRINUSE']);
+// EHUBCLOSED: a hub that closed our connection while we joined it — it was leaving, as the run
+// hosting it does when it ends before the others; the next attempt finds the next hub.
+const ORDINARY = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOENT', 'EADDRINUSE', 'EHUBCLOSED']);
+
+function hubClosed(): Error {
+  return Object.assign(new Error('the hub closed the connection'), { code: 'EHUBCLOSED' });
+}
 
 /** What a membership asks of the hub and waits for an answer to. */
 type Request = { op: 'list' } | { op: 'send'; to: string; message: ScopeMessage } | { op: 'reserve'; intervalMs: number };
@@ -282,7 +288,7 @@ export class LocalMembership implements Membership {
       this.handshake = undefined;
     }
     if (this.left) return;
-    if (socket !== this.socket) throw new Error('the hub closed the connection');
+    if (socket !== this.socket) throw hubClosed();
     this.joined = true;
     this.attempt = 0;
     this.outageWarned = false;
@@ -343,13 +349,13 @@ export class LocalMembership implements Membership {
     if (socket !== this.socket) return;
     this.socket = undefined;
     this.joined = false;
-    this.handshake?.reject(new Error('the hub closed the connection'));
+    this.handshake?.reject(hubClosed());
     this.leader = false;
     this.leadership.deposed();
     // Requests the old hub never answered are asked again of the new one (or, when leaving, not at all).
     for (const request of this.pending.values()) {
       request.sent = false;
-      if (this.left) request.reject(new Error('the hub closed the connection'));
+      if (this.left) request.reject(hubClosed());
     }
     if (this.started && !this.left) this.scheduleRejoin();
   }

@@ -2,9 +2,15 @@ import type { Transcript } from '../transcripts.js';
 
 const PRODUCER = 'docs/dist/src/transcripts/cli-producers.js';
 
-/** The host name a run's messages carry (`started on vm`, `host: vm`), and the date beside a clock time. */
+/**
+ * The host name a run's messages carry (`started on vm`, `host: vm`), the date beside a clock time, and
+ * a duration in two units (`1m 00s`) as one: a run of 38 s and one of a minute say the same.
+ */
 const hostAndDate = (text: string): string =>
-  text.replace(/\b(started on|host:\s+)\S+/g, '$1<host>').replace(/\b\d{4}-\d\d-\d\d <clock>/g, '<date> <clock>');
+  text
+    .replace(/\b(started on |host:\s+)\S+/g, '$1<host>')
+    .replace(/\b\d{4}-\d\d-\d\d <clock>/g, '<date> <clock>')
+    .replace(/<duration>( <duration>)+/g, '<duration>');
 
 export const CLI_TRANSCRIPTS: readonly Transcript[] = [
   {
@@ -19,7 +25,11 @@ export const CLI_TRANSCRIPTS: readonly Transcript[] = [
         .replace(/\[edited \d+×\]/g, '[edited N×]')
         // The rendered mail holds durations, whose text length varies.
         .replace(/HTML \(\d+ chars\), text \(\d+ chars\)/, 'HTML (N chars), text (N chars)')
-        .replace(/history\.csv \(text\/csv, \d+ bytes\)/, 'history.csv (text/csv, N bytes)'),
+        .replace(/history\.csv \(text\/csv, \d+ bytes\)/, 'history.csv (text/csv, N bytes)')
+        // The run's id in the plot's file name.
+        .replace(/-[0-9a-f]{8}-losses\.png/g, '-<id>-losses.png')
+        // A line cut to its width ends elsewhere when the host's name is longer.
+        .replace(/(started on <host>)[^\n]*…$/gm, '$1 …'),
   },
   {
     file: 'docs/transcripts/cli-run.txt',

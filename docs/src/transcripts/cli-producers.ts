@@ -19,6 +19,11 @@ const BIN = path.join(ROOT, 'packages/cli/dist/bin.js');
 /** What a transcript shows for the checkout's path (a Python traceback, the folders new-notifier packs, the demo's out/). */
 export const CHECKOUT = '~/epochcast';
 
+/** Writes to the transcript, with the checkout's path as CHECKOUT: what a command printed, what a message quotes of it. */
+function print(text: string): void {
+  process.stdout.write(text.replaceAll(`${ROOT}/`, `${CHECKOUT}/`));
+}
+
 /** Runs the CLI at the repository root, stdout and stderr in one string as a terminal shows them. */
 function epochcast(args: readonly string[], env: Record<string, string>, cwd = ROOT): Promise<{ code: number | null; output: string }> {
   // Only the variables given: none of the reader's own credentials reach a transcript.
@@ -33,13 +38,13 @@ function epochcast(args: readonly string[], env: Record<string, string>, cwd = R
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output: output.replaceAll(`${ROOT}/`, `${CHECKOUT}/`) })));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
 }
 
 /** Prints `$ <shown>`, then what the command printed, then its exit code. */
 async function show(shown: string, args: readonly string[], env: Record<string, string>, cwd = ROOT): Promise<void> {
   const { code, output } = await epochcast(args, env, cwd);
-  process.stdout.write(`$ ${shown}\n${output}(exit code ${code})\n`);
+  print(`$ ${shown}\n${output}(exit code ${code})\n`);
 }
 
 /** `epochcast run` on docs/samples/python/train_loop.py: a run that completes, one that fails before its first epoch. */
@@ -64,16 +69,16 @@ async function run(): Promise<void> {
       const seenMessages = telegram.messages(chatId).length;
       const seenMails = smtp.received.length;
       await show(`epochcast ${args.join(' ')}`, args, env);
-      process.stdout.write('\nTelegram, the chat at the end:\n');
+      print('\nTelegram, the chat at the end:\n');
       for (const [i, message] of telegram.messages(chatId).slice(seenMessages).entries()) {
         const what = message.photo ? ' the loss plot (photo), captioned:' : '';
-        process.stdout.write(`── #${i + 1}${what}\n${message.text ?? message.caption ?? ''}\n`);
+        print(`── #${i + 1}${what}\n${message.text ?? message.caption ?? ''}\n`);
       }
       for (const mail of smtp.received.slice(seenMails).filter((m) => m.status === 250)) {
         const attached = mail.attachments.map((a) => a.filename);
-        process.stdout.write(`\nE-mail: ${mail.subject}\n${attached.length ? `  attached: ${attached.join(', ')}\n` : ''}`);
+        print(`\nE-mail: ${mail.subject}\n${attached.length ? `  attached: ${attached.join(', ')}\n` : ''}`);
       }
-      process.stdout.write('\n');
+      print('\n');
     }
   } finally {
     await Promise.all([telegram.close(), smtp.close()]);
@@ -102,7 +107,7 @@ async function test(): Promise<void> {
       NTFY_URL: `${ntfy.url}/my-runs-7f3k`,
     };
     await show('epochcast test --telegram --slack --email --ntfy', ['test', '--telegram', '--slack', '--email', '--ntfy'], env);
-    process.stdout.write('\n');
+    print('\n');
     await show('TELEGRAM_BOT_TOKEN=123:wrong epochcast test --telegram', ['test', '--telegram'], {
       ...env,
       TELEGRAM_BOT_TOKEN: '123:wrong',
@@ -121,7 +126,7 @@ async function chats(): Promise<void> {
     await sleep(1100); // Telegram dates messages in whole seconds: newest first needs them apart.
     telegram.setChat(987654321, { title: 'Ada Lovelace', username: 'ada' });
     telegram.pushUpdate({ chatId: 987654321, text: 'hi', from: { first_name: 'Ada', last_name: 'Lovelace', username: 'ada' } });
-    process.stdout.write('$ export TELEGRAM_BOT_TOKEN=123456789:AAH…\n');
+    print('$ export TELEGRAM_BOT_TOKEN=123456789:AAH…\n');
     await show('epochcast telegram chats', ['telegram', 'chats'], { TELEGRAM_BOT_TOKEN: telegram.token, TELEGRAM_API_ROOT: telegram.url });
   } finally {
     await telegram.close();

@@ -1,27 +1,13 @@
 // packages/cli/README.md: its transcripts, each produced by the built CLI against the testkit's local
-// servers (docs/src/transcripts/cli-producers.ts), and the @epochcast/cli/mnist sample. The demo's
-// transcript, which trains the full default run, is cli-demo.test.ts.
+// servers (docs/src/transcripts/cli-producers.ts), and the @epochcast/cli/mnist sample. The slower ones
+// have files of their own, so they run beside these: cli-run.test.ts (two runs of a Python script) and
+// cli-demo.test.ts (the demo's full default run).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import { expectTranscriptCurrent, ROOT, runSample } from './support.js';
 
 const shown = (file: string) => readFile(path.join(ROOT, file), 'utf8');
-
-test('epochcast run on the plain-Python training script: a run that completes, and a job that fails before its first epoch', async () => {
-  await expectTranscriptCurrent('docs/transcripts/cli-run.txt');
-  const text = await shown('docs/transcripts/cli-run.txt');
-  // The completed run: the epochs read from report()'s lines, the best one, the loss plot.
-  expect(text).toMatch(
-    /✅ python3 docs\/samples\/python\/train_loop\.py completed 5 epochs in \S+ · best accuracy 100\.00% \(epoch 4\/5\)/,
-  );
-  expect(text).toContain('── #4 the loss plot (photo), captioned:');
-  // The failed one is a job: its duration, not "0/0 epochs", in the chat and in the e-mail's subject; the command on `job:`.
-  expect(text).toMatch(/❌ lr-1e4 failed after \S+: exit code 1: OverflowError: math range error/);
-  expect(text).toMatch(/E-mail: \[epochcast\] lr-1e4 failed after \S+ · exit code 1: OverflowError: math range error/);
-  expect(text).toContain('job: $ python3 docs/samples/python/train_loop.py --lr 1e4 → exit code 1');
-  expect(text).not.toContain('0/0');
-});
 
 test('epochcast test: ✓ on the four services, ✗ and exit 1 on a rejected token, which is not printed', async () => {
   await expectTranscriptCurrent('docs/transcripts/cli-test.txt');

@@ -69,8 +69,10 @@ export function emailSubject(n: Notification, options: Pick<EmailOptions, 'subje
   const total = n.run.totalEpochs;
   const best = bestEpoch(n.history, n.metricNames);
   const bestPart = best ? metricPhrase(best.name, best.value) : undefined;
-  const counted = isJob(n) ? '' : `${n.history.length === total ? plural(total, 'epoch') : `${n.history.length}/${total} epochs`} `;
-  const took = `${counted}in ${formatDuration(n.durationMs)}`;
+  const epochs = n.history.length === total ? plural(total, 'epoch') : `${n.history.length}/${total} epochs`;
+  const took = isJob(n) ? `in ${formatDuration(n.durationMs)}` : `${epochs} in ${formatDuration(n.durationMs)}`;
+  // A job (`epochcast run` with no epoch read) has no epochs to count: it failed after its duration.
+  const counted = isJob(n) ? formatDuration(n.durationMs) : `${n.history.length}/${total} epochs`;
   const reason = n.stopReason ? ` (${cut(oneLine(n.stopReason), 60)})` : '';
   const parts: string[] = [];
   switch (notificationOutcome(n)) {
@@ -96,11 +98,11 @@ export function emailSubject(n: Notification, options: Pick<EmailOptions, 'subje
       break;
     case 'failed': {
       const err = errorSummary(n.error, 120);
-      parts.push(`${name} failed after ${n.history.length}/${total} epochs`, ...(err ? [err] : []));
+      parts.push(`${name} failed after ${counted}`, ...(err ? [err] : []));
       break;
     }
     case 'interrupted':
-      parts.push(`${name} interrupted${reason} after ${n.history.length}/${total} epochs`);
+      parts.push(`${name} interrupted${reason} after ${counted}`);
       break;
     case 'alert':
       // Subjects of alerts are their headline (above).

@@ -1,5 +1,5 @@
 import type { Plot } from '@epochcast/core';
-import { renderText } from '@epochcast/notify';
+import { jobNotification, jobRunInfo, renderText } from '@epochcast/notify';
 import { failedNotification, hostileNotification, sampleNotification } from '@epochcast/testkit';
 import { Parser } from 'htmlparser2';
 import { describe, expect, it } from 'vitest';
@@ -28,6 +28,15 @@ describe('e-mail', () => {
       '[epochcast] mnist-mlp interrupted (SIGINT) after 5/5 epochs',
     );
     expect(renderEmail(note({ run: { ...note().run, name: 'a\r\nBcc: x@y' } })).subject).not.toMatch(/[\r\n]/);
+    // A job (`epochcast run` with no epoch read) counts no epochs: its subject says how long it ran, as the chat does.
+    const job = jobRunInfo({ name: 'nightly', schedule: '$ python3 train.py' });
+    const jobFailed = {
+      ...jobNotification('error', job, 'failed', { error: { name: 'exit code 1', message: 'OverflowError: math range error' } }),
+      durationMs: 407,
+    };
+    expect(renderEmail(jobFailed).subject).toBe('[epochcast] nightly failed after 407ms · exit code 1: OverflowError: math range error');
+    const jobInterrupted = { ...jobNotification('interrupt', job, 'interrupted', { stopReason: 'SIGINT' }), durationMs: 4_000 };
+    expect(renderEmail(jobInterrupted).subject).toBe('[epochcast] nightly interrupted (SIGINT) after 4s');
 
     let depth = 0;
     const parser = new Parser(

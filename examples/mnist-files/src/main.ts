@@ -99,6 +99,7 @@ async function main(): Promise<void> {
   await ensureDigits(o.dir, o.digits);
   const [train, valid] = await Promise.all([listDigits(o.dir, 'train'), listDigits(o.dir, 'valid')]);
 
+  // #region stream
   // A fresh pass each epoch: makeTrain is called at every epoch's start, and shuffles anew, seeded
   // by the epoch's number, so that a resumed run reads its epochs in the order an unbroken run would.
   const data = DataLoaders.fromIterables(
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
     metrics: [accuracy],
     callbacks: [new ProgressCallback()],
   });
+  // #endregion
 
   // A checkpoint after every epoch; a killed run resumes from its last one.
   const checkpoint = path.join(o.dir, 'checkpoint');

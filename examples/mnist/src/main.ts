@@ -11,6 +11,7 @@ import { DEMO_CONFIG, trainMnist } from '@epochcast/cli/mnist';
 import { ProgressCallback, selectBackend } from '@epochcast/core';
 
 async function main(): Promise<void> {
+  // #region train
   await selectBackend();
   const { epochs, lrMax, samples, validPct } = DEMO_CONFIG;
   process.stderr.write(
@@ -31,8 +32,9 @@ async function main(): Promise<void> {
     await writeFile(file, await plot.png());
     console.log(`loss plot: ${file}`);
   } finally {
-    run.dispose();
+    run.dispose(); // frees the model, the data and the optimizer: nothing else is left behind
   }
+  // #endregion
 }
 
 main().catch((error: unknown) => {

@@ -9,7 +9,7 @@ import { jobNotification, jobRunInfo, type Notifier, type NotifierLogger } from 
 import { NtfyCallback, type NtfyCallbackOptions } from '@epochcast/ntfy';
 import { SlackCallback, type SlackCallbackOptions } from '@epochcast/slack';
 import { TelegramCallback, type TelegramCallbackOptions } from '@epochcast/telegram';
-import { cliMessage, EXIT, isConfigError } from './cli-errors.js';
+import { cliMessage, EXIT, isConfigError, namingSettings } from './cli-errors.js';
 import { SERVICES, type Service } from './notifiers.js';
 import type { CliIo } from './program.js';
 
@@ -81,13 +81,14 @@ async function testOne(service: Service): Promise<Outcome> {
     try {
       await check.checkConfiguration();
     } catch (error) {
-      return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+      return { ok: false, reason: namingSettings(error instanceof Error ? error.message : String(error)) };
     }
     const run = jobRunInfo({ name: 'epochcast test', schedule: 'a test message from `epochcast test`: this configuration works' });
     const report = await check.notify(jobNotification('end', run, 'completed'));
     const failure = report.failed[0];
     // The base words a refusal for a log line ("refused: … (not retried)"); here it is the answer.
-    if (failure) return { ok: false, reason: check.redact(failure.reason.replace(/^refused: /, '').replace(/ \(not retried\)$/, '')) };
+    if (failure)
+      return { ok: false, reason: namingSettings(check.redact(failure.reason.replace(/^refused: /, '').replace(/ \(not retried\)$/, ''))) };
     if (!report.delivered.includes('end')) return { ok: false, reason: warnings.join('; ') || 'the message was not sent' };
     return { ok: true, where: destination(check) };
   } finally {

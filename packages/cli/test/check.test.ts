@@ -50,7 +50,9 @@ test('a wrong token, an unknown channel: ✗ with what is wrong, no secret print
     });
     expect(wrongToken.code).toBe(1);
     expect(wrongToken.stdout).toBe('');
-    expect(wrongToken.stderr).toMatch(/^✗ Telegram: Telegram rejected the bot token \(401 Unauthorized\): check TELEGRAM_BOT_TOKEN/);
+    expect(wrongToken.stderr).toMatch(
+      /^✗ Telegram: Telegram rejected the bot token \(401 Unauthorized\): check TELEGRAM_BOT_TOKEN; copy it again from @BotFather\.\n$/,
+    );
     expect(wrongToken.stderr).not.toContain('WRONG-SECRET');
 
     const slackErrors = await Promise.all([

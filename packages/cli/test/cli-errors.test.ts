@@ -4,6 +4,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { startTelegramServer } from '@epochcast/testkit';
 import { expect, test } from 'vitest';
 import { cliMessage } from '../src/cli-errors.js';
 import { type CliResult, cli, nodeScript } from './helpers.js';
@@ -63,6 +64,23 @@ test('run: each missing or malformed setting exits 2 naming its variable or flag
     /: HTTPS_PROXY is a socks5:\/\/ proxy; .* Set HTTPS_PROXY to an http:\/\/ proxy\.\n$/,
     'SECRET-proxy',
   );
+});
+
+test('run: a token the service rejects exits 2 before the command starts, naming the variable, without the token', async () => {
+  const server = await startTelegramServer({ token: '123456:cli-right-token' });
+  try {
+    const r = await cli(['run', '--telegram', '--', ...RAN], {
+      env: { TELEGRAM_BOT_TOKEN: '123456:WRONG-SECRET-run', TELEGRAM_CHAT_ID: '42', TELEGRAM_API_ROOT: server.url },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stdout).not.toContain('it ran');
+    expect(r.stderr).toMatch(/^epochcast run: .*Telegram rejected the bot token \(401 Unauthorized\): check TELEGRAM_BOT_TOKEN; .*; the command was not started\n$/);
+    expect(r.stderr.match(/epochcast[a-z -]*: /g)).toHaveLength(1);
+    expect(r.stderr).not.toContain('WRONG-SECRET');
+    expect(r.stderr).not.toContain('option');
+  } finally {
+    await server.close();
+  }
 });
 
 test('test: a missing or malformed setting is ✗ naming the variable (the label its one prefix), exit 2; none chosen is a usage error', async () => {

@@ -42,14 +42,16 @@ export function resolveApiRoot(where: string, apiRoot: string | undefined): stri
     url = new URL(value);
   } catch {
     throw new ConfigError(
-      `${where}: apiRoot (TELEGRAM_API_ROOT) is not a URL; received ${JSON.stringify(withoutCredentials(String(value)))}. Leave it unset for ${DEFAULT_API_ROOT}.`,
+      `${where}: apiRoot (or TELEGRAM_API_ROOT) is not a URL; received ${JSON.stringify(withoutCredentials(String(value)))}. Leave it unset for ${DEFAULT_API_ROOT}.`,
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new ConfigError(`${where}: apiRoot (TELEGRAM_API_ROOT) must be http:// or https://; received ${JSON.stringify(url.protocol)}.`);
+    throw new ConfigError(
+      `${where}: apiRoot (or TELEGRAM_API_ROOT) must be http:// or https://; received ${JSON.stringify(url.protocol)}.`,
+    );
   if (url.username !== '' || url.password !== '')
     throw new ConfigError(
-      `${where}: apiRoot (TELEGRAM_API_ROOT) must not contain a user name or password ("user:pass@"); received ${JSON.stringify(withoutCredentials(value))}. ` +
+      `${where}: apiRoot (or TELEGRAM_API_ROOT) must not contain a user name or password ("user:pass@"); received ${JSON.stringify(withoutCredentials(value))}. ` +
         'HTTP clients refuse credentials in a URL. Remove them: a Bot API server that needs a login must be reached through a proxy that adds it.',
     );
   return value.replace(/\/+$/, '');

@@ -74,7 +74,9 @@ test('run: a token the service rejects exits 2 before the command starts, naming
     });
     expect(r.code).toBe(2);
     expect(r.stdout).not.toContain('it ran');
-    expect(r.stderr).toMatch(/^epochcast run: .*Telegram rejected the bot token \(401 Unauthorized\): check TELEGRAM_BOT_TOKEN; .*; the command was not started\n$/);
+    expect(r.stderr).toMatch(
+      /^epochcast run: .*Telegram rejected the bot token \(401 Unauthorized\): check TELEGRAM_BOT_TOKEN; .*; the command was not started\n$/,
+    );
     expect(r.stderr.match(/epochcast[a-z -]*: /g)).toHaveLength(1);
     expect(r.stderr).not.toContain('WRONG-SECRET');
     expect(r.stderr).not.toContain('option');

@@ -35,15 +35,20 @@ export function cliMessage(message: string, flags: OptionFlags = {}): string {
   return namingSettings(message.replace(LIBRARY_PREFIX, ''), flags);
 }
 
-/** A message with each constructor option named by its variable or flag (a service's answer, quoted as it is otherwise). */
+/**
+ * A message with each constructor option named by its variable or flag, in the forms the plugins
+ * word them (test/cli-errors.test.ts runs each command against them); a service's answer is quoted
+ * as it is otherwise.
+ */
 export function namingSettings(message: string, flags: OptionFlags = {}): string {
   const option = (name: string, variable: string) => (flags[name] ? `${flags[name]} / ${variable}` : variable);
   const text = message
-    // "Pass { token } or set TELEGRAM_BOT_TOKEN" → "Set TELEGRAM_BOT_TOKEN"; "… (or pass { token })" → "… (or --token)", or nothing
+    // "… into TELEGRAM_BOT_TOKEN (or pass { token })", "(or the token option)" → "… (or --token)" where mapped, else nothing
     .replace(new RegExp(` \\(or pass \\{ (${OPTION}) \\}\\)| \\(or the (${OPTION}) option\\)`, 'g'), (_, pass?: string, the?: string) => {
       const flag = flags[pass ?? the ?? ''];
       return flag ? ` (or ${flag})` : '';
     })
+    // "Pass { token } or set TELEGRAM_BOT_TOKEN" → "Set TELEGRAM_BOT_TOKEN"
     .replace(new RegExp(`Pass \\{[^}]*\\}(?: \\(or \\{[^}]*\\}\\))? or set (${VARIABLE})`, 'g'), 'Set $1')
     // "Set NTFY_URL or pass { url }: …", "…; or pass { token, channel } or { webhookUrl }.", ", or pass { proxy: false } to send directly"
     .replace(/[;,]? or pass \{[^}]*\}(?: or \{[^}]*\})*(?: to [^.;:]*)?/g, '')

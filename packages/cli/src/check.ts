@@ -9,7 +9,8 @@ import { jobNotification, jobRunInfo, type Notifier, type NotifierLogger } from 
 import { NtfyCallback, type NtfyCallbackOptions } from '@epochcast/ntfy';
 import { SlackCallback, type SlackCallbackOptions } from '@epochcast/slack';
 import { TelegramCallback, type TelegramCallbackOptions } from '@epochcast/telegram';
-import { isConfigError, SERVICES, type Service } from './notifiers.js';
+import { cliMessage, EXIT, isConfigError, namingSettings } from './cli-errors.js';
+import { SERVICES, type Service } from './notifiers.js';
 import type { CliIo } from './program.js';
 
 const CHECK_TIMEOUT_MS = 10_000;
@@ -41,45 +42,53 @@ function destination(notifier: Notifier): string {
 
 const LABEL: Record<Service, string> = { telegram: 'Telegram', slack: 'Slack', email: 'e-mail', ntfy: 'ntfy' };
 
-/** Checks each chosen service; 0 when every one got its message, 1 when one failed, 2 when none was chosen. */
+type Outcome = { ok: true; where: string } | { ok: false; reason: string; setting?: true };
+
+/**
+ * Checks each chosen service; 0 when every one got its message, 2 when a setting is missing or
+ * malformed (or none was chosen), else 1 when one failed (refused, unreachable).
+ */
 export async function testNotifiers(io: CliIo, options: Partial<Record<Service, boolean>>): Promise<number> {
   const chosen = SERVICES.filter((s) => options[s]);
   if (chosen.length === 0) {
     io.err('epochcast test: choose at least one of --telegram --slack --email --ntfy\n(add --help for usage)\n');
-    return 2;
+    return EXIT.usage;
   }
-  let failed = 0;
+  let exitCode: number = EXIT.ok;
   for (const service of chosen) {
-    const problem = await testOne(service);
-    if (problem.ok) io.out(`✓ ${LABEL[service]}: test message delivered to ${problem.where}\n`);
+    const outcome = await testOne(service);
+    if (outcome.ok) io.out(`✓ ${LABEL[service]}: test message delivered to ${outcome.where}\n`);
     else {
-      failed += 1;
-      io.err(`✗ ${LABEL[service]}: ${problem.reason}\n`);
+      // One line per service, its label the only prefix.
+      io.err(`✗ ${LABEL[service]}: ${outcome.reason}\n`);
+      exitCode = Math.max(exitCode, outcome.setting ? EXIT.usage : EXIT.failed);
     }
   }
-  return failed > 0 ? 1 : 0;
+  return exitCode;
 }
 
-async function testOne(service: Service): Promise<{ ok: true; where: string } | { ok: false; reason: string }> {
+async function testOne(service: Service): Promise<Outcome> {
   const warnings: string[] = [];
   let check: Notifier;
   try {
     check = makeNotifier(service, { warn: (line) => warnings.push(line) });
   } catch (error) {
-    if (isConfigError(error)) return { ok: false, reason: error.message };
+    // A missing or malformed setting, found before anything is sent: worded for the command line.
+    if (isConfigError(error)) return { ok: false, reason: cliMessage(error.message), setting: true };
     throw error;
   }
   try {
     try {
       await check.checkConfiguration();
     } catch (error) {
-      return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+      return { ok: false, reason: namingSettings(error instanceof Error ? error.message : String(error)) };
     }
     const run = jobRunInfo({ name: 'epochcast test', schedule: 'a test message from `epochcast test`: this configuration works' });
     const report = await check.notify(jobNotification('end', run, 'completed'));
     const failure = report.failed[0];
     // The base words a refusal for a log line ("refused: … (not retried)"); here it is the answer.
-    if (failure) return { ok: false, reason: check.redact(failure.reason.replace(/^refused: /, '').replace(/ \(not retried\)$/, '')) };
+    if (failure)
+      return { ok: false, reason: namingSettings(check.redact(failure.reason.replace(/^refused: /, '').replace(/ \(not retried\)$/, ''))) };
     if (!report.delivered.includes('end')) return { ok: false, reason: warnings.join('; ') || 'the message was not sent' };
     return { ok: true, where: destination(check) };
   } finally {

@@ -13,7 +13,7 @@ import { NtfyCallback, type NtfyCallbackOptions } from '@epochcast/ntfy';
 import { SlackCallback, type SlackCallbackOptions } from '@epochcast/slack';
 import { TelegramCallback, type TelegramCallbackOptions } from '@epochcast/telegram';
 import type { NtfyServer, ReceivedMail, SlackServer, SmtpSink, TelegramServer } from '@epochcast/testkit';
-import { isConfigError } from './notifiers.js';
+import { EXIT, isConfigError, reportError } from './cli-errors.js';
 import type { CliIo } from './program.js';
 
 export interface DemoOptions {
@@ -90,13 +90,13 @@ export async function demo(io: CliIo, options: DemoOptions): Promise<number> {
         const o: NtfyCallbackOptions = { runName: RUN_NAME, url: `${local.ntfy.url}/${LOCAL_TOPIC}` };
         notifiers.push({ label: 'ntfy', notifier: new NtfyCallback(o) });
       }
+      // EPOCHCAST_BACKEND naming a backend that does not exist or cannot load is a ConfigError too.
+      await selectBackend();
     } catch (error) {
       if (!isConfigError(error)) throw error;
-      io.err(`epochcast demo: ${error.message}\n`);
-      return 2;
+      return reportError(io.err, 'epochcast demo', error);
     }
 
-    await selectBackend();
     const epochs = options.epochs ?? DEMO_CONFIG.epochs;
     const samples = options.samples ?? DEMO_CONFIG.samples;
     const where = notifiers
@@ -154,7 +154,7 @@ export async function demo(io: CliIo, options: DemoOptions): Promise<number> {
     } finally {
       run.dispose();
     }
-    return ok ? 0 : 1;
+    return ok ? EXIT.ok : EXIT.failed;
   } finally {
     await Promise.all([local.telegram?.close(), local.slack?.close(), local.smtp?.close(), local.ntfy?.close()]);
   }

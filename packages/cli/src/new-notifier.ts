@@ -12,6 +12,7 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EXIT } from './cli-errors.js';
 import { type LocalPackage, localPackages, packProblem, type VendoredPackage, vendorPackages } from './local-packages.js';
 import type { CliIo } from './program.js';
 
@@ -329,23 +330,36 @@ ones training runs on). Then \`npm publish\` (\`prepublishOnly\` builds and test
   };
 }
 
-/** Runs `epochcast new-notifier <name>`; resolves to the exit code (0 written, 1 not written, 2 bad name). */
+const WHERE = 'epochcast new-notifier';
+
+/**
+ * Runs `epochcast new-notifier <name>`; resolves to the exit code: 0 written; 2 a bad name, a
+ * --dir that cannot be written to (a file, a folder that is not empty) or a --tarballs folder
+ * without the tarballs; 1 when the packages could not be packed. Nothing is written unless 0.
+ */
 export async function newNotifier(io: CliIo, name: string, options: NewNotifierOptions = {}): Promise<number> {
   const problem = checkNotifierName(name);
   if (problem) {
-    io.err(`epochcast new-notifier: ${problem}\n`);
-    return 2;
+    io.err(`${WHERE}: ${problem}\n`);
+    return EXIT.usage;
   }
   const cwd = options.cwd ?? process.cwd();
   const dir = path.resolve(cwd, options.dir ?? `${PACKAGE_PREFIX}${name}`);
   const shown = path.relative(cwd, dir) || '.';
-  const existing = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw new Error(`cannot use ${shown}: ${error.code === 'ENOTDIR' ? 'it is a file' : error.message}`);
-  });
+  let existing: string[] | undefined;
+  try {
+    existing = await readdir(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') {
+      const why = code === 'ENOTDIR' ? 'it is a file' : (error as Error).message;
+      io.err(`${WHERE}: cannot write to ${shown}: ${why}; nothing written. Choose another place with --dir.\n`);
+      return EXIT.usage;
+    }
+  }
   if (existing !== undefined && existing.length > 0) {
-    io.err(`epochcast new-notifier: ${shown} already exists and is not empty; nothing written. Choose another place with --dir.\n`);
-    return 1;
+    io.err(`${WHERE}: ${shown} already exists and is not empty; nothing written. Choose another place with --dir.\n`);
+    return EXIT.usage;
   }
   const tarballs = options.tarballs === undefined ? undefined : path.resolve(cwd, options.tarballs);
   let local: LocalPackage[] = [];
@@ -353,8 +367,9 @@ export async function newNotifier(io: CliIo, name: string, options: NewNotifierO
     local = await localPackages(options.cliDir ?? CLI_DIR);
     const cannot = await packProblem(local, tarballs);
     if (cannot) {
-      io.err(`epochcast new-notifier: ${cannot} Nothing written.\n`);
-      return 1;
+      io.err(`${WHERE}: ${cannot} Nothing written.\n`);
+      // A --tarballs folder without them is a flag to fix; pnpm missing is this machine's lack.
+      return tarballs !== undefined ? EXIT.usage : EXIT.failed;
     }
   }
 
@@ -367,8 +382,8 @@ export async function newNotifier(io: CliIo, name: string, options: NewNotifierO
     } catch (error) {
       // Leave the place as it was: absent, or empty.
       await rm(existing === undefined ? dir : vendorDir, { recursive: true, force: true });
-      io.err(`epochcast new-notifier: could not pack the @epochcast packages: ${(error as Error).message}\nNothing written.\n`);
-      return 1;
+      io.err(`${WHERE}: could not pack the @epochcast packages: ${(error as Error).message}\nNothing written.\n`);
+      return EXIT.failed;
     }
   }
   const dependencies =
@@ -400,5 +415,5 @@ export async function newNotifier(io: CliIo, name: string, options: NewNotifierO
       '',
     ].join('\n'),
   );
-  return 0;
+  return EXIT.ok;
 }

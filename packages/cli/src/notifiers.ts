@@ -3,7 +3,6 @@
  * The notifications of a job that is not a fit (`run`, `test`) come from @epochcast/notify
  * (`jobRunInfo`, `jobNotification`, `notifyAll`): the same shape `notifyRun` sends.
  */
-import { ConfigError } from '@epochcast/core';
 import { EmailCallback } from '@epochcast/email';
 import { type Notifier, type NotifierLogger, WebhookCallback } from '@epochcast/notify';
 import { NtfyCallback } from '@epochcast/ntfy';
@@ -61,11 +60,6 @@ export function notifiersFromFlags(flags: NotifierFlags, options: CliNotifierOpt
   const notifiers: Notifier[] = SERVICES.filter((s) => flags[s]).map((s) => serviceNotifier(s, options));
   if (flags.webhook !== undefined) notifiers.push(new WebhookCallback({ url: flags.webhook, ...common(options) }));
   return notifiers;
-}
-
-/** Whether an error is a configuration error of a plugin (by class, or by name across package copies). */
-export function isConfigError(error: unknown): error is Error {
-  return error instanceof ConfigError || (error instanceof Error && error.name === 'ConfigError');
 }
 
 /** Closes what keeps sockets open (a pooled SMTP transport); never throws. */

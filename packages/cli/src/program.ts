@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { parsePassEnv } from './child-env.js';
+import { EXIT, reportError } from './cli-errors.js';
 import { KILL_AFTER_S, STOP_GRACE_S } from './process-group.js';
 import type { RunOptions } from './run.js';
 import { parseDuration } from './stall.js';
@@ -23,8 +24,22 @@ const processIo: CliIo = {
   env: process.env,
 };
 
+/** What a run of the program ended with: the exit code, and the command that ran (for error messages). */
+export interface CliResult {
+  exitCode: number;
+  /** `epochcast telegram chats`: the prefix of that command's messages. */
+  where?: string;
+}
+
+/** `epochcast`, `epochcast run`, `epochcast telegram chats`. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
 /** The `epochcast` program; actions set `exitCode` on the returned holder. */
-export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): Command {
+export function createProgram(io: CliIo = processIo, result: CliResult = { exitCode: 0 }): Command {
   const program = new Command('epochcast')
     .description('epochcast: training notifications to Telegram, Slack, e-mail and ntfy')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
@@ -151,6 +166,18 @@ export function createProgram(io: CliIo = processIo, result = { exitCode: 0 }): 
     .action(async (name: string, options: { dir?: string; registry?: boolean; tarballs?: string }) => {
       result.exitCode = await (await import('./new-notifier.js')).newNotifier(io, name, options);
     });
+
+  // An error thrown by an action is printed under its command's prefix (runCli).
+  program.hook('preAction', (_program, action) => {
+    result.where = commandPath(action);
+  });
+  // Commander's own errors (an unknown flag, a missing value) start with `error: `; every message of
+  // epochcast starts with the command it is about instead, once.
+  const prefixErrors = (command: Command): void => {
+    command.configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, `${commandPath(command)}: `)) });
+    for (const sub of command.commands) prefixErrors(sub);
+  };
+  prefixErrors(program);
   return program;
 }
 
@@ -175,23 +202,26 @@ function count(min: number, max: number): (value: string) => number {
   };
 }
 
-/** Runs `epochcast <args>`; resolves to the exit code (0 ok, 1 failed, 2 usage error). */
+/**
+ * Runs `epochcast <args>`; resolves to the exit code: 0 done, 1 failed, 2 a usage or configuration
+ * error (an unknown flag, a missing value, a missing or malformed setting); `run`: its command's.
+ */
 export async function runCli(args: readonly string[], io: CliIo = processIo): Promise<number> {
-  const result = { exitCode: 0 };
+  const result: CliResult = { exitCode: EXIT.ok };
   const program = createProgram(io, result);
   if (args.length === 0) {
     program.outputHelp();
-    return 2;
+    return EXIT.usage;
   }
   try {
     await program.parseAsync([...args], { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version are "errors" to commander; they exit 0.
-      return error.exitCode === 0 ? 0 : 2;
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    io.err(`epochcast: ${error instanceof Error ? error.message : String(error)}\n`);
-    return 1;
+    // What a command did not handle itself: a ConfigError is a setting to fix (2), the rest a failure (1).
+    return reportError(io.err, result.where ?? 'epochcast', error);
   }
   return result.exitCode;
 }

@@ -18,7 +18,8 @@ import { type AlertLevel, jobNotification, jobRunInfo, type Notifier, notifyAll 
 import { TELEGRAM_COMMANDS, type TelegramCommand } from '@epochcast/telegram';
 import which from 'which';
 import { commandEnv, unsetNames } from './child-env.js';
-import { closeNotifiers, isConfigError, type NotifierFlags, notifiersFromFlags } from './notifiers.js';
+import { cliMessage, EXIT, isConfigError, prefixed, reportError } from './cli-errors.js';
+import { closeNotifiers, type NotifierFlags, notifiersFromFlags } from './notifiers.js';
 import { type OutputEvent, TrainingOutputReader } from './output/index.js';
 import { CommandGroup, GROUPS, KILL_AFTER_S, STOP_GRACE_S, type StopState } from './process-group.js';
 import type { CliIo } from './program.js';
@@ -34,6 +35,13 @@ export interface RunOptions extends NotifierFlags {
   stall?: number;
   /** Seconds between a /stop's SIGINT and SIGTERM. */
   stopGrace?: number;
+}
+
+const WHERE = 'epochcast run';
+
+function isHttpUrl(text: string): boolean {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  return url?.protocol === 'http:' || url?.protocol === 'https:';
 }
 
 /** Lines of output the end message quotes. */
@@ -64,13 +72,17 @@ export async function runCommand(io: CliIo, command: readonly string[], options:
   }
   const line = commandLine(command);
   const runName = options.name ?? truncate(line, NAME_MAX);
+  if (options.webhook !== undefined && !isHttpUrl(options.webhook)) {
+    // Not echoed: a webhook URL is a credential (Slack's and Discord's are).
+    io.err(`${WHERE}: --webhook must be an http:// or https:// URL; received a string of ${options.webhook.length} characters.\n`);
+    return EXIT.usage;
+  }
   let notifiers: Notifier[];
   try {
     notifiers = notifiersFromFlags(options, { runName, telegramCommands: RUN_TELEGRAM_COMMANDS });
   } catch (error) {
     if (!isConfigError(error)) throw error;
-    io.err(`epochcast run: ${error.message}\n`);
-    return 2;
+    return reportError(io.err, WHERE, error);
   }
   try {
     return await runReported(io, command, options, notifiers, { line, runName });
@@ -143,8 +155,9 @@ async function runReported(
   try {
     await training.begin();
   } catch (error) {
-    io.err(`epochcast run: ${error instanceof Error ? error.message : String(error)}; the command was not started\n`);
-    return 2;
+    // A check refused the configuration (a rejected token): a setting to fix, as a missing one is.
+    io.err(prefixed(WHERE, `${cliMessage(error instanceof Error ? error.message : String(error))}; the command was not started`));
+    return EXIT.usage;
   }
   const pass = options.passEnv ?? [];
   for (const name of unsetNames(io.env, pass)) io.err(`epochcast run: --pass-env ${name}: no such variable is set, nothing passed\n`);

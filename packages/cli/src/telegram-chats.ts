@@ -1,6 +1,6 @@
-import { ConfigError } from '@epochcast/core/errors';
-import { redactSecrets, registerSecret } from '@epochcast/notify/secrets';
+import { registerSecret } from '@epochcast/notify/secrets';
 import { listTelegramChats, type TelegramChat } from '@epochcast/telegram/chats';
+import { EXIT, reportError } from './cli-errors.js';
 import type { CliIo } from './program.js';
 
 const WHERE = 'epochcast telegram chats';
@@ -18,7 +18,7 @@ export async function telegramChats(
     io.err(
       `${WHERE}: no bot token. Pass --token <token> or set TELEGRAM_BOT_TOKEN. Get one from @BotFather in Telegram (send it /newbot).\n`,
     );
-    return 2;
+    return EXIT.usage;
   }
   const apiRoot = options.apiRoot ?? (io.env.TELEGRAM_API_ROOT || undefined);
   // The registry knows the token trimmed, encoded and by its part after the colon, not only as typed.
@@ -27,12 +27,9 @@ export async function telegramChats(
   try {
     list = await listTelegramChats({ token, apiRoot, waitSec: options.wait });
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    // The library's messages may already name the command: one prefix, not two.
-    const text = message.startsWith(`${WHERE}: `) ? message.slice(WHERE.length + 2) : message;
-    // Belt and braces: no error text we print may carry the token, in any of its forms.
-    io.err(`${WHERE}: ${redactSecrets(text)}\n`);
-    return error instanceof ConfigError ? 2 : 1;
+    // The library's messages name the command already (printed once) and the options as flags
+    // here; no text printed carries the token, in any of its forms (redacted).
+    return reportError(io.err, WHERE, error, { token: '--token', apiRoot: '--api-root' });
   }
   if (options.json) {
     io.out(`${JSON.stringify(list.chats, null, 2)}\n`);

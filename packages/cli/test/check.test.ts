@@ -39,7 +39,7 @@ test('test --telegram --slack --email: ✓ for each, and the message arrives', a
   }
 });
 
-test('a wrong token, an unknown channel, a missing setting: ✗ with what is wrong, no secret printed, exit 1', async () => {
+test('a wrong token, an unknown channel: ✗ with what is wrong, no secret printed, exit 1; a missing setting: exit 2', async () => {
   const [tg, slack] = await Promise.all([
     startTelegramServer({ token: '123456:right-token' }),
     startSlackServer({ token: 'xoxb-right', channels: ['#training'] }),
@@ -50,7 +50,9 @@ test('a wrong token, an unknown channel, a missing setting: ✗ with what is wro
     });
     expect(wrongToken.code).toBe(1);
     expect(wrongToken.stdout).toBe('');
-    expect(wrongToken.stderr).toMatch(/^✗ Telegram: Telegram rejected the bot token \(401 Unauthorized\): check TELEGRAM_BOT_TOKEN/);
+    expect(wrongToken.stderr).toMatch(
+      /^✗ Telegram: Telegram rejected the bot token \(401 Unauthorized\): check TELEGRAM_BOT_TOKEN; copy it again from @BotFather\.\n$/,
+    );
     expect(wrongToken.stderr).not.toContain('WRONG-SECRET');
 
     const slackErrors = await Promise.all([
@@ -65,10 +67,13 @@ test('a wrong token, an unknown channel, a missing setting: ✗ with what is wro
       /^✗ Slack: chat.postMessage: channel_not_found — Slack knows no channel "#nowhere" that this bot can see: check SLACK_CHANNEL.*\)\n$/,
     );
 
+    // A setting missing is one to fix before anything is sent: exit 2, each line naming the variable.
     const missing = await cli(['test', '--email', '--telegram']);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^✗ Telegram: TelegramCallback: no bot token\./m);
-    expect(missing.stderr).toMatch(/^✗ e-mail: .*SMTP_URL/m);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(
+      '✗ Telegram: no bot token. Set TELEGRAM_BOT_TOKEN. Get one from @BotFather in Telegram (send it /newbot).\n' +
+        '✗ e-mail: no SMTP server. Set SMTP_URL.\n',
+    );
   } finally {
     await Promise.all([tg.close(), slack.close()]);
   }
@@ -95,8 +100,8 @@ test('test --ntfy: ✓ naming the topic and the server, the message on the topic
     expect(wrong.stderr).not.toContain('WRONGsecret');
 
     const missing = await cli(['test', '--ntfy']);
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^✗ ntfy: NtfyCallback: no ntfy URL\. Set NTFY_URL/);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^✗ ntfy: no ntfy URL\. Set NTFY_URL: /);
   } finally {
     await ntfy.close();
   }

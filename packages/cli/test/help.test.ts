@@ -55,13 +55,15 @@ test('usage errors are clear and exit 2: no command, unknown command or flag, mi
   expect(none.code).toBe(2);
   expect(none.stdout).toMatch(/Usage: epochcast/);
   expect(unknownCommand.code).toBe(2);
-  expect(unknownCommand.stderr).toMatch(/error: unknown command 'demoo'\n\(Did you mean demo\?\)/);
+  expect(unknownCommand.stderr).toMatch(/^epochcast: unknown command 'demoo'\n\(Did you mean demo\?\)/);
   expect(unknownFlag.code).toBe(2);
-  expect(unknownFlag.stderr).toMatch(/error: unknown option '--fast'/);
+  expect(unknownFlag.stderr).toMatch(/^epochcast demo: unknown option '--fast'/);
   expect(missingValue.code).toBe(2);
-  expect(missingValue.stderr).toMatch(/error: option '--out <dir>' argument missing/);
+  expect(missingValue.stderr).toMatch(/^epochcast demo: option '--out <dir>' argument missing/);
   expect(badValue.code).toBe(2);
-  expect(badValue.stderr).toMatch(/--epochs <n>' argument 'two' is invalid\. expected a whole number from 1 to 100/);
+  expect(badValue.stderr).toMatch(
+    /^epochcast demo: option '--epochs <n>' argument 'two' is invalid\. expected a whole number from 1 to 100/,
+  );
   expect(noService.code).toBe(2);
   expect(noService.stderr).toMatch(/^epochcast test: choose at least one of --telegram --slack --email --ntfy/);
 });

@@ -1,6 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCli } from '../src/index.js';
 
 /** The built binary: these tests run it as a real child process. */
 export const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../dist/bin.js');
@@ -74,4 +75,27 @@ export function cli(args: readonly string[], options: StartOptions = {}): Promis
 /** `node -e <script>` as a command for `epochcast run`. */
 export function nodeScript(script: string): string[] {
   return [process.execPath, '-e', script];
+}
+
+/**
+ * Runs the CLI in this process with captured output and `env` as its environment (what the CLI
+ * reads itself; plugins read process.env: use `cli` for a setting a plugin reads).
+ */
+export async function runInProcess(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const io = {
+    out: (text: string) => {
+      out += text;
+    },
+    err: (text: string) => {
+      err += text;
+    },
+    env,
+  };
+  const code = await runCli(args, io);
+  return { code, out, err };
 }

@@ -178,7 +178,7 @@ describe('epochcast new-notifier', () => {
     await mkdir(partial);
     await writeFile(path.join(partial, 'epochcast-core-0.1.0.tgz'), '');
     const missing = await cli(['new-notifier', 'acme', '--dir', path.join(work, 'not-written'), '--tarballs', partial]);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(2);
     expect(missing.err).toContain(`--tarballs ${partial} has no epochcast-notify-0.1.0.tgz`);
     await expect(readdir(path.join(work, 'not-written'))).rejects.toThrow(/ENOENT/);
   });
@@ -231,13 +231,15 @@ describe('epochcast new-notifier', () => {
     expect((await cli(['new-notifier'])).code).toBe(2);
   });
 
-  test('an existing non-empty directory is never overwritten; an empty one is used', async () => {
+  test('an existing non-empty directory is never overwritten (exit 2: a --dir to change); an empty one is used', async () => {
     const full = path.join(work, 'full');
     await mkdir(full);
     await writeFile(path.join(full, 'notes.txt'), 'mine');
     const { code, err } = await cli(['new-notifier', 'acme', '--dir', full]);
-    expect(code).toBe(1);
-    expect(err).toMatch(/already exists and is not empty; nothing written/);
+    expect(code).toBe(2);
+    expect(err).toMatch(
+      /^epochcast new-notifier: .*full already exists and is not empty; nothing written\. Choose another place with --dir\.\n$/,
+    );
     expect(await readdir(full)).toEqual(['notes.txt']);
     const empty = path.join(work, 'empty');
     await mkdir(empty);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { startTelegramServer, type TelegramServer } from '@epochcast/testkit';
 import { afterEach, expect, test } from 'vitest';
-import { runCli } from '../src/index.js';
+import { runInProcess } from './helpers.js';
 
 const TOKEN = '123456:cli-SECRET-token';
 const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '../dist/bin.js');
@@ -15,22 +15,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-/** Runs the CLI in-process with captured output. */
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  let out = '';
-  let err = '';
-  const io = {
-    out: (t: string) => {
-      out += t;
-    },
-    err: (t: string) => {
-      err += t;
-    },
-    env,
-  };
-  const code = await runCli(args, io);
-  return { code, out, err };
-}
+const cli = runInProcess;
 
 test('`epochcast telegram chats` lists the chats that wrote to the bot, newest first, and the line to paste', async () => {
   server = await startTelegramServer({ token: TOKEN });
@@ -74,7 +59,7 @@ test('clear errors, one prefix each: no token and a rejected one (never printed)
   );
   const malformed = await cli(['telegram', 'chats', '--token', 'not a token'], {});
   expect(malformed.code).toBe(2);
-  expect(malformed.err).toMatch(/^epochcast telegram chats: the bot token is malformed/);
+  expect(malformed.err).toMatch(/^epochcast telegram chats: the bot token is malformed .* into TELEGRAM_BOT_TOKEN \(or --token\);/);
   expect(malformed.err.match(/epochcast telegram chats:/g)).toHaveLength(1);
   const wrong = '999:wrong-SECRET';
   const rejected = await cli(['telegram', 'chats'], { TELEGRAM_BOT_TOKEN: wrong, TELEGRAM_API_ROOT: server.url });
@@ -86,7 +71,7 @@ test('clear errors, one prefix each: no token and a rejected one (never printed)
   expect(usage.err).toMatch(/--wait.*expected a whole number of seconds/);
   const unknown = await cli(['telegrm']);
   expect(unknown.code).toBe(2);
-  expect(unknown.err).toMatch(/unknown command 'telegrm'/);
+  expect(unknown.err).toMatch(/^epochcast: unknown command 'telegrm'/);
 });
 
 test('the binary: --help, and a real run as a subprocess', async () => {

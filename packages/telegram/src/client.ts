@@ -25,7 +25,7 @@ export function resolveToken(where: string, token: string | undefined): string {
   if (typeof value !== 'string' || !TOKEN_SHAPE.test(value.trim()))
     throw new ConfigError(
       `${where}: the bot token is malformed (a string of ${String(value).length} characters that is not <digits>:<letters, digits, _ or ->). ` +
-        'Copy it again from @BotFather; it looks like 123456789:AAH…',
+        'Copy it again from @BotFather into TELEGRAM_BOT_TOKEN (or pass { token }); it looks like 123456789:AAH…',
     );
   return value.trim();
 }
@@ -42,11 +42,13 @@ export function resolveApiRoot(where: string, apiRoot: string | undefined): stri
     url = new URL(value);
   } catch {
     throw new ConfigError(
-      `${where}: apiRoot is not a URL; received ${JSON.stringify(withoutCredentials(String(value)))}. Leave it unset for ${DEFAULT_API_ROOT}.`,
+      `${where}: apiRoot (or TELEGRAM_API_ROOT) is not a URL; received ${JSON.stringify(withoutCredentials(String(value)))}. Leave it unset for ${DEFAULT_API_ROOT}.`,
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new ConfigError(`${where}: apiRoot must be http:// or https://; received ${JSON.stringify(url.protocol)}.`);
+    throw new ConfigError(
+      `${where}: apiRoot (or TELEGRAM_API_ROOT) must be http:// or https://; received ${JSON.stringify(url.protocol)}.`,
+    );
   if (url.username !== '' || url.password !== '')
     throw new ConfigError(
       `${where}: apiRoot (or TELEGRAM_API_ROOT) must not contain a user name or password ("user:pass@"); received ${JSON.stringify(withoutCredentials(value))}. ` +

@@ -169,7 +169,7 @@ export class TelegramCallback extends Notifier {
           '(in a group: add the bot, then send /start@<bot name>), then run `epochcast telegram chats` with TELEGRAM_BOT_TOKEN set: ' +
           'it lists the chats that wrote to the bot, with their ids.',
       );
-    this.chatId = parseChatId(where, 'chatId', rawChat);
+    this.chatId = parseChatId(where, options.chatId !== undefined ? 'chatId' : 'TELEGRAM_CHAT_ID', rawChat);
     this.permissions = CommandPermissions.fromOptions(where, options, this.chatId);
     const apiRoot = resolveApiRoot(where, options.apiRoot);
     this.#api = createApi(token, apiRoot, this.httpFetch, this.options.timeoutMs);

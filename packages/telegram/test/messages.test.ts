@@ -46,7 +46,9 @@ describe('configuration', () => {
     expect(error?.message).not.toContain(badToken);
     expect(() => new TelegramCallback({ token: TOKEN })).toThrow(/TELEGRAM_CHAT_ID.*message.*`epochcast telegram chats`/s);
     expect(() => new TelegramCallback({ token: TOKEN, chatId: 'my chat' })).toThrow(/chatId must be a chat id/);
-    expect(() => new TelegramCallback({ token: TOKEN, chatId: 1, apiRoot: 'ftp://x' })).toThrow(/apiRoot must be http/);
+    expect(() => new TelegramCallback({ token: TOKEN, chatId: 1, apiRoot: 'ftp://x' })).toThrow(
+      /apiRoot \(or TELEGRAM_API_ROOT\) must be http/,
+    );
     expect(() => new TelegramCallback({ token: TOKEN, chatId: 1, allowedChatIds: [1, 'x y'] })).toThrow(/allowedChatIds/);
     expect(() => new TelegramCallback({ token: TOKEN, chatId: 1, commands: ['stop', 'reboot' as 'stop'] })).toThrow(/commands must be/);
     expect(() => new TelegramCallback({ token: TOKEN, chatId: 1, parseMode: 'Markdown' as 'HTML' })).toThrow(/parseMode/);

@@ -1,3 +1,46 @@
 import type { Transcript } from '../transcripts.js';
 
-export const NOTIFIERS_TRANSCRIPTS: readonly Transcript[] = [];
+// The wasm backend is pinned so that the numbers are the same on every machine (a machine with
+// tfjs-node would pick tensorflow); the host name is the machine's.
+const WASM = { EPOCHCAST_BACKEND: 'wasm' };
+const host = (text: string) => text.replace(/\bstarted on \S+/g, 'started on <host>').replace(/^(\*?host:\*?\s+)\S+$/gm, '$1<host>');
+
+export const NOTIFIERS_TRANSCRIPTS: readonly Transcript[] = [
+  {
+    file: 'docs/transcripts/telegram-example.txt',
+    command: ['node', 'examples/telegram/dist/main.js'],
+    prompt: 'EPOCHCAST_BACKEND=wasm node examples/telegram/dist/main.js',
+    env: WASM,
+    timeoutMs: 240_000,
+    // /status and /lr are answered at whichever batch of epoch 2 the poller hands them over.
+    normalize: (text) =>
+      host(text)
+        .replace(/^(📊 mnist-mlp \(<id>\) · ).*$/m, '$1<where training is>')
+        .replace(/It is [\d.]+ now\./, 'It is <lr> now.'),
+  },
+  {
+    file: 'docs/transcripts/telegram-chat.txt',
+    command: ['node', 'docs/dist/samples/telegram/chat.js'],
+    prompt: 'EPOCHCAST_BACKEND=wasm node docs/dist/samples/telegram/chat.js',
+    env: WASM,
+    timeoutMs: 240_000,
+    normalize: host,
+  },
+  {
+    file: 'docs/transcripts/slack-example.txt',
+    command: ['node', 'examples/slack/dist/main.js'],
+    prompt: 'EPOCHCAST_BACKEND=wasm node examples/slack/dist/main.js',
+    env: WASM,
+    timeoutMs: 240_000,
+    normalize: host,
+  },
+  {
+    file: 'docs/transcripts/email-example.txt',
+    command: ['node', 'examples/email/dist/main.js'],
+    prompt: 'EPOCHCAST_BACKEND=wasm node examples/email/dist/main.js',
+    env: WASM,
+    timeoutMs: 240_000,
+    // The parts' sizes count the duration's digits.
+    normalize: (text) => host(text).replace(/HTML \(\d+ chars\), text \(\d+ chars\)/, 'HTML (<n> chars), text (<n> chars)'),
+  },
+];

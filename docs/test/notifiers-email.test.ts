@@ -4,14 +4,14 @@ import { startSmtpSink } from '@epochcast/testkit';
 import { describe, expect, test } from 'vitest';
 import { expectTranscriptCurrent, runSample } from './support.js';
 
-describe('@epochcast/email docs', () => {
+describe('@epochcast/email docs', { timeout: 180_000 }, () => {
   test('Use it: one summary mail to both recipients, with the loss plot inline and the history attached', async () => {
     const sink = await startSmtpSink();
     try {
       const run = await runSample(
         'email/use-it',
         { SMTP_URL: sink.url, EMAIL_FROM: 'epochcast <me@example.com>', EMAIL_TO: 'me@example.com, team@example.com' },
-        120_000,
+        150_000,
       );
       expect(run.code, run.stderr).toBe(0);
       expect(sink.received).toHaveLength(1);

@@ -4,14 +4,14 @@ import { startSlackServer } from '@epochcast/testkit';
 import { describe, expect, test } from 'vitest';
 import { expectTranscriptCurrent, runSample } from './support.js';
 
-describe('@epochcast/slack docs', () => {
+describe('@epochcast/slack docs', { timeout: 180_000 }, () => {
   test('Run it: one message in the channel, edited to ✅; the epochs, the summary and the plot in its thread', async () => {
     const server = await startSlackServer({ token: 'xoxb-docs-sample', channels: [{ id: 'C0TRAINING', name: 'training' }] });
     try {
       const run = await runSample(
         'slack/run-it',
         { SLACK_BOT_TOKEN: server.token, SLACK_CHANNEL: '#training', SLACK_API_URL: server.apiUrl },
-        120_000,
+        150_000,
       );
       expect(run.code, run.stderr).toBe(0);
       const messages = server.messages('training');

@@ -9,14 +9,14 @@ import { expectTranscriptCurrent, ROOT, runSample } from './support.js';
 
 const CHAT = 4242;
 
-describe('@epochcast/telegram docs', () => {
+describe('@epochcast/telegram docs', { timeout: 180_000 }, () => {
   test('Use it: the start message, one live epoch message that ends at epoch 3/3, the end message and the plot', async () => {
     const server = await startTelegramServer();
     try {
       const run = await runSample(
         'telegram/use-it',
         { TELEGRAM_BOT_TOKEN: server.token, TELEGRAM_CHAT_ID: String(CHAT), TELEGRAM_API_ROOT: server.url },
-        120_000,
+        150_000,
       );
       expect(run.code, run.stderr).toBe(0);
       const messages = server.messages(CHAT);

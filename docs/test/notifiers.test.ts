@@ -13,7 +13,8 @@ async function telegramEnv() {
   return { server, env };
 }
 
-describe('@epochcast/notify samples', () => {
+// Each sample is a fresh Node process loading tfjs: seconds each, many more on a loaded machine.
+describe('@epochcast/notify samples', { timeout: 180_000 }, () => {
   test('webhook: every notification of the fit reaches EPOCHCAST_WEBHOOK_URL, signed with EPOCHCAST_WEBHOOK_SECRET', async () => {
     const server = await startWebhookServer({ secret: 'sample-secret' });
     try {
@@ -40,16 +41,16 @@ describe('@epochcast/notify samples', () => {
     );
   });
 
-  test('Alerts: the threshold rule fires once, as a silent info message, when accuracy reaches 85%; nothing critical', async () => {
+  test('Alerts: the threshold rule fires once, as a silent info message, when accuracy reaches 80%; nothing critical', async () => {
     const { server, env } = await telegramEnv();
     try {
-      const run = await runSample('notify/alerts', env, 120_000);
+      const run = await runSample('notify/alerts', env, 150_000);
       expect(run.code, run.stderr).toBe(0);
       const sends = server.received.filter((c) => c.method === 'sendMessage' && c.status === 200);
       const headline = (c: (typeof sends)[number]) => String(c.params.text).split('\n')[0] ?? '';
       const info = sends.filter((c) => headline(c).startsWith('ℹ️'));
-      // The seeded MNIST slice is at 89.25% after epoch 2 on the cpu backend.
-      expect(info.map(headline)).toEqual([expect.stringMatching(/^ℹ️ mnist-mlp · accuracy \d\d\.\d\d% at epoch [23]\/3 \(≥ 85\.00%\)$/)]);
+      // The seeded MNIST slice reaches 86.50% at epoch 3 on the cpu backend.
+      expect(info.map(headline)).toEqual([expect.stringMatching(/^ℹ️ mnist-mlp · accuracy \d\d\.\d\d% at epoch [123]\/3 \(≥ 80\.00%\)$/)]);
       expect(info[0]?.params.disable_notification).toBe(true);
       // A loaded machine may make an epoch slow (slowEpoch's warning); a healthy run is never critical.
       expect(sends.filter((c) => headline(c).startsWith('🚨'))).toEqual([]);
@@ -106,11 +107,11 @@ describe('@epochcast/notify samples', () => {
   });
 });
 
-describe('@epochcast/ntfy sample', () => {
+describe('@epochcast/ntfy sample', { timeout: 180_000 }, () => {
   test('Run it: start, the end (a click to the run) and the plot reach NTFY_URL; epochs wait for the 10-minute interval', async () => {
     const server = await startNtfyServer();
     try {
-      const run = await runSample('ntfy/run-it', { NTFY_URL: `${server.url}/my-runs-7f3k` }, 120_000);
+      const run = await runSample('ntfy/run-it', { NTFY_URL: `${server.url}/my-runs-7f3k` }, 150_000);
       expect(run.code, run.stderr).toBe(0);
       const messages = server.messages('my-runs-7f3k');
       expect(messages.map((m) => m.title)).toEqual(['mnist-mlp · started', 'mnist-mlp · completed', 'mnist-mlp · completed']);

@@ -3,7 +3,7 @@ import { accuracy, DataLoaders, Learner, selectBackend } from '@epochcast/core';
 import { EmailCallback } from '@epochcast/email';
 
 await selectBackend();
-const { x, y } = loadMnist(2000); // 2,000 real digits, labels one-hot
+const { x, y } = loadMnist(1000); // 1,000 real digits, labels one-hot
 const data = DataLoaders.fromTensors(x, y, { validPct: 0.2, seed: 42 });
 const model = mnistModel(); // 784 → 128 (ReLU) → 10 (softmax)
 

@@ -4,7 +4,7 @@ import { Alerts, divergence, nanLoss, plateau, slowEpoch, threshold } from '@epo
 import { TelegramCallback } from '@epochcast/telegram';
 
 await selectBackend();
-const { x, y } = loadMnist(2000); // 2,000 real digits, labels one-hot
+const { x, y } = loadMnist(1000); // 1,000 real digits, labels one-hot
 const data = DataLoaders.fromTensors(x, y, { validPct: 0.2, seed: 42 });
 const model = mnistModel(); // 784 → 128 (ReLU) → 10 (softmax)
 
@@ -19,7 +19,7 @@ const learn = new Learner({
     new Alerts([
       nanLoss(),
       divergence({ factor: 4 }),
-      threshold('accuracy', '>=', 0.85, { level: 'info' }),
+      threshold('accuracy', '>=', 0.8, { level: 'info' }),
       plateau('valid_loss', { patience: 3 }),
       slowEpoch({ factor: 2 }),
     ]),

@@ -1,9 +1,15 @@
 import type { Transcript } from '../transcripts.js';
 
 // The wasm backend is pinned so that the numbers are the same on every machine (a machine with
-// tfjs-node would pick tensorflow); the host name is the machine's.
+// tfjs-node would pick tensorflow). What else differs between runs: the host name, and how long
+// things took.
 const WASM = { EPOCHCAST_BACKEND: 'wasm' };
-const host = (text: string) => text.replace(/\bstarted on \S+/g, 'started on <host>').replace(/^(\*?host:\*?\s+)\S+$/gm, '$1<host>');
+// A duration over a minute is two (`1m 5s`), each masked on its own.
+const masked = (text: string) =>
+  text
+    .replace(/\bstarted on \S+/g, 'started on <host>')
+    .replace(/^(\*?host:\*?\s+)\S+$/gm, '$1<host>')
+    .replace(/<duration>( <duration>)+/g, '<duration>');
 
 export const NOTIFIERS_TRANSCRIPTS: readonly Transcript[] = [
   {
@@ -14,7 +20,7 @@ export const NOTIFIERS_TRANSCRIPTS: readonly Transcript[] = [
     timeoutMs: 240_000,
     // /status and /lr are answered at whichever batch of epoch 2 the poller hands them over.
     normalize: (text) =>
-      host(text)
+      masked(text)
         .replace(/^(📊 mnist-mlp \(<id>\) · ).*$/m, '$1<where training is>')
         .replace(/It is [\d.]+ now\./, 'It is <lr> now.'),
   },
@@ -24,7 +30,7 @@ export const NOTIFIERS_TRANSCRIPTS: readonly Transcript[] = [
     prompt: 'EPOCHCAST_BACKEND=wasm node docs/dist/samples/telegram/chat.js',
     env: WASM,
     timeoutMs: 240_000,
-    normalize: host,
+    normalize: masked,
   },
   {
     file: 'docs/transcripts/slack-example.txt',
@@ -32,7 +38,7 @@ export const NOTIFIERS_TRANSCRIPTS: readonly Transcript[] = [
     prompt: 'EPOCHCAST_BACKEND=wasm node examples/slack/dist/main.js',
     env: WASM,
     timeoutMs: 240_000,
-    normalize: host,
+    normalize: masked,
   },
   {
     file: 'docs/transcripts/email-example.txt',
@@ -41,6 +47,6 @@ export const NOTIFIERS_TRANSCRIPTS: readonly Transcript[] = [
     env: WASM,
     timeoutMs: 240_000,
     // The parts' sizes count the duration's digits.
-    normalize: (text) => host(text).replace(/HTML \(\d+ chars\), text \(\d+ chars\)/, 'HTML (<n> chars), text (<n> chars)'),
+    normalize: (text) => masked(text).replace(/HTML \(\d+ chars\), text \(\d+ chars\)/, 'HTML (<n> chars), text (<n> chars)'),
   },
 ];

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startTelegramServer } from '@epochcast/testkit';
 import { describe, expect, test } from 'vitest';
+import { transcriptNamed } from '../src/transcripts.js';
 import { expectTranscriptCurrent, ROOT, runSample } from './support.js';
 
 const CHAT = 4242;
@@ -45,6 +46,8 @@ describe('@epochcast/telegram docs', { timeout: 180_000 }, () => {
   test('the README chat: /status and /stop after the second epoch, "Yes, stop", and the end message saying who stopped it', {
     timeout: 300_000,
   }, async () => {
+    // Produced by the sample the README shows a region of (the simulated user).
+    expect(transcriptNamed('docs/transcripts/telegram-chat.txt').command).toEqual(['node', 'docs/dist/samples/telegram/chat.js']);
     await expectTranscriptCurrent('docs/transcripts/telegram-chat.txt');
     const shown = await readFile(path.join(ROOT, 'docs/transcripts/telegram-chat.txt'), 'utf8');
     expect(shown).toContain('⏹ Stopping mnist-mlp');

@@ -1,8 +1,8 @@
 import type { Transcript } from '../transcripts.js';
 
 // The wasm backend is pinned so that the numbers are the same on every machine (a machine with
-// tfjs-node would pick tensorflow). What else differs between runs: the host name, how long
-// things took, and the run id in the plot's file name.
+// tfjs-node would pick tensorflow). What else differs between runs: the host name, the day,
+// how long things took, and the run id in the plot's file name.
 const WASM = { EPOCHCAST_BACKEND: 'wasm' };
 // A duration over a minute is two (`1m 5s`), each masked on its own.
 const masked = (text: string) =>
@@ -10,6 +10,7 @@ const masked = (text: string) =>
     .replace(/\bstarted on \S+/g, 'started on <host>')
     .replace(/^(\*?host:\*?\s+)\S+$/gm, '$1<host>')
     .replace(/<duration>( <duration>)+/g, '<duration>')
+    .replace(/\b\d{4}-\d\d-\d\d <clock>/g, '<date> <clock>')
     .replace(/\bmnist-mlp-[0-9a-f]{8}-losses\.png\b/g, 'mnist-mlp-<id>-losses.png');
 
 export const NOTIFIERS_TRANSCRIPTS: readonly Transcript[] = [

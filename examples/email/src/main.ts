@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     console.log(`         ${a.filename} (${a.contentType}, ${a.size} bytes${a.cid ? `, inline as cid:${a.cid}` : ', attached'})`);
   console.log(`\n${mail.text ?? ''}`);
   console.log(
-    `Written to ${outDir}/: summary.html (open it in a browser), summary.txt, message.eml${plot ? `, ${plot.filename}` : ''}, the CSV`,
+    `Written to ${path.relative(process.cwd(), outDir) || '.'}/: summary.html (open it in a browser), summary.txt, message.eml${plot ? `, ${plot.filename}` : ''}, the CSV`,
   );
 }
 

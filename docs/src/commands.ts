@@ -17,8 +17,13 @@ const SYSTEM_TOOLS = new Set(['apt-get', 'brew', 'redis-server', 'cd', 'git', 'w
 /** Variables of programs that are not ours, which the docs may set. */
 const FOREIGN_VARIABLES = new Set(['PATH', 'NODE_OPTIONS', 'REDIS_SERVER_BIN', 'CI', 'NO_COLOR', 'FORCE_COLOR']);
 
+const TARBALL = /(?:^|\/)epochcast-([a-z-]+)-(\d+\.\d+\.\d+)\.tgz$/;
+
 interface WorkspacePackage {
   name: string;
+  version: string;
+  /** Its `@epochcast/*` dependencies (not peers). */
+  workspaceDependencies: string[];
   dir: string;
   private: boolean;
   scripts: Record<string, string>;
@@ -41,6 +46,7 @@ export class CommandChecker {
       .map((dir) => {
         const json = JSON.parse(readFileSync(path.join(root, dir, 'package.json'), 'utf8')) as {
           name: string;
+          version: string;
           private?: boolean;
           scripts?: Record<string, string>;
           peerDependencies?: Record<string, string>;
@@ -51,6 +57,8 @@ export class CommandChecker {
         const optional = json.peerDependenciesMeta ?? {};
         return {
           name: json.name,
+          version: json.version,
+          workspaceDependencies: Object.keys(json.dependencies ?? {}).filter((d) => d.startsWith('@epochcast/')),
           dir,
           private: json.private === true,
           scripts: json.scripts ?? {},
@@ -79,9 +87,10 @@ export class CommandChecker {
     const assignments: string[] = [];
     while (argv[0] && /^[A-Za-z_]\w*=/.test(argv[0])) assignments.push(argv.shift() ?? '');
     const [program = '', ...args] = argv;
+    // Alone on its line, `T=/path` sets a variable of the shell, for the lines below; not one of ours.
+    if (program === '') return undefined;
     const problem = this.checkAssignments(assignments, USER_SCRIPTS.test(args[0] ?? '') || USER_SCRIPTS.test(program));
     if (problem) return problem;
-    if (program === '') return undefined;
     if (program === 'epochcast') return this.checkEpochcast(args);
     if (program === 'npx') return this.checkNpx(args);
     if (program === 'pnpm') return this.checkPnpm(args);
@@ -141,15 +150,30 @@ export class CommandChecker {
     const [verb = '', ...rest] = args;
     if (verb === 'test' || (verb === 'run' && rest.length === 1)) return undefined;
     if (verb !== 'install' && verb !== 'i') return `npm ${verb}: not a command the docs should need`;
-    const names = rest.filter((a) => !a.startsWith('-'));
-    for (const name of names) {
-      if (name.endsWith('.tgz')) continue;
+    const installs: string[] = [];
+    for (const arg of rest.filter((a) => !a.startsWith('-'))) {
+      if (!arg.endsWith('.tgz')) {
+        installs.push(arg);
+        continue;
+      }
+      const [, name = '', version = ''] = TARBALL.exec(arg) ?? [];
+      const ours = this.packages.find((p) => p.name === `@epochcast/${name}` && !p.private);
+      if (!ours) return `${arg} is not a tarball that pnpm pack:all writes (epochcast-<package>-<version>.tgz)`;
+      if (ours.version !== version) return `${arg}: ${ours.name} is at version ${ours.version}`;
+      installs.push(ours.name);
+    }
+    // A tarball's @epochcast dependencies are not on the registry either: they need theirs.
+    const fromTarballs = rest.some((a) => a.endsWith('.tgz'));
+    // What the registry brings along: `@tensorflow/tfjs` brings `@tensorflow/tfjs-core`; ours count as listed only.
+    const provided = new Set(installs.flatMap((n) => [n, ...(n.startsWith('@epochcast/') ? [] : this.dependenciesOf(n))]));
+    for (const name of installs) {
       const ours = this.packages.find((p) => p.name === name);
       if (name.startsWith('@epochcast/')) {
         if (!ours || ours.private) return `${name} is not a package this repository publishes`;
-        const provided = new Set(names.flatMap((n) => [n, ...this.dependenciesOf(n)]));
         const missing = ours.peers.filter((peer) => !provided.has(peer));
         if (missing.length) return `${name} needs its peer ${missing.join(', ')} installed too`;
+        const unpublished = fromTarballs ? ours.workspaceDependencies.filter((d) => !provided.has(d)) : [];
+        if (unpublished.length) return `${name} needs the tarball of its dependency ${unpublished.join(', ')} too`;
       } else if (!this.packages.some((p) => p.dependencies.has(name))) {
         return `${name} is no dependency of any package here`;
       }

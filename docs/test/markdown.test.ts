@@ -116,13 +116,15 @@ describe('commands', () => {
           'export TELEGRAM_BOT_TOKEN=123:abc TELEGRAM_CHAT_ID=42',
           'pnpm --filter @epochcast/example-sweep start',
           'node packages/cli/dist/bin.js demo',
+          'T=/path/to/epochcast/.test-output/packages',
+          'npm install $T/epochcast-telegram-0.1.0.tgz $T/epochcast-notify-0.1.0.tgz $T/epochcast-coordination-0.1.0.tgz $T/epochcast-core-0.1.0.tgz @tensorflow/tfjs',
         ].join('\n'),
       ),
     ).toEqual([]);
   });
 
   test.each([
-    ['epochcast run --telgram -- python train.py', "epochcast does not accept it: error: unknown option '--telgram'"],
+    ['epochcast run --telgram -- python train.py', "epochcast does not accept it: epochcast run: unknown option '--telgram'"],
     ['epochcast run --stall soon -- python train.py', 'expected a duration'],
     ['epochcast deploy', "unknown command 'deploy'"],
     ['npx pnpm@9.0.0 demo', 'the repository pins pnpm@12.4.2'],
@@ -134,6 +136,12 @@ describe('commands', () => {
     ],
     ['npm install @epochcast/docs', 'not a package this repository publishes'],
     ['npm install left-pad', 'left-pad is no dependency of any package here'],
+    [
+      'npm install $T/epochcast-telegram-0.1.0.tgz $T/epochcast-notify-0.1.0.tgz $T/epochcast-core-0.1.0.tgz @tensorflow/tfjs',
+      'needs the tarball of its dependency @epochcast/coordination',
+    ],
+    ['npm install $T/epochcast-core-9.9.9.tgz @tensorflow/tfjs', '@epochcast/core is at version 0.1.0'],
+    ['npm install $T/epochcast-docs-0.0.0.tgz', 'not a tarball that pnpm pack:all writes'],
     ['TELEGRAM_TOKEN=1 epochcast test --telegram', 'no package reads the variable TELEGRAM_TOKEN'],
     ['node packages/cli/dist/nope.js', 'packages/cli/dist/nope.js does not exist'],
     ['curl https://example.com', '"curl" is a command docs/src/commands.ts does not know'],

@@ -26,6 +26,9 @@ export interface Transcript {
 }
 
 // One list per area of the docs, so that each is edited on its own.
+/** What a transcript shows for the path of the checkout it was made in. */
+export const CHECKOUT = '~/epochcast';
+
 export const TRANSCRIPTS: readonly Transcript[] = [
   ...CORE_TRANSCRIPTS,
   ...NOTIFIERS_TRANSCRIPTS,
@@ -64,7 +67,8 @@ export async function produceTranscript(root: string, transcript: Transcript): P
     });
   });
   if (code !== 0) throw new Error(`${transcript.command.join(' ')} exited ${code}:\n${output}`);
-  return (transcript.prompt === undefined ? '' : `$ ${transcript.prompt}\n`) + output;
+  // The checkout's path, wherever it is, as the docs show it.
+  return (transcript.prompt === undefined ? '' : `$ ${transcript.prompt}\n`) + output.replaceAll(`${root}/`, `${CHECKOUT}/`);
 }
 
 export async function writeTranscript(root: string, transcript: Transcript): Promise<void> {

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SlackServer, TelegramServer, TgMessage } from '@epochcast/testkit';
+import { type SlackServer, slotLateness, type TelegramServer, type TgMessage } from '@epochcast/testkit';
 import { expect } from 'vitest';
 
 export const CHAT = 4242;
@@ -163,21 +163,6 @@ export function pollers(children: readonly SweepChild[]): SweepChild[] {
 
 /** Slack's pace per channel, as SlackCallback books it on the shared budget. */
 export const SLACK_SLOT_MS = 1050;
-
-/**
- * How late into their slots the posts must have gone out, at least, if the shared budget gave each
- * its own slot `intervalMs` after the one before: the largest (j − i) × intervalMs − (t_j − t_i) over
- * any two posts i < j. A send may leave late into its slot (a training process's event loop wakes
- * late when the cores are busy) but never early into another's: two posts in one slot make this at
- * least a whole interval, a budget not shared makes it grow with every post.
- */
-export function slotLateness(times: readonly number[], intervalMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let late = 0;
-  for (let i = 0; i < sorted.length; i++)
-    for (let j = i + 1; j < sorted.length; j++) late = Math.max(late, (j - i) * intervalMs - ((sorted[j] ?? 0) - (sorted[i] ?? 0)));
-  return late;
-}
 
 /**
  * The channel got about one post per second, as one shared budget for all the runs: each post in a

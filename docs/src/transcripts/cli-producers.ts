@@ -13,11 +13,10 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startNtfyServer, startSlackServer, startSmtpSink, startTelegramServer } from '@epochcast/testkit';
+import { CHECKOUT } from '../transcripts.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const BIN = path.join(ROOT, 'packages/cli/dist/bin.js');
-/** What a transcript shows for the checkout's path (a Python traceback, the folders new-notifier packs, the demo's out/). */
-export const CHECKOUT = '~/epochcast';
 
 /** Writes to the transcript, with the checkout's path as CHECKOUT: what a command printed, what a message quotes of it. */
 function print(text: string): void {

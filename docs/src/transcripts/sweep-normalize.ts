@@ -140,7 +140,14 @@ function channel(lines: string[]): string[] {
     if (line.startsWith('●')) threads.push([line]);
     else threads.at(-1)?.push(line);
   }
-  const collapsed = threads.map((thread) => thread.filter((line, i) => !(isEpoch(line) && isEpoch(thread[i + 1] ?? ''))));
+  // A run's epoch replies, however many: the shared pace merges some, and which epoch was the last
+  // one sent before the end superseded the rest depends on how busy the machine was (the end's own
+  // table has every epoch).
+  const collapsed = threads.map((thread) =>
+    thread
+      .filter((line, i) => !(isEpoch(line) && isEpoch(thread[i + 1] ?? '')))
+      .map((line) => (isEpoch(line) ? '    └ 📈 <epochs>' : line)),
+  );
   const run = (thread: string[]) => (thread[0] ?? '').match(RUN)?.[0] ?? '';
   return [title, ...collapsed.sort((a, b) => run(a).localeCompare(run(b))).flat()];
 }

@@ -17,6 +17,7 @@ export {
 } from './notifications.js';
 export type { NtfyAttachment, NtfyPublish, NtfyServer, NtfyServerOptions } from './ntfy.js';
 export { startNtfyServer } from './ntfy.js';
+export { slotLateness } from './pacing.js';
 export type { ProxyRequest, ProxyServer, ProxyServerOptions } from './proxy.js';
 export { startProxyServer } from './proxy.js';
 export type { LocalServer, Match, RecordingServer, ServiceRecord } from './record-log.js';

@@ -18,11 +18,13 @@ describe('@epochcast/slack docs', { timeout: 180_000 }, () => {
       const parents = messages.filter((m) => !m.thread_ts);
       expect(parents.map((m) => m.text)).toEqual([expect.stringMatching(/^✅ mnist-mlp completed 3 epochs in /)]);
       const thread = messages.filter((m) => m.thread_ts === parents[0]?.ts);
-      expect(thread.filter((m) => m.text.startsWith('📈 mnist-mlp epoch')).map((m) => m.text.slice(0, 23))).toEqual([
-        '📈 mnist-mlp epoch 1/3 ',
-        '📈 mnist-mlp epoch 2/3 ',
-        '📈 mnist-mlp epoch 3/3 ',
-      ]);
+      // The first epoch goes out at once; later ones are paced at Slack's ~1 post a second per
+      // channel, the newest winning, and the end's summary (with every epoch's row) supersedes a
+      // pending one: so epochs 2 and 3 are there or not depending on how fast they ran.
+      const epochs = thread.flatMap((m) => /^📈 mnist-mlp epoch (\d)\/3 /u.exec(m.text)?.[1] ?? []).map(Number);
+      expect(epochs[0]).toBe(1);
+      expect(epochs).toEqual([...new Set(epochs)].sort());
+      expect(thread.find((m) => m.text.includes('epoch  train_loss'))?.text).toMatch(/^0 .*\n1 .*\n2 /m);
       expect(thread.some((m) => m.reply_broadcast === true && m.text.includes('✅ mnist-mlp completed 3 epochs'))).toBe(true);
       expect(server.files.map((f) => f.name)).toEqual([expect.stringMatching(/^mnist-mlp-[0-9a-f]{8}-losses\.png$/)]);
     } finally {

@@ -105,8 +105,14 @@ function chat(lines: string[]): string[] {
     out.push(`-- ${name}`);
     for (const m of runs.get(name) ?? []) out.push(m.head, ...m.body);
   }
-  out.push('-- conversation');
-  for (const m of lastRunsExchange(conversation)) out.push(...conversed(m));
+  // What the user sent, in order, then what the bots answered, in order: the user sends the next
+  // command on a timer, so whether an answer came before it depends on how busy the machine was.
+  const kept = lastRunsExchange(conversation);
+  const fromUser = (m: Message) => m.head.startsWith('👤');
+  out.push('-- the user sent');
+  for (const m of kept.filter(fromUser)) out.push(...conversed(m));
+  out.push('-- the bots answered');
+  for (const m of kept.filter((m) => !fromUser(m))) out.push(...conversed(m));
   return out;
 }
 
@@ -132,7 +138,7 @@ function conversed(m: Message): string[] {
   return [head, ...body];
 }
 
-/** One thread per run, by name; the epoch messages the pace merged differ, the last one does not. */
+/** One thread per run, by name; which epoch messages the pace merged, and which came last before the end, differ. */
 function channel(lines: string[]): string[] {
   const [title = '', ...rest] = lines;
   const threads: string[][] = [];

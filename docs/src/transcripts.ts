@@ -3,9 +3,9 @@
  * runs them and writes the files (and the Markdown that shows them); the docs' tests run them again
  * and compare, with the parts that differ from run to run (durations, ports, paths, run ids) masked.
  */
-import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { runChild } from './child.js';
 import { CLI_TRANSCRIPTS } from './transcripts/cli.js';
 import { CORE_TRANSCRIPTS } from './transcripts/core.js';
 import { GUIDE_TRANSCRIPTS } from './transcripts/guide.js';
@@ -45,26 +45,10 @@ export function transcriptNamed(file: string): Transcript {
 
 /** Runs the transcript's command and returns what it printed, with its `$ …` line. */
 export async function produceTranscript(root: string, transcript: Transcript): Promise<string> {
-  const [program = '', ...args] = transcript.command;
-  const child = spawn(program, args, {
+  const { code, output } = await runChild(transcript.command, {
     cwd: root,
     env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...transcript.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  // One string in arrival order, as `2>&1 | cat` shows it.
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  const timeoutMs = transcript.timeoutMs ?? 120_000;
-  const code = await new Promise<number | null>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${transcript.command.join(' ')} took over ${timeoutMs} ms; output so far:\n${output}`));
-    }, timeoutMs);
-    child.on('close', (exitCode) => {
-      clearTimeout(timer);
-      resolve(exitCode);
-    });
+    timeoutMs: transcript.timeoutMs ?? 120_000,
   });
   if (code !== 0) throw new Error(`${transcript.command.join(' ')} exited ${code}:\n${output}`);
   // The checkout's path, wherever it is, as the docs show it.

@@ -1,11 +1,11 @@
 // packages/core/README.md's checkpoint sample, as its text says to use it: killed (SIGKILL, as an
 // OOM killer or a reboot would) after an epoch's checkpoint, started again, it resumes there and
 // ends with an unbroken run's numbers (the cpu backend is deterministic).
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { type ChildRun, runChild } from '../src/child.js';
 import { ROOT } from './support.js';
 
 const SAMPLE = path.join(ROOT, 'docs/dist/samples/core/checkpoints.js');
@@ -18,35 +18,13 @@ afterAll(async () => {
   await rm(cwd, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-}
-
 /** Runs the sample in `cwd`; with `killAt`, SIGKILLs it as soon as its stdout matches. */
-function runCheckpoints(killAt?: RegExp): Promise<Run> {
-  const child = spawn(process.execPath, [SAMPLE], {
+function runCheckpoints(killAt?: RegExp): Promise<ChildRun> {
+  return runChild([process.execPath, SAMPLE], {
     cwd,
     env: { ...process.env, EPOCHCAST_BACKEND: 'cpu' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString('utf8');
-    if (killAt?.test(stdout)) child.kill('SIGKILL');
-  });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`checkpoints sample ran over 90 s\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    }, 90_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout });
-    });
+    timeoutMs: 90_000,
+    killWhen: killAt && ((stdout) => killAt.test(stdout)),
   });
 }
 

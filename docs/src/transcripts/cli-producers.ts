@@ -6,13 +6,13 @@
  *
  *   node docs/dist/src/transcripts/cli-producers.js demo | run | test | chats | new-notifier
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { startNtfyServer, startSlackServer, startSmtpSink, startTelegramServer } from '@epochcast/testkit';
+import { type ChildRun, runChild } from '../child.js';
 import { CHECKOUT } from '../transcripts.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -24,20 +24,16 @@ function print(text: string): void {
 }
 
 /** Runs the CLI at the repository root, stdout and stderr in one string as a terminal shows them. */
-function epochcast(args: readonly string[], env: Record<string, string>, cwd = ROOT): Promise<{ code: number | null; output: string }> {
+function epochcast(args: readonly string[], env: Record<string, string>, cwd = ROOT): Promise<ChildRun> {
   // Only the variables given: none of the reader's own credentials reach a transcript.
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^(TELEGRAM_|SLACK_|SMTP_|EMAIL_|NTFY_|EPOCHCAST_)/.test(k)),
   );
-  const child = spawn(process.execPath, [BIN, ...args], {
+  return runChild([process.execPath, BIN, ...args], {
     cwd,
     env: { ...clean, ...env, PYTHONDONTWRITEBYTECODE: '1', NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    timeoutMs: 120_000,
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
 }
 
 /** Prints `$ <shown>`, then what the command printed, then its exit code. */

@@ -1,5 +1,11 @@
 import { accuracy, Callback, type Learner, type Metric, type TrainingState } from '@epochcast/core';
-import { startTelegramServer, type TelegramCall, type TelegramServer, type TgMessage } from '@epochcast/testkit';
+import {
+  startTelegramServer,
+  type TelegramCall,
+  type TelegramServer,
+  type TelegramServerOptions,
+  type TgMessage,
+} from '@epochcast/testkit';
 import { AwaitEpochDeliveries, toyLearner } from '@epochcast/testkit/learner';
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll } from 'vitest';
@@ -93,7 +99,7 @@ export class AwaitEpochMessages extends AwaitEpochDeliveries {
  * The testkit's Telegram server for a test file: the cpu backend, and after each test the server
  * closed and `envToClear` removed from the environment. Returns `start()`: this test's server.
  */
-export function useTelegramServer(envToClear: readonly string[] = []): () => Promise<TelegramServer> {
+export function useTelegramServer(envToClear: readonly string[] = []): (options?: TelegramServerOptions) => Promise<TelegramServer> {
   let server: TelegramServer | undefined;
   beforeAll(async () => {
     await tf.setBackend('cpu');
@@ -103,8 +109,8 @@ export function useTelegramServer(envToClear: readonly string[] = []): () => Pro
     server = undefined;
     for (const key of envToClear) delete process.env[key];
   });
-  return async () => {
-    server = await startTelegramServer({ token: TOKEN });
+  return async (options = {}) => {
+    server = await startTelegramServer({ token: TOKEN, ...options });
     return server;
   };
 }

@@ -1,26 +1,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startTelegramServer, type TelegramServer } from '@epochcast/testkit';
-import * as tf from '@tensorflow/tfjs';
-import { afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { AtEpoch, botMessages, shown, TOKEN, telegram, tinyLearner } from './helpers.js';
+import { describe, expect, test } from 'vitest';
+import { AtEpoch, botMessages, shown, telegram, tinyLearner, useTelegramServer } from './helpers.js';
 
-let server: TelegramServer | undefined;
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const start = useTelegramServer();
 
 describe('a resumed run', () => {
   test('its start message says it resumed after epoch k/n, and it keeps the name of the run it continues', async () => {
-    const s = await startTelegramServer({ token: TOKEN });
-    server = s;
+    const s = await start();
     const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'epochcast-tg-resume-')), 'ckpt');
 
     const first = telegram(s, { commands: false, runName: 'mnist' });

@@ -3,22 +3,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startTelegramServer, type TelegramServer, type TgMessage } from '@epochcast/testkit';
-import * as tf from '@tensorflow/tfjs';
+import type { TelegramServer, TgMessage } from '@epochcast/testkit';
 import { Api } from 'node-telegram-bot-api';
-import { afterEach, beforeAll, expect, test } from 'vitest';
-import { CHAT, SlowEpochs, shown, TOKEN, telegram, tinyLearner, until } from './helpers.js';
+import { expect, test } from 'vitest';
+import { CHAT, SlowEpochs, shown, TOKEN, telegram, tinyLearner, until, useTelegramServer } from './helpers.js';
 
-let server: TelegramServer | undefined;
-
-beforeAll(async () => {
-  await tf.setBackend('cpu');
-});
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
+const start = useTelegramServer();
 
 async function ask(s: TelegramServer, text: string): Promise<string> {
   const asked = s.pushUpdate({ chatId: CHAT, text }).message as TgMessage;
@@ -35,8 +25,7 @@ async function ask(s: TelegramServer, text: string): Promise<string> {
 }
 
 test('when the polling run’s fit ends, the other run polls at once; the finished one answers /status but not /stop', async () => {
-  const s = await startTelegramServer({ token: TOKEN });
-  server = s;
+  const s = await start();
   const short = telegram(s, { runName: 'short', on: ['end'], timeoutMs: 4000 });
   const long = telegram(s, { runName: 'long', on: ['end'] });
   const shortRun = tinyLearner([short.callback, new SlowEpochs(400)]);
@@ -69,8 +58,7 @@ test('when the polling run’s fit ends, the other run polls at once; the finish
 }, 60_000);
 
 test('a poller outside the coordination (409 Conflict): backed off, never a tight loop, one warning line', async () => {
-  const s = await startTelegramServer({ token: TOKEN, conflictThrottleMs: 0 });
-  server = s;
+  const s = await start({ conflictThrottleMs: 0 });
   // Another program on the same bot, polling in a tight loop of its own.
   const foreign = new Api(TOKEN, { apiRoot: s.url, maxRetries: 0 });
   let running = true;
@@ -99,8 +87,7 @@ test('a poller outside the coordination (409 Conflict): backed off, never a tigh
 }, 60_000);
 
 test('no way to coordinate at all (the socket directory is a file): one warning, and the run polls and answers on its own', async () => {
-  const s = await startTelegramServer({ token: TOKEN });
-  server = s;
+  const s = await start();
   const dir = await mkdtemp(path.join(tmpdir(), 'epochcast-solo-'));
   const notADirectory = path.join(dir, 'file');
   await writeFile(notADirectory, '');

@@ -1,7 +1,7 @@
 // What the sweep printed and measured, from the testkit servers' records: the chat and the channel
 // as their users see them, and the facts a sweep on one bot and one channel must keep to (the
 // shared ~1 message/s, one getUpdates poller, each command answered by the run it named).
-import type { SlackCall, SlackServer, TelegramCall, TelegramServer, TgMessage } from '@epochcast/testkit';
+import { type SlackCall, type SlackServer, slotLateness, type TelegramCall, type TelegramServer, type TgMessage } from '@epochcast/testkit';
 import type { RunOutcome } from './sweep.js';
 import { buttonsOf } from './user.js';
 
@@ -34,12 +34,7 @@ export function rateStats(times: readonly number[], windowMs = 1000, slotMs?: nu
   }
   const span = t.length > 1 ? ((t.at(-1) as number) - (t[0] as number)) / 1000 : 0;
   const stats: RateStats = { count: t.length, maxInWindow, minGapMs, meanPerSec: span > 0 ? (t.length - 1) / span : 0 };
-  if (slotMs !== undefined) {
-    let late = 0;
-    for (let i = 0; i < t.length; i++)
-      for (let j = i + 1; j < t.length; j++) late = Math.max(late, (j - i) * slotMs - ((t[j] as number) - (t[i] as number)));
-    stats.slotLatenessMs = late;
-  }
+  if (slotMs !== undefined) stats.slotLatenessMs = slotLateness(t, slotMs);
   return stats;
 }
 
